@@ -1,0 +1,178 @@
+// Generated from protocol/constants.json by protocol/gen/generate.ts. Do not edit: run `npm run gen`.
+
+/** Protocol version spoken by this library (hello key proto_version). */
+export const PROTOCOL_VERSION = 1;
+
+/** Framing constants (PROTOCOL.md §2). C: CVM_* in cvm_protocol.h. */
+export const Framing = {
+  /** First byte of every frame line: '~' (0x7E), outside the base64 alphabet. */
+  frameMarker: 126,
+  /** Most bytes a line may hold before its '\n' (marker, base64 and an optional '\r' included). Longer lines are discarded whole and counted as rx_overlong. */
+  maxLineBytes: 520,
+  /** Most bytes of a decoded frame: the CBOR message plus its 2-byte CRC. Its base64 form is 512 characters. */
+  maxFrameBytes: 384,
+  /** Most bytes of one CBOR message (max_frame_bytes minus the CRC). */
+  maxMessageBytes: 382,
+  /** CRC-16/XMODEM of the CBOR message, big-endian, after it. */
+  crcBytes: 2,
+  /** Most operations in one batch request. */
+  maxBatchOps: 32,
+  /** Deepest nesting of a request: the top-level array is depth 1. */
+  maxCborDepth: 4,
+  /** Most request-line bytes a host may have sent and not yet seen answered; the device's receive ring holds this much. */
+  maxInflightBytes: 1024,
+  /** UART rate, 8N1. */
+  defaultBaud: 115200,
+} as const;
+
+/** Default build-time limits of the pool (a device reports its own in hello). */
+export const DefaultLimits = {
+  /** VM memory contexts in the pool (MAX_CONCURRENT_VMS). At most 16 so that a stats response fits in one frame. */
+  maxConcurrentVms: 4,
+  /** int32 globals per context (VM_MAX_GLOBALS). */
+  vmMaxGlobals: 64,
+  /** Arrays per context (VM_MAX_ARRAYS). */
+  vmMaxArrays: 16,
+  /** Most int32 elements in one array (VM_ARRAY_ELEMENTS). */
+  vmArrayElements: 64,
+} as const;
+
+/** Largest value each build-time limit may take. */
+export const LimitMaxima = {
+  maxConcurrentVms: 16,
+  vmMaxGlobals: 255,
+  vmMaxArrays: 255,
+  vmArrayElements: 65535,
+} as const;
+
+/** Operation codes (PROTOCOL.md §4). C: enum cvm_op. */
+export const Op = {
+  /** Protocol version, firmware id, build-time limits, boot nonce, uptime, reset cause, unique id. */
+  hello: 0,
+  /** Take a free context and zero it. */
+  acquire: 1,
+  /** Zero a taken context and free it. */
+  release: 2,
+  /** Read a global; never-stored globals read 0. */
+  load_global: 3,
+  /** Write a global. */
+  store_global: 4,
+  /** Activate a zeroed array of 1..VM_ARRAY_ELEMENTS elements. */
+  create_array: 5,
+  /** Read an element of an active array. */
+  load_array: 6,
+  /** Write an element of an active array. */
+  store_array: 7,
+  /** Pool, per-context and link telemetry with high-water marks. */
+  stats: 8,
+  /** Run up to max_batch_ops pool operations in order; one result each. */
+  batch: 9,
+  /** Send the payload back, for link tests. */
+  echo: 10,
+  /** Release (zero) every context and clear pool telemetry; link counters are kept. */
+  reset_pool: 11,
+} as const;
+export type OpName = keyof typeof Op;
+export type OpCode = (typeof Op)[OpName];
+
+/** Number of arguments each operation takes, by op code. */
+export const OpArity: Readonly<Record<number, number>> = {
+  0: 0,
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 3,
+  5: 3,
+  6: 3,
+  7: 4,
+  8: 0,
+  9: 1,
+  10: 1,
+  11: 0,
+};
+
+/** Device error codes (PROTOCOL.md §4). C: enum cvm_err. */
+export const ErrorCode = {
+  /** Success. */
+  ok: 0,
+  /** The op code is an unsigned integer but names no operation (or batch holds an op code that is not a pool operation). */
+  unknown_op: 1,
+  /** Wrong number of arguments, or an argument of the wrong CBOR type, or a value outside int32. */
+  bad_arg: 2,
+  /** A vm, global or array id past its build-time limit, an array index at or past VM_ARRAY_ELEMENTS, or any negative id or index. */
+  out_of_range: 3,
+  /** The context is not acquired. */
+  not_acquired: 4,
+  /** acquire on a context that is already acquired. */
+  already_acquired: 5,
+  /** load_array/store_array on an array that was never created in this context. */
+  array_inactive: 6,
+  /** create_array on an array that is already active. */
+  array_exists: 7,
+  /** create_array with size 0 or larger than VM_ARRAY_ELEMENTS. */
+  bad_size: 8,
+  /** Array index below VM_ARRAY_ELEMENTS but at or past the array's own size (the deliberate tightening). */
+  past_size: 9,
+  /** A batch of more than max_batch_ops operations. */
+  too_large: 10,
+  /** hello, stats, batch or echo inside a batch: only pool operations may be batched. */
+  not_in_batch: 11,
+} as const;
+export type ErrorName = keyof typeof ErrorCode;
+
+/** Key of each field of the hello map. */
+export const HelloKey = {
+  proto_version: 1,
+  firmware_id: 2,
+  max_vms: 3,
+  max_globals: 4,
+  max_arrays: 5,
+  array_elements: 6,
+  max_line: 7,
+  max_batch: 8,
+  boot_nonce: 9,
+  uptime_ms: 10,
+  reset_cause: 11,
+  unique_id: 12,
+} as const;
+
+/** Key of each field of the stats map. */
+export const StatsKey = {
+  /** Contexts acquired now. */
+  contexts_acquired: 1,
+  /** High-water mark of contexts acquired at once. */
+  contexts_hw: 2,
+  /** Successful acquires. */
+  acquires: 3,
+  /** Successful releases. */
+  releases: 4,
+  /** Operations completed before this one (a batch counts as its operations). */
+  ops: 5,
+  /** How many of those answered an error code. */
+  op_errors: 6,
+  /** Frames with a good CRC, this one included. */
+  rx_frames: 7,
+  /** Frame lines with bad base64 or a bad decoded length. */
+  rx_bad_frame: 8,
+  /** Frames whose CRC did not match. */
+  rx_bad_crc: 9,
+  /** Lines longer than max_line_bytes. */
+  rx_overlong: 10,
+  /** CRC-good frames that were not a well-formed request (no reply possible). */
+  rx_malformed: 11,
+  /** Non-empty lines without the frame marker. */
+  rx_noise: 12,
+  /** Bytes lost because the receive ring was full. */
+  rx_overrun: 13,
+  /** One entry per context, in vm id order (see context_fields). */
+  contexts: 14,
+} as const;
+
+/** Fields of one context entry of stats, in wire order. */
+export const CONTEXT_FIELDS = ["acquired","globals_in_use","arrays_active","elements","bytes_used","hw_globals","hw_arrays","hw_elements"] as const;
+
+/** Reset causes a device may report in hello, by index of the C enum cvm_reset_cause. */
+export const RESET_CAUSES = ["unknown","power_on","pin","software","watchdog","brown_out","low_power","lockup"] as const;
+
+/** Prefix of the boot banner log line (PROTOCOL.md §5). */
+export const BANNER_PREFIX = "CVM-BOOT";

@@ -1,0 +1,140 @@
+/**
+ * Generates every language's copy of the protocol constants from protocol/constants.json, and
+ * puts schema.cddl verbatim into PROTOCOL.md. `--check` writes nothing and exits 1 naming each
+ * stale file, so CI fails when someone edits a generated copy or forgets to regenerate.
+ */
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const src = JSON.parse(readFileSync(join(root, 'protocol/constants.json'), 'utf8'));
+
+interface Named { name: string; doc?: string }
+const HEADER = 'Generated from protocol/constants.json by protocol/gen/generate.ts. Do not edit: run `npm run gen`.';
+
+function upper(s: string): string { return s.toUpperCase(); }
+function camel(s: string): string { return s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()); }
+
+function tsFile(): string {
+  const out: string[] = [`// ${HEADER}`, ''];
+  out.push(`/** Protocol version spoken by this library (hello key proto_version). */`);
+  out.push(`export const PROTOCOL_VERSION = ${src.protocol_version};`, '');
+  out.push('/** Framing constants (PROTOCOL.md §2). C: CVM_* in cvm_protocol.h. */');
+  out.push('export const Framing = {');
+  for (const [k, v] of Object.entries<{ value: number; doc: string }>(src.framing)) {
+    out.push(`  /** ${v.doc} */`, `  ${camel(k)}: ${v.value},`);
+  }
+  out.push('} as const;', '');
+  out.push('/** Default build-time limits of the pool (a device reports its own in hello). */');
+  out.push('export const DefaultLimits = {');
+  for (const [k, v] of Object.entries<{ value: number; doc: string }>(src.limits)) {
+    out.push(`  /** ${v.doc} */`, `  ${camel(k)}: ${v.value},`);
+  }
+  out.push('} as const;', '');
+  out.push('/** Largest value each build-time limit may take. */');
+  out.push('export const LimitMaxima = {');
+  for (const [k, v] of Object.entries<{ max: number }>(src.limits)) out.push(`  ${camel(k)}: ${v.max},`);
+  out.push('} as const;', '');
+  out.push('/** Operation codes (PROTOCOL.md §4). C: enum cvm_op. */');
+  out.push('export const Op = {');
+  for (const o of src.ops as (Named & { code: number })[]) out.push(`  /** ${o.doc} */`, `  ${o.name}: ${o.code},`);
+  out.push('} as const;');
+  out.push('export type OpName = keyof typeof Op;');
+  out.push('export type OpCode = (typeof Op)[OpName];', '');
+  out.push('/** Number of arguments each operation takes, by op code. */');
+  out.push('export const OpArity: Readonly<Record<number, number>> = {');
+  for (const o of src.ops as { code: number; args: string[] }[]) out.push(`  ${o.code}: ${o.args.length},`);
+  out.push('};', '');
+  out.push('/** Device error codes (PROTOCOL.md §4). C: enum cvm_err. */');
+  out.push('export const ErrorCode = {');
+  for (const e of src.errors as (Named & { code: number })[]) out.push(`  /** ${e.doc} */`, `  ${e.name}: ${e.code},`);
+  out.push('} as const;');
+  out.push('export type ErrorName = keyof typeof ErrorCode;', '');
+  out.push('/** Key of each field of the hello map. */');
+  out.push('export const HelloKey = {');
+  for (const h of src.hello_keys as { name: string; key: number }[]) out.push(`  ${h.name}: ${h.key},`);
+  out.push('} as const;', '');
+  out.push('/** Key of each field of the stats map. */');
+  out.push('export const StatsKey = {');
+  for (const h of src.stats_keys as { name: string; key: number; doc: string }[]) out.push(`  /** ${h.doc} */`, `  ${h.name}: ${h.key},`);
+  out.push('} as const;', '');
+  out.push('/** Fields of one context entry of stats, in wire order. */');
+  out.push(`export const CONTEXT_FIELDS = ${JSON.stringify((src.context_fields as Named[]).map((f) => f.name))} as const;`, '');
+  out.push('/** Reset causes a device may report in hello, by index of the C enum cvm_reset_cause. */');
+  out.push(`export const RESET_CAUSES = ${JSON.stringify(src.reset_causes)} as const;`, '');
+  out.push('/** Prefix of the boot banner log line (PROTOCOL.md §5). */');
+  out.push(`export const BANNER_PREFIX = ${JSON.stringify(src.banner_prefix)};`, '');
+  return out.join('\n');
+}
+
+function cFile(): string {
+  const out: string[] = [`/* ${HEADER} */`, '#ifndef CVM_PROTOCOL_H', '#define CVM_PROTOCOL_H', ''];
+  out.push(`/** Protocol version spoken by this firmware. */`, `#define CVM_PROTOCOL_VERSION ${src.protocol_version}u`, '');
+  for (const [k, v] of Object.entries<{ value: number; doc: string }>(src.framing)) {
+    out.push(`/** ${v.doc.replace(/\*\//g, '* /')} */`, `#define CVM_${upper(k)} ${v.value}u`);
+  }
+  out.push('');
+  out.push('/* Default build-time limits; firmware/core/include/cvm_config.h lets -D override them. */');
+  for (const [k, v] of Object.entries<{ value: number; max: number; doc: string }>(src.limits)) {
+    out.push(`/** ${v.doc} */`, `#define CVM_DEFAULT_${upper(k)} ${v.value}u`, `#define CVM_LIMIT_${upper(k)} ${v.max}u`);
+  }
+  out.push('');
+  out.push('/** Operation codes (PROTOCOL.md section 4). */', 'typedef enum {');
+  for (const o of src.ops as (Named & { code: number })[]) out.push(`    CVM_OP_${upper(o.name)} = ${o.code}, /**< ${o.doc} */`);
+  out.push('} cvm_op;', `#define CVM_OP_COUNT ${src.ops.length}u`, '');
+  out.push('/** Device error codes (PROTOCOL.md section 4). */', 'typedef enum {');
+  for (const e of src.errors as (Named & { code: number })[]) out.push(`    CVM_ERR_${upper(e.name)} = ${e.code}, /**< ${e.doc} */`);
+  out.push('} cvm_err;', '');
+  out.push('/** Keys of the hello map. */', 'typedef enum {');
+  for (const h of src.hello_keys as { name: string; key: number }[]) out.push(`    CVM_HELLO_${upper(h.name)} = ${h.key},`);
+  out.push('} cvm_hello_key;', `#define CVM_HELLO_KEY_COUNT ${src.hello_keys.length}u`, '');
+  out.push('/** Keys of the stats map. */', 'typedef enum {');
+  for (const h of src.stats_keys as { name: string; key: number }[]) out.push(`    CVM_STATS_${upper(h.name)} = ${h.key},`);
+  out.push('} cvm_stats_key;', `#define CVM_STATS_KEY_COUNT ${src.stats_keys.length}u`, '');
+  out.push(`/** Fields in one context entry of stats. */`, `#define CVM_CONTEXT_FIELD_COUNT ${src.context_fields.length}u`, '');
+  out.push('/** Reset causes reported in hello; cvm_reset_cause_name() maps them to their wire text. */', 'typedef enum {');
+  (src.reset_causes as string[]).forEach((r, i) => out.push(`    CVM_RESET_${upper(r)} = ${i},`));
+  out.push('} cvm_reset_cause;', `#define CVM_RESET_CAUSE_COUNT ${src.reset_causes.length}u`);
+  out.push(`#define CVM_RESET_CAUSE_NAMES { ${(src.reset_causes as string[]).map((r) => JSON.stringify(r)).join(', ')} }`, '');
+  out.push(`/** Prefix of the boot banner log line (PROTOCOL.md section 5). */`, `#define CVM_BANNER_PREFIX ${JSON.stringify(src.banner_prefix)}`, '');
+  out.push('#endif /* CVM_PROTOCOL_H */', '');
+  return out.join('\n');
+}
+
+function specWithSchema(): string {
+  const spec = readFileSync(join(root, 'protocol/PROTOCOL.md'), 'utf8');
+  const cddl = readFileSync(join(root, 'protocol/schema.cddl'), 'utf8').trimEnd();
+  const begin = '<!-- schema.cddl begin -->';
+  const end = '<!-- schema.cddl end -->';
+  const a = spec.indexOf(begin);
+  const b = spec.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`protocol/PROTOCOL.md: markers ${begin} / ${end} are missing`);
+  return spec.slice(0, a + begin.length) + '\n```cddl\n' + cddl + '\n```\n' + spec.slice(b);
+}
+
+const outputs: Array<[string, string]> = [
+  ['host/src/protocol/constants.ts', tsFile()],
+  ['firmware/core/include/cvm_protocol.h', cFile()],
+  ['protocol/PROTOCOL.md', specWithSchema()],
+];
+
+const check = process.argv.includes('--check');
+let stale = 0;
+for (const [rel, text] of outputs) {
+  const path = join(root, rel);
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : null;
+  if (current === text) continue;
+  if (check) {
+    stale++;
+    console.error(`stale: ${relative(root, path)} differs from what protocol/gen/generate.ts makes of protocol/constants.json; run \`npm run gen\``);
+  } else {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+    console.log(`wrote ${rel}`);
+  }
+}
+if (check) {
+  if (stale) process.exit(1);
+  console.log('generated protocol files are up to date');
+}
