@@ -1,0 +1,38 @@
+/**
+ * The one transport interface: a byte stream that opens, writes, delivers data and closes. The
+ * serial port, the in-memory link to the twin, the sim's pty and QEMU's pty all implement it, so
+ * the client cannot tell them apart.
+ */
+import { EventEmitter } from 'node:events';
+
+export interface TransportEvents {
+  /** Bytes received from the target, in order. */
+  data: [chunk: Buffer];
+  /** The link ended. `error` is set when it ended without close() being called (unplugged, process died). */
+  close: [error?: TransportError];
+}
+
+/** A failure of the link itself (not of the device's answer); names the transport. */
+export class TransportError extends Error {
+  constructor(
+    readonly transport: string,
+    message: string,
+    readonly kind: 'open' | 'write' | 'disconnected' | 'closed' = 'open',
+    options?: { cause?: unknown },
+  ) {
+    super(`${transport}: ${message}`, options);
+    this.name = 'TransportError';
+  }
+}
+
+export interface Transport extends EventEmitter<TransportEvents> {
+  /** Human-readable identity for error messages, e.g. "serial:/dev/ttyUSB0" or "twin". */
+  readonly name: string;
+  /** Opens the link; rejects with a TransportError naming what could not be opened and why. */
+  open(): Promise<void>;
+  /** Writes bytes; resolves once they are handed to the link. Rejects with TransportError when closed. */
+  write(data: Buffer): Promise<void>;
+  /** Closes the link and releases everything it holds (ports, processes); safe to call twice. */
+  close(): Promise<void>;
+  readonly isOpen: boolean;
+}
