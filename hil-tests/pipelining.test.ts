@@ -1,0 +1,72 @@
+import { expect } from 'chai';
+import { Framing, type BatchOp } from '../host/src/index.js';
+import { target } from './support/target.js';
+
+describe('pipelining and batches', () => {
+  it('answers many requests in flight, each with its own result, in order', async () => {
+    const { client, hello } = target();
+    await client.acquire(0);
+    const n = hello.maxGlobals;
+    await Promise.all(Array.from({ length: n }, (_, g) => client.storeGlobal(0, g, g * 7 - 100)));
+    const values = await Promise.all(Array.from({ length: n }, (_, g) => client.loadGlobal(0, g)));
+    expect(values).to.deep.equal(Array.from({ length: n }, (_, g) => g * 7 - 100));
+  });
+
+  it('keeps successes and failures of pipelined requests apart', async () => {
+    const { client, hello } = target();
+    await client.acquire(0);
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? client.loadGlobal(0, hello.maxGlobals + i) : client.loadGlobal(0, i % hello.maxGlobals))),
+    );
+    results.forEach((r, i) => expect(r.status, `request ${i}`).to.equal(i % 2 ? 'rejected' : 'fulfilled'));
+  });
+
+  it('runs a batch in order with one result per operation', async () => {
+    const { client, hello } = target();
+    const results = await client.batch([
+      { op: 'acquire', vm: 0 },
+      { op: 'store_global', vm: 0, global: 1, value: -5 },
+      { op: 'load_global', vm: 0, global: 1 },
+      { op: 'create_array', vm: 0, array: 0, size: 2 },
+      { op: 'store_array', vm: 0, array: 0, index: 1, value: 8 },
+      { op: 'load_array', vm: 0, array: 0, index: 1 },
+      { op: 'load_array', vm: 0, array: 0, index: 2 },
+      { op: 'acquire', vm: hello.maxVms },
+      { op: 'release', vm: 0 },
+      { op: 'load_global', vm: 0, global: 1 },
+    ]);
+    expect(results).to.deep.equal([
+      { ok: true }, { ok: true }, { ok: true, value: -5 }, { ok: true }, { ok: true }, { ok: true, value: 8 },
+      { ok: false, code: 9, error: 'past_size' }, { ok: false, code: 3, error: 'out_of_range' }, { ok: true }, { ok: false, code: 4, error: 'not_acquired' },
+    ]);
+  });
+
+  it('splits a batch longer than max_batch across requests and keeps the order', async () => {
+    const { client, hello } = target();
+    await client.acquire(0);
+    const n = hello.maxBatch * 2 + 5;
+    const ops: BatchOp[] = Array.from({ length: n }, (_, i) => ({ op: 'store_global', vm: 0, global: i % hello.maxGlobals, value: i }));
+    const res = await client.batch(ops);
+    expect(res).to.have.length(n);
+    expect(res.every((r) => r.ok)).to.equal(true);
+    expect(await client.loadGlobal(0, (n - 1) % hello.maxGlobals)).to.equal(n - 1);
+  });
+
+  it('refuses a batch of more than max_batch operations sent raw (too_large)', async () => {
+    const { client, hello } = target();
+    const ops = Array.from({ length: hello.maxBatch + 1 }, () => [11]);
+    await client.call(9, [ops]).then(
+      () => expect.fail('expected too_large'),
+      (e: { codeName?: string }) => expect(e.codeName).to.equal('too_large'),
+    );
+  });
+
+  it('echoes payloads up to the largest that fits a frame', async () => {
+    const { client } = target();
+    const biggest = Framing.maxMessageBytes - 6; // [seq (uint32: 5 bytes), 10, bstr header (3 bytes)]
+    for (const size of [0, 1, 23, 24, 255, 256, biggest]) {
+      const payload = Uint8Array.from({ length: size }, (_, i) => (i * 31 + size) & 0xff);
+      expect(Buffer.from(await client.echo(payload)).equals(Buffer.from(payload)), `payload of ${size}`).to.equal(true);
+    }
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * Protocol robustness: the target answers each damaged or hostile input with the specified error
+ * or drops and counts it (PROTOCOL.md §2.1, §3.1), and stays responsive afterwards.
+ */
+import { expect } from 'chai';
+import { encodeCbor, encodeFrame, Framing, Op, type Stats } from '../host/src/index.js';
+import { target } from './support/target.js';
+import { prng, rejectsWith, seedFor } from './support/expect.js';
+
+type Counter = 'rxBadFrame' | 'rxBadCrc' | 'rxOverlong' | 'rxMalformed' | 'rxNoise';
+
+/** Writes raw bytes, then checks the device still answers and which counters moved. */
+async function sendAndCount(bytes: Uint8Array): Promise<Record<Counter, number>> {
+  const { client } = target();
+  const before = await client.stats();
+  await client.writeRaw(bytes);
+  const after: Stats = await client.stats(); // answered: the device is still responsive
+  const d = (k: Counter) => after[k] - before[k];
+  return { rxBadFrame: d('rxBadFrame'), rxBadCrc: d('rxBadCrc'), rxOverlong: d('rxOverlong'), rxMalformed: d('rxMalformed'), rxNoise: d('rxNoise') };
+}
+
+const zero = { rxBadFrame: 0, rxBadCrc: 0, rxOverlong: 0, rxMalformed: 0, rxNoise: 0 };
+
+function withBadCrc(message: Uint8Array): Buffer {
+  const line = encodeFrame(message);
+  const raw = Buffer.from(line.toString('latin1', 1, line.length - 1), 'base64');
+  raw[raw.length - 1]! ^= 0x40;
+  return Buffer.from('~' + raw.toString('base64') + '\n', 'latin1');
+}
+
+describe('robustness: damaged frames and noise are dropped and counted', () => {
+  it('drops a frame with a bad CRC (rx_bad_crc)', async () => {
+    expect(await sendAndCount(withBadCrc(encodeCbor([1, Op.acquire, 0])))).to.deep.equal({ ...zero, rxBadCrc: 1 });
+    await target().client.acquire(0); // the damaged acquire did not happen
+  });
+
+  it('drops frames with bad base64 (rx_bad_frame)', async () => {
+    const lines = ['~not base64!\n', '~abc\n', '~AAB=\n', '~\n', '~AAA=\n'];
+    expect(await sendAndCount(Buffer.from(lines.join('')))).to.deep.equal({ ...zero, rxBadFrame: lines.length });
+  });
+
+  it('counts text lines without the marker as noise (rx_noise)', async () => {
+    expect(await sendAndCount(Buffer.from('AT+RESET\r\nhello there\n'))).to.deep.equal({ ...zero, rxNoise: 2 });
+  });
+
+  it('ignores empty lines', async () => {
+    expect(await sendAndCount(Buffer.from('\n\r\n\n'))).to.deep.equal(zero);
+  });
+
+  it('survives binary noise and garbage between frames (seeded)', async function () {
+    const { client } = target();
+    const rand = prng(seedFor(this.test!.fullTitle()));
+    await client.acquire(0);
+    for (let round = 0; round < 20; round++) {
+      // Noise that may hold any byte but '\n' and '~', so it can never complete a line that parses.
+      const noise = Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 200) }, () => {
+        let b = Math.floor(rand() * 256);
+        if (b === 0x0a || b === 0x7e) b = 0x00;
+        return b;
+      }));
+      await client.writeRaw(Buffer.concat([noise, Buffer.from('\n')]));
+      await client.storeGlobal(0, round % target().hello.maxGlobals, round);
+      expect(await client.loadGlobal(0, round % target().hello.maxGlobals)).to.equal(round);
+    }
+    expect((await client.stats()).rxNoise).to.be.at.least(20);
+  });
+
+  it('drops an overlong line whole (rx_overlong) and answers the next frame', async () => {
+    const long = Buffer.from('~' + 'A'.repeat(Framing.maxLineBytes) + '\n');
+    expect(await sendAndCount(long)).to.deep.equal({ ...zero, rxOverlong: 1 });
+    const veryLong = Buffer.concat([Buffer.alloc(5000, 0x41), Buffer.from('\n')]);
+    expect(await sendAndCount(veryLong)).to.deep.equal({ ...zero, rxOverlong: 1 });
+  });
+
+  it('takes a line of exactly max_line_bytes as a line, not as overlong', async () => {
+    const exact = Buffer.from('~' + 'A'.repeat(Framing.maxLineBytes - 1) + '\n');
+    expect(await sendAndCount(exact)).to.deep.equal({ ...zero, rxBadFrame: 1 });
+  });
+
+  it('drops well-formed frames that carry malformed CBOR or no seq (rx_malformed)', async () => {
+    const bad = ['9f0100ff', '82010000', '8201', '07', '822000', '80', '83010a81818180', '82011c', '8201ff'];
+    const lines = Buffer.concat(bad.map((h) => encodeFrame(Buffer.from(h, 'hex'))));
+    expect(await sendAndCount(lines)).to.deep.equal({ ...zero, rxMalformed: bad.length });
+  });
+});
+
+describe('robustness: bad requests are answered with the specified error', () => {
+  it('answers an unknown op with unknown_op', async () => {
+    const { client } = target();
+    await rejectsWith(client.call(200, []), 'unknown_op');
+    await rejectsWith(client.call(2 ** 32, [1, 2]), 'unknown_op');
+  });
+
+  it('answers wrong argument counts with bad_arg', async () => {
+    const { client } = target();
+    await rejectsWith(client.call(Op.acquire, []), 'bad_arg');
+    await rejectsWith(client.call(Op.acquire, [0, 0]), 'bad_arg');
+    await rejectsWith(client.call(Op.hello, [0]), 'bad_arg');
+    await rejectsWith(client.call(Op.store_array, [0, 0, 0]), 'bad_arg');
+  });
+
+  it('answers wrong argument types with bad_arg', async () => {
+    const { client } = target();
+    await client.acquire(0);
+    await rejectsWith(client.call(Op.store_global, [0, 0, 1.5]), 'bad_arg');
+    await rejectsWith(client.call(Op.store_global, [0, 'one', 1]), 'bad_arg');
+    await rejectsWith(client.call(Op.store_global, [new Uint8Array([0]), 0, 1]), 'bad_arg');
+    await rejectsWith(client.call(Op.store_global, [0, [0], 1]), 'bad_arg');
+    await rejectsWith(client.call(Op.store_global, [0, 0, null]), 'bad_arg');
+    await rejectsWith(client.call(Op.echo, ['text']), 'bad_arg');
+    await rejectsWith(client.call(Op.batch, [7]), 'bad_arg');
+    expect(await client.loadGlobal(0, 0)).to.equal(0);
+  });
+
+  it('answers a float even when it holds a whole number with bad_arg', async () => {
+    const { client } = target();
+    await client.acquire(0);
+    // [seq, 4, 0, 0, 1.0 as a half float], built by hand (cbor-x would send 1.0 as the integer 1),
+    // with a seq far from the client's own so its answer can only be unsolicited.
+    const before = await client.stats();
+    await client.sendMessage(Buffer.from('851afffffffe040000f93c00', 'hex'));
+    const after = await client.stats();
+    expect(after.opErrors - before.opErrors).to.equal(1);
+    expect(await client.loadGlobal(0, 0)).to.equal(0);
+  });
+
+  it('stays responsive after every kind of damage in one burst', async () => {
+    const { client } = target();
+    const burst = Buffer.concat([
+      Buffer.from('garbage\n'), withBadCrc(encodeCbor([1, Op.stats])), Buffer.from('~%%%%\n'),
+      encodeFrame(Buffer.from('9f', 'hex')), Buffer.alloc(Framing.maxLineBytes * 2, 0x7e), Buffer.from('\n'),
+    ]);
+    expect(await sendAndCount(burst)).to.deep.equal({ rxNoise: 1, rxBadCrc: 1, rxBadFrame: 1, rxMalformed: 1, rxOverlong: 1 });
+    await client.acquire(1);
+  });
+});

@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import { target } from './support/target.js';
+import { rejectsWith } from './support/expect.js';
+
+describe('telemetry: stats and high-water marks', () => {
+  it('reports one entry per context, all idle after reset_pool', async () => {
+    const { client, hello } = target();
+    const s = await client.stats();
+    expect(s.contexts).to.have.length(hello.maxVms);
+    expect(s.contextsAcquired).to.equal(0);
+    expect(s.contextsHw).to.equal(0);
+    expect(s.acquires).to.equal(0);
+    expect(s.releases).to.equal(0);
+    expect(s.ops).to.equal(1, 'reset_pool counts itself once');
+    for (const c of s.contexts) expect(c).to.deep.equal({ acquired: false, globalsInUse: 0, arraysActive: 0, elements: 0, bytesUsed: 0, hwGlobals: 0, hwArrays: 0, hwElements: 0 });
+  });
+
+  it('tracks per-context usage: globals, arrays, elements, bytes', async () => {
+    const { client, hello } = target();
+    await client.acquire(0);
+    await client.storeGlobal(0, 4, 1);
+    await client.createArray(0, 0, 3);
+    await client.createArray(0, hello.maxArrays - 1, hello.arrayElements);
+    const c = (await client.stats()).contexts[0]!;
+    expect(c).to.deep.equal({
+      acquired: true, globalsInUse: 5, arraysActive: 2, elements: 3 + hello.arrayElements, bytesUsed: 4 * (5 + 3 + hello.arrayElements),
+      hwGlobals: 5, hwArrays: 2, hwElements: 3 + hello.arrayElements,
+    });
+  });
+
+  it('keeps high-water marks across release and clears them with reset_pool', async () => {
+    const { client, hello } = target();
+    const n = Math.min(hello.maxVms, 3);
+    for (let vm = 0; vm < n; vm++) await client.acquire(vm);
+    await client.storeGlobal(0, 9 % hello.maxGlobals, 1);
+    await client.createArray(0, 1 % hello.maxArrays, 2);
+    for (let vm = 0; vm < n; vm++) await client.release(vm);
+    let s = await client.stats();
+    expect(s.contextsAcquired).to.equal(0);
+    expect(s.contextsHw).to.equal(n);
+    expect(s.acquires).to.equal(n);
+    expect(s.releases).to.equal(n);
+    expect(s.contexts[0]).to.deep.include({ acquired: false, globalsInUse: 0, hwGlobals: (9 % hello.maxGlobals) + 1, hwArrays: 1, hwElements: 2 });
+    await client.resetPool();
+    s = await client.stats();
+    expect(s.contextsHw).to.equal(0);
+    expect(s.contexts[0]).to.deep.include({ hwGlobals: 0, hwArrays: 0, hwElements: 0 });
+  });
+
+  it('counts operations and operation errors', async () => {
+    const { client } = target();
+    const before = await client.stats();
+    await client.acquire(0);
+    await rejectsWith(client.acquire(0), 'already_acquired');
+    await client.batch([{ op: 'load_global', vm: 0, global: 0 }, { op: 'release', vm: 1 }]);
+    const after = await client.stats();
+    expect(after.ops - before.ops).to.equal(1 + 1 + 1 + 2, 'stats, acquire, failed acquire, two batched ops');
+    expect(after.opErrors - before.opErrors).to.equal(2);
+  });
+
+  it('counts every good frame it receives, this one included', async () => {
+    const { client } = target();
+    const a = await client.stats();
+    await client.echo(new Uint8Array([1]));
+    const b = await client.stats();
+    expect(b.rxFrames - a.rxFrames).to.equal(2);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * Link and protocol benchmarks. Figures, not pass/fail: tests never depend on wall-clock time;
+ * `hil bench` / `npm run bench` print these for a person or a script to compare.
+ */
+import { Encoder } from 'cbor-x';
+import type { PoolClient } from '../client/pool-client.js';
+import { encodeCbor, decodeCbor } from '../codec/cbor.js';
+import { classifyLine, encodeFrame } from '../framing/frame.js';
+import { Op } from '../protocol/constants.js';
+
+export interface BenchFigures {
+  single_ops_per_s: number;
+  single_rtt_median_ms: number;
+  single_rtt_p99_ms: number;
+  pipelined_ops_per_s: number;
+  batched_ops_per_s: number;
+}
+
+export interface CodecFigures {
+  /** Host path per op: CBOR encode + frame encode + line classify + CBOR decode, in ns. */
+  codec_ns_per_op: number;
+  /** cbor-x alone: encode + decode of the same message, in ns. */
+  cborx_ns_per_op: number;
+  /** codec_ns_per_op / cborx_ns_per_op. */
+  codec_vs_cborx: number;
+}
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Runs `n` requests with at most `window` in flight; returns elapsed ms. */
+async function windowed(n: number, window: number, request: (i: number) => Promise<unknown>): Promise<number> {
+  const t0 = now();
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(window, n) }, async () => {
+    while (next < n) await request(next++);
+  });
+  await Promise.all(lanes);
+  return now() - t0;
+}
+
+export interface BenchOptions {
+  /** Operations per phase; scale down for slow links. */
+  singleOps?: number;
+  pipelinedOps?: number;
+  batches?: number;
+  window?: number;
+}
+
+/** Measures one target through an open client; leaves the pool empty. */
+export async function benchTarget(client: PoolClient, o: BenchOptions = {}): Promise<BenchFigures> {
+  const info = client.info ?? (await client.hello());
+  const singleOps = o.singleOps ?? 5000;
+  const pipelinedOps = o.pipelinedOps ?? 100_000;
+  const batches = o.batches ?? 2000;
+  const window = o.window ?? 32;
+  await client.resetPool();
+  await client.acquire(0);
+  const g = (i: number) => i % info.maxGlobals;
+
+  // Warm-up, so JIT and link buffers settle before the clock starts.
+  await windowed(Math.min(1000, pipelinedOps), window, (i) => client.storeGlobal(0, g(i), i));
+
+  const rtts: number[] = [];
+  const t0 = now();
+  for (let i = 0; i < singleOps; i++) {
+    const s = now();
+    await client.loadGlobal(0, g(i));
+    rtts.push(now() - s);
+  }
+  const singleMs = now() - t0;
+  rtts.sort((a, b) => a - b);
+
+  const pipeMs = await windowed(pipelinedOps, window, (i) => (i & 1 ? client.loadGlobal(0, g(i)) : client.storeGlobal(0, g(i), i)));
+
+  const size = info.maxBatch;
+  const batch = Array.from({ length: size }, (_, i) => ({ op: 'store_global' as const, vm: 0, global: g(i), value: i }));
+  const batchMs = await windowed(batches, 4, () => client.batch(batch));
+
+  await client.resetPool();
+  return {
+    single_ops_per_s: Math.round(singleOps / (singleMs / 1000)),
+    single_rtt_median_ms: +rtts[Math.floor(rtts.length / 2)]!.toFixed(4),
+    single_rtt_p99_ms: +rtts[Math.floor(rtts.length * 0.99)]!.toFixed(4),
+    pipelined_ops_per_s: Math.round(pipelinedOps / (pipeMs / 1000)),
+    batched_ops_per_s: Math.round((batches * size) / (batchMs / 1000)),
+  };
+}
+
+/** The host's per-op codec cost beside cbor-x's own encode+decode of the same message. */
+export function benchCodec(iterations = 200_000): CodecFigures {
+  const message = [123456, Op.store_global, 1, 42, -123456789];
+  const plain = new Encoder({ useRecords: false, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0]);
+  let sink = 0;
+  const measure = (fn: () => void): number => {
+    for (let i = 0; i < iterations / 10; i++) fn();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) fn();
+    return Number(process.hrtime.bigint() - t0) / iterations;
+  };
+  const ours = measure(() => {
+    const line = encodeFrame(encodeCbor(message));
+    const c = classifyLine(line.subarray(0, line.length - 1));
+    if (c.kind === 'frame') sink += (decodeCbor(c.message) as number[]).length;
+  });
+  const theirs = measure(() => {
+    sink += (plain.decode(plain.encode(message)) as number[]).length;
+  });
+  if (sink < 0) console.log(sink);
+  return { codec_ns_per_op: Math.round(ours), cborx_ns_per_op: Math.round(theirs), codec_vs_cborx: +(ours / theirs).toFixed(2) };
+}

@@ -1,0 +1,79 @@
+/**
+ * Board diagnostics: what a bench engineer asks first of a target. Collected through the public
+ * client API only, so a script can do the same.
+ */
+import type { PoolClient } from '../client/pool-client.js';
+import type { Hello, Stats } from '../protocol/messages.js';
+
+export interface LinkFigures {
+  /** Round trips measured. */
+  samples: number;
+  medianMs: number;
+  p99Ms: number;
+  /** Echo payload bytes per second, both directions counted once. */
+  echoBytesPerS: number;
+}
+
+export interface Diagnostics {
+  target: string;
+  hello: Hello;
+  stats: Stats;
+  link: LinkFigures;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Measures round-trip latency with sequential 1-byte echoes and throughput with pipelined 64-byte echoes. */
+export async function measureLink(client: PoolClient, samples = 200): Promise<LinkFigures> {
+  const times: number[] = [];
+  const one = new Uint8Array([0x55]);
+  for (let i = 0; i < samples; i++) {
+    const t0 = process.hrtime.bigint();
+    await client.echo(one);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  const payload = new Uint8Array(64).fill(0xa5);
+  const n = Math.max(16, samples / 2);
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: n }, () => client.echo(payload)));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { samples, medianMs: percentile(times, 50), p99Ms: percentile(times, 99), echoBytesPerS: Math.round((n * payload.length) / seconds) };
+}
+
+export async function collectDiagnostics(client: PoolClient, options: { samples?: number } = {}): Promise<Diagnostics> {
+  const hello = await client.hello();
+  const stats = await client.stats();
+  const link = await measureLink(client, options.samples ?? 200);
+  return { target: client.target, hello, stats, link };
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** A readable report; one fact a line, the pool as a table. */
+export function formatDiagnostics(d: Diagnostics): string {
+  const h = d.hello;
+  const s = d.stats;
+  const lines = [
+    `target          ${d.target}`,
+    `firmware        ${h.firmwareId}`,
+    `protocol        v${h.protoVersion}, line ≤ ${h.maxLine} bytes, batch ≤ ${h.maxBatch} ops`,
+    `limits          ${h.maxVms} contexts × ${h.maxGlobals} globals, ${h.maxArrays} arrays × ${h.arrayElements} elements`,
+    `uptime          ${(h.uptimeMs / 1000).toFixed(3)} s`,
+    `reset cause     ${h.resetCause}`,
+    `boot nonce      ${h.bootNonce.toString(16).padStart(8, '0')}`,
+    `unique id       ${h.uniqueId.length ? hex(h.uniqueId) : '(not readable on this target)'}`,
+    `pool            ${s.contextsAcquired}/${h.maxVms} acquired (high-water ${s.contextsHw}), ${s.acquires} acquires, ${s.releases} releases, ${s.ops} ops, ${s.opErrors} errors`,
+    '',
+    '  vm  state     globals  arrays  elements  bytes   hw globals/arrays/elements',
+    ...s.contexts.map((c, vm) =>
+      `  ${String(vm).padStart(2)}  ${(c.acquired ? 'acquired' : 'free').padEnd(8)}  ${String(c.globalsInUse).padStart(7)}  ${String(c.arraysActive).padStart(6)}  ${String(c.elements).padStart(8)}  ${String(c.bytesUsed).padStart(5)}   ${c.hwGlobals}/${c.hwArrays}/${c.hwElements}`),
+    '',
+    `link rx         ${s.rxFrames} frames, ${s.rxBadFrame} bad frames, ${s.rxBadCrc} bad CRC, ${s.rxOverlong} overlong, ${s.rxMalformed} malformed, ${s.rxNoise} noise, ${s.rxOverrun} overrun`,
+    `round trip      median ${d.link.medianMs.toFixed(3)} ms, p99 ${d.link.p99Ms.toFixed(3)} ms (${d.link.samples} echoes)`,
+    `throughput      ${(d.link.echoBytesPerS / 1024).toFixed(1)} KiB/s echo payload, pipelined`,
+  ];
+  return lines.join('\n');
+}

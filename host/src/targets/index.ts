@@ -1,0 +1,61 @@
+/**
+ * Target specs → an open, handshaken client. This is the one place that knows every kind of
+ * target; tests and the CLI name a target, never build a transport themselves. It sits above the
+ * library (it may start the twin, socat, the sim or QEMU), so library code never imports it.
+ */
+import { PoolClient, type ClientOptions } from '../client/pool-client.js';
+import { SerialTransport } from '../transport/serial.js';
+import type { Transport } from '../transport/transport.js';
+import { TwinTransport } from '../twin/transport.js';
+import { serveTwinOnPty } from '../twin/pty.js';
+
+export const TARGET_HELP = [
+  '  twin                 the software twin, in-process over an in-memory link (default)',
+  '  twin-pty             the twin served on a pseudo-terminal by socat, reached with the serial transport',
+  '  serial:PATH[@BAUD]   a board (or anything speaking the protocol) on a serial port, e.g. serial:/dev/ttyUSB0@115200',
+].join('\n');
+
+export interface OpenTarget {
+  /** The spec it was opened from, e.g. "twin". */
+  name: string;
+  client: PoolClient;
+  /** Closes the client and everything the target started (ports, processes). */
+  close(): Promise<void>;
+}
+
+/** A bad target spec or a missing tool: the user's to fix, so the CLI exits 2. */
+export class TargetSpecError extends Error {
+  readonly exitCode = 2;
+}
+
+/** Opens the target and says hello; everything it started is released if that fails. */
+export async function openTarget(spec: string, options: ClientOptions = {}): Promise<OpenTarget> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    let transport: Transport;
+    if (spec === 'twin') {
+      transport = new TwinTransport();
+    } else if (spec === 'twin-pty') {
+      const served = await serveTwinOnPty();
+      cleanups.push(() => served.close());
+      transport = new SerialTransport({ path: served.path });
+    } else if (spec.startsWith('serial:')) {
+      const m = /^serial:([^@]+)(?:@(\d+))?$/.exec(spec);
+      if (!m) throw new TargetSpecError(`bad target "${spec}": expected serial:PATH or serial:PATH@BAUD`);
+      transport = new SerialTransport({ path: m[1]!, baudRate: m[2] ? Number(m[2]) : undefined });
+    } else {
+      throw new TargetSpecError(`unknown target "${spec}"; targets are:\n${TARGET_HELP}`);
+    }
+    const client = new PoolClient(transport, options);
+    cleanups.push(() => client.close());
+    await client.open();
+    await client.hello();
+    return { name: spec, client, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

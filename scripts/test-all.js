@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * `npm test`: every test runner of the project, one after another, each one's output streamed as
+ * it comes, and at the end one table and the plain total CI reads:
+ *   tests: N passed, N failed[, N skipped]
+ * A step that is not a test runner (code generation check, type check, a build) counts as one
+ * test. Steps run even after a failure, so one red step does not hide the others.
+ * `npm test -- --only hil` runs the steps whose name contains "hil".
+ */
+import { spawn } from 'node:child_process';
+
+const fuzzSeconds = process.env.FUZZ_SECONDS ?? '60';
+const steps = [
+  { name: 'generated files up to date', cmd: ['npm', 'run', '--silent', 'gen:check'] },
+  { name: 'typescript strict typecheck', cmd: ['npx', 'tsc', '--noEmit', '-p', '.'] },
+  { name: 'unit tests and vectors (TS)', cmd: ['npx', 'mocha', 'host/src/**/*.test.ts', 'protocol/**/*.test.ts'] },
+  { name: 'hil suite: twin', cmd: ['node', 'bin/hil.js', 'test', '--target', 'twin'] },
+  { name: 'hil suite: twin over a pty (serial transport)', cmd: ['node', 'bin/hil.js', 'test', '--target', 'twin-pty'] },
+];
+
+const only = process.argv.indexOf('--only');
+const filter = only >= 0 ? process.argv[only + 1] : undefined;
+
+/** Counts from a runner's output: Mocha's "N passing" or the plain "N passed, N failed" line. */
+function countsOf(output) {
+  const mocha = (word) => [...output.matchAll(new RegExp(`^\\s*(\\d+) ${word}\\b`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+  if (/^\s*\d+ passing\b/m.test(output)) return { passed: mocha('passing'), failed: mocha('failing'), skipped: mocha('pending') };
+  const plain = [...output.matchAll(/^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm)].pop();
+  if (plain) return { passed: Number(plain[1]), failed: Number(plain[2]), skipped: Number(plain[3] ?? 0) };
+  return undefined;
+}
+
+function run(step) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    console.log(`\n=== ${step.name}: ${step.cmd.join(' ')}`);
+    const child = spawn(step.cmd[0], step.cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FUZZ_SECONDS: fuzzSeconds } });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; process.stdout.write(d); });
+    child.stderr.on('data', (d) => { out += d; process.stderr.write(d); });
+    child.on('error', (e) => { out += String(e); });
+    child.on('close', (code, signal) => {
+      const counted = countsOf(out);
+      const ok = code === 0;
+      let c = counted ?? { passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0 };
+      // A runner that exits non-zero without reporting a failure still failed (crash, hook error).
+      if (!ok && c.failed === 0) c = { ...c, failed: 1 };
+      resolve({ ...step, ...c, code: code ?? signal, seconds: (Date.now() - t0) / 1000 });
+    });
+  });
+}
+
+const results = [];
+for (const step of steps) {
+  if (filter && !step.name.includes(filter)) continue;
+  results.push(await run(step));
+}
+console.log('\n=== summary');
+for (const r of results) {
+  console.log(`${r.failed ? 'FAIL' : 'ok  '}  ${r.name.padEnd(52)} ${String(r.passed).padStart(5)} passed ${String(r.failed).padStart(3)} failed ${String(r.skipped).padStart(3)} skipped  ${r.seconds.toFixed(1)} s`);
+}
+const sum = (k) => results.reduce((n, r) => n + r[k], 0);
+const skipped = sum('skipped');
+console.log(`tests: ${sum('passed')} passed, ${sum('failed')} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exitCode = sum('failed') > 0 ? 1 : 0;
