@@ -13,8 +13,9 @@ CORE_INC ?= core/include
 CONFIG_FLAGS ?=
 
 # The pool object whose share of static RAM the footprint reports: the first data/bss symbol of
-# the ELF whose name matches this extended regex (the core's statically allocated pool).
-POOL_SYMBOL_RE ?= ^cvm_pool_storage$$
+# the ELF whose name matches this extended regex: the core's one static pool object, named
+# cvm_pool_state in core/src/cvm_pool.c (a file-level static, so nm lists it with a b/d type).
+POOL_SYMBOL_RE ?= ^cvm_pool_state$$
 
 PORT_DIR := port/stm32f407
 CROSS ?= arm-none-eabi-
