@@ -29,7 +29,8 @@ $(error $(CC) not found: install Debian package gcc-arm-none-eabi (and libnewlib
 endif
 
 ARCH_FLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
-CFLAGS := $(ARCH_FLAGS) -Os -g -std=c11 -Wall -Wextra -Werror -ffunction-sections -fdata-sections \
+# -Wconversion -Wshadow: the same warning set the top-level Makefile uses for the core.
+CFLAGS := $(ARCH_FLAGS) -Os -g -std=c11 -Wall -Wextra -Werror -Wconversion -Wshadow -ffunction-sections -fdata-sections \
           -fno-common -MMD -MP -I$(CORE_INC) -I$(PORT_DIR) $(CONFIG_FLAGS)
 # newlib-nano only in case the core's code needs memcpy/memset; --gc-sections keeps just those.
 LDFLAGS := $(ARCH_FLAGS) -nostartfiles --specs=nano.specs -T $(PORT_DIR)/linker.ld \
