@@ -1,0 +1,190 @@
+/**
+ * Transport over a serial port with the `serialport` package: a USB-UART adapter, a board's
+ * virtual COM port, or a pseudo-terminal (the sim's, QEMU's). 8N1, no flow control.
+ *
+ * Habits learnt on ptys (shared/qemu-notes.md): the port is always read (a listener is attached
+ * for the whole life of the port and never paused, so the peer never blocks on a full pty); set()
+ * and get() are never called (they fail on a pty); `lock: false` lets a second process open the
+ * same path. Bounding the bytes in flight is the client's job (PoolClient's window).
+ *
+ * The binding is injectable, as in zwave-js's serial factory: unit tests pass
+ * @serialport/binding-mock; by default the platform binding of the `serialport` package is loaded
+ * on first open (so merely importing this module loads no native code).
+ */
+import { EventEmitter } from 'node:events';
+import { SerialPortStream } from '@serialport/stream';
+import { Framing } from '../protocol/constants.js';
+import { TransportError, type Transport, type TransportEvents } from './transport.js';
+
+/** A serialport binding (@serialport/bindings-cpp, @serialport/binding-mock, ...). */
+export type SerialBinding = ConstructorParameters<typeof SerialPortStream>[0]['binding'];
+
+export interface SerialOptions {
+  /** The port: a device (/dev/ttyUSB0, /dev/ttyACM0, COM3) or a pseudo-terminal (/dev/pts/N). */
+  path: string;
+  /** Line rate in baud; default Framing.defaultBaud (115200). */
+  baudRate?: number;
+  /** Take an exclusive lock on the port (default true). false lets another process open it too. */
+  lock?: boolean;
+  /** The binding to open the port with; default the `serialport` package's platform binding. */
+  binding?: SerialBinding;
+  /** Name in error messages; default `serial:<path>`. */
+  name?: string;
+}
+
+let platformBinding: Promise<SerialBinding> | undefined;
+function defaultBinding(): Promise<SerialBinding> {
+  platformBinding ??= import('serialport').then((m) => m.SerialPort.binding as SerialBinding);
+  return platformBinding;
+}
+
+/** Turns an OS error from opening `path` into a sentence with the reason and what to do about it. */
+export function describeOpenError(path: string, error: unknown): string {
+  const raw = error instanceof Error ? error.message : String(error);
+  const reason = raw
+    .replace(/^Error:?\s*/, '')
+    .replace(/,?\s*cannot open .*$/i, '')
+    .trim();
+  const pty = path.startsWith('/dev/pts/');
+  if (/no such file|ENOENT|does not exist/i.test(raw)) {
+    const hint = pty
+      ? 'is the simulator or QEMU that created this pseudo-terminal still running?'
+      : 'is the adapter plugged in? `hil list` shows ports';
+    return `no such port: ${path} (${reason}) — ${hint}`;
+  }
+  if (/permission denied|EACCES/i.test(raw)) {
+    return `permission denied: ${path} (${reason}) — add your user to the dialout group (sudo usermod -aG dialout $USER, then log in again)`;
+  }
+  if (/lock|EBUSY|busy/i.test(raw)) {
+    return `port in use: ${path} (${reason}) — another program holds it (a terminal, another hil run); close it, or open with lock: false to share it`;
+  }
+  return `cannot open ${path}: ${reason}`;
+}
+
+/** A serial port as a Transport. One instance opens one path; it can be reopened after close(). */
+export class SerialTransport extends EventEmitter<TransportEvents> implements Transport {
+  readonly name: string;
+  readonly path: string;
+  readonly baudRate: number;
+  private readonly lock: boolean;
+  private readonly binding: SerialBinding | undefined;
+  private port: SerialPortStream | undefined;
+  private closing = false; // close() was called on the current port
+
+  constructor(options: SerialOptions) {
+    super();
+    const path = options.path;
+    if (typeof path !== 'string' || path === '') throw new TypeError('SerialTransport: path must be a non-empty string');
+    this.path = path;
+    this.baudRate = options.baudRate ?? Framing.defaultBaud;
+    this.lock = options.lock ?? true;
+    this.binding = options.binding;
+    this.name = options.name ?? `serial:${path}`;
+  }
+
+  get isOpen(): boolean {
+    return this.port !== undefined && !this.closing;
+  }
+
+  /** Opens the port; rejects with a TransportError (kind 'open') naming the path, the OS reason and a hint. */
+  async open(): Promise<void> {
+    if (this.port) return;
+    let binding: SerialBinding;
+    try {
+      binding = this.binding ?? (await defaultBinding());
+    } catch (e) {
+      throw new TransportError(this.name, `cannot load the serialport binding: ${(e as Error).message}`, 'open', { cause: e });
+    }
+    const port = new SerialPortStream({
+      binding,
+      path: this.path,
+      baudRate: this.baudRate,
+      lock: this.lock,
+      dataBits: 8,
+      stopBits: 1,
+      parity: 'none',
+      rtscts: false,
+      autoOpen: false,
+    });
+    await new Promise<void>((resolve, reject) => {
+      port.open((err) => {
+        if (err) reject(new TransportError(this.name, describeOpenError(this.path, err), 'open', { cause: err }));
+        else resolve();
+      });
+    });
+    this.port = port;
+    this.closing = false;
+    port.on('data', (chunk: Buffer) => this.emit('data', chunk));
+    // After open, failures arrive as events: a disconnect closes the stream with a DisconnectedError,
+    // a failed write may destroy it, and a binding that reports end-of-file ends it.
+    port.on('close', (err: Error | null) => this.ended(port, err ?? undefined));
+    port.on('end', () => this.ended(port, new Error('end of stream')));
+    port.on('error', (err: Error) => this.ended(port, err));
+  }
+
+  /**
+   * Writes bytes; resolves once the binding has written them and the stream has drained. Rejects
+   * with a TransportError (kind 'closed' when not open, 'write' when the OS refused the write).
+   */
+  write(data: Buffer): Promise<void> {
+    const port = this.port;
+    if (!port || this.closing) return Promise.reject(new TransportError(this.name, 'write while the port is not open', 'closed'));
+    return new Promise<void>((resolve, reject) => {
+      let pending = 1;
+      const done = (): void => {
+        if (--pending === 0) resolve();
+      };
+      const ok = port.write(data, (err) => {
+        if (err) reject(new TransportError(this.name, `write failed: ${err.message}`, 'write', { cause: err }));
+        else done();
+      });
+      if (!ok) {
+        pending++;
+        port.once('drain', done);
+      }
+    });
+  }
+
+  /** Closes the port; `close` is emitted without an error. Safe to call twice. */
+  async close(): Promise<void> {
+    const port = this.port;
+    if (!port || this.closing) return;
+    this.closing = true;
+    await new Promise<void>((resolve) => {
+      if (!port.isOpen) return resolve();
+      // A close error leaves nothing to recover: the port is gone either way.
+      port.close(() => resolve());
+    });
+    this.ended(port, undefined);
+  }
+
+  /** The port ended: by close() (error ignored) or on its own (reported as 'disconnected'). Runs once per port. */
+  private ended(port: SerialPortStream, error: Error | undefined): void {
+    if (this.port !== port) return;
+    const requested = this.closing;
+    this.port = undefined;
+    this.closing = false;
+    port.removeAllListeners('data');
+    port.on('error', () => {}); // late errors of a port we no longer use
+    if (!requested && port.isOpen) port.close(() => {});
+    if (requested) {
+      this.emit('close');
+    } else {
+      const reason = error?.message ?? 'port closed';
+      this.emit('close', new TransportError(this.name, `disconnected: ${reason}`, 'disconnected', { cause: error }));
+    }
+  }
+}
+
+/** Creates a SerialTransport; same as `new SerialTransport(options)`. */
+export function createSerialTransport(options: SerialOptions): SerialTransport {
+  return new SerialTransport(options);
+}
+
+/**
+ * Returns a factory of SerialTransports that open ports through `binding` (e.g. MockBinding in
+ * unit tests), like zwave-js's createNodeSerialPortFactory.
+ */
+export function serialTransportFactory(binding: SerialBinding): (options: Omit<SerialOptions, 'binding'>) => SerialTransport {
+  return (options) => new SerialTransport({ ...options, binding });
+}
