@@ -8,10 +8,16 @@ import { SerialTransport } from '../transport/serial.js';
 import type { Transport } from '../transport/transport.js';
 import { TwinTransport } from '../twin/transport.js';
 import { serveTwinOnPty } from '../twin/pty.js';
+import { BANNER_PREFIX } from '../protocol/constants.js';
+import { startSim } from './sim.js';
+import { startQemu } from './qemu.js';
+import type { FirmwareConfig } from './toolchain.js';
 
 export const TARGET_HELP = [
   '  twin                 the software twin, in-process over an in-memory link (default)',
   '  twin-pty             the twin served on a pseudo-terminal by socat, reached with the serial transport',
+  '  sim[:small]          the firmware's C core built for the host, on a pty it creates (builds it if needed)',
+  '  qemu[:small]         the ARM firmware ELF under qemu-system-arm -M netduinoplus2, USART2 on a pty',
   '  serial:PATH[@BAUD]   a board (or anything speaking the protocol) on a serial port, e.g. serial:/dev/ttyUSB0@115200',
 ].join('\n');
 
@@ -36,12 +42,32 @@ export async function openTarget(spec: string, options: ClientOptions = {}): Pro
   };
   try {
     let transport: Transport;
+    let afterOpen: (() => Promise<void>) | undefined;
+    const config = (name: string): FirmwareConfig => {
+      const c = spec.slice(name.length + 1) || 'default';
+      if (c !== 'default' && c !== 'small') throw new TargetSpecError(`bad target "${spec}": the firmware configurations are default and small`);
+      return c;
+    };
     if (spec === 'twin') {
       transport = new TwinTransport();
     } else if (spec === 'twin-pty') {
       const served = await serveTwinOnPty();
       cleanups.push(() => served.close());
       transport = new SerialTransport({ path: served.path });
+    } else if (spec === 'sim' || spec.startsWith('sim:')) {
+      const sim = await startSim(config('sim'));
+      cleanups.push(() => sim.close());
+      transport = new SerialTransport({ path: sim.path });
+    } else if (spec === 'qemu' || spec.startsWith('qemu:')) {
+      const q = await startQemu(config('qemu'));
+      cleanups.push(() => q.close());
+      transport = new SerialTransport({ path: q.path });
+      afterOpen = async () => {
+        // The guest drops bytes until its USART is enabled: speak only after its banner.
+        const banner = waitForBanner(client, 10_000, spec);
+        await q.resume();
+        await banner;
+      };
     } else if (spec.startsWith('serial:')) {
       const m = /^serial:([^@]+)(?:@(\d+))?$/.exec(spec);
       if (!m) throw new TargetSpecError(`bad target "${spec}": expected serial:PATH or serial:PATH@BAUD`);
@@ -52,10 +78,28 @@ export async function openTarget(spec: string, options: ClientOptions = {}): Pro
     const client = new PoolClient(transport, options);
     cleanups.push(() => client.close());
     await client.open();
+    await afterOpen?.();
     await client.hello();
     return { name: spec, client, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;
   }
+}
+
+/** Resolves when the target prints its boot banner; rejects after timeoutMs naming the target. */
+export function waitForBanner(client: PoolClient, timeoutMs: number, name: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onLog = (text: string) => {
+      if (!text.startsWith(BANNER_PREFIX)) return;
+      clearTimeout(timer);
+      client.off('log', onLog);
+      resolve(text);
+    };
+    const timer = setTimeout(() => {
+      client.off('log', onLog);
+      reject(new Error(`${name}: no boot banner ("${BANNER_PREFIX} ...") within ${timeoutMs} ms`));
+    }, timeoutMs);
+    client.on('log', onLog);
+  });
 }

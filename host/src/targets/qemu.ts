@@ -1,0 +1,95 @@
+/**
+ * The "qemu" target: the real ARM ELF on Debian's qemu-system-arm (-M netduinoplus2, an STM32F405
+ * with the F407's core and USART layout). USART2 is QEMU's second -serial, put on a pty that the
+ * serial transport opens, the same code path as a board. QEMU discards output while nobody holds
+ * the pty, so it starts halted (-S) and is resumed over QMP only once the pty is open: the boot
+ * banner is never lost.
+ */
+import { connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildFirmware, requireTool, type FirmwareConfig } from './toolchain.js';
+import { ManagedProcess } from './process.js';
+
+export interface RunningQemu {
+  path: string;
+  process: ManagedProcess;
+  /** Resumes the halted guest. */
+  resume(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Sends QMP commands in order over the unix socket and resolves when each has returned. */
+async function qmp(socketPath: string, commands: string[], timeoutMs = 5000): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const sock = connect(socketPath);
+    let buf = '';
+    let greeted = false;
+    let pending = [...commands];
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`QMP on ${socketPath}: no answer within ${timeoutMs} ms (waiting for ${pending[0] ?? 'greeting'})`));
+    }, timeoutMs);
+    const sendNext = () => {
+      const c = pending[0];
+      if (c === undefined) {
+        clearTimeout(timer);
+        sock.end();
+        resolve();
+        return;
+      }
+      sock.write(JSON.stringify({ execute: c }) + '\n');
+    };
+    sock.on('data', (d) => {
+      buf += d.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!line) continue;
+        const msg = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: { desc: string } };
+        if (msg.QMP && !greeted) {
+          greeted = true;
+          sendNext();
+        } else if (msg.error) {
+          clearTimeout(timer);
+          sock.destroy();
+          reject(new Error(`QMP ${pending[0]}: ${msg.error.desc}`));
+        } else if ('return' in msg) {
+          pending = pending.slice(1);
+          sendNext();
+        }
+      }
+    });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`QMP on ${socketPath}: ${e.message}`));
+    });
+  });
+}
+
+/** Builds the ELF if needed and starts QEMU halted with USART2 on a pty. */
+export async function startQemu(config: FirmwareConfig = 'default'): Promise<RunningQemu> {
+  requireTool('qemu-system-arm', 'qemu-system-arm', 'run the ARM firmware under emulation (target qemu)');
+  const elf = await buildFirmware('arm', config);
+  const dir = mkdtempSync(join(tmpdir(), 'hil-qemu-'));
+  const sock = join(dir, 'qmp.sock');
+  const p = new ManagedProcess(`qemu-system-arm (${config})`, 'qemu-system-arm', [
+    '-M', 'netduinoplus2', '-nographic', '-monitor', 'none',
+    '-serial', 'null', '-serial', 'pty',
+    '-qmp', `unix:${sock},server=on,wait=off`,
+    '-S', '-kernel', elf,
+  ]);
+  const cleanup = async () => {
+    await p.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const m = await p.waitFor(/char device redirected to (\/dev\/pts\/\d+) \(label serial1\)/, 10_000, 'the USART2 pty path');
+    return { path: m[1]!, process: p, resume: () => qmp(sock, ['qmp_capabilities', 'cont']), close: cleanup };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
