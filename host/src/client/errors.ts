@@ -1,0 +1,89 @@
+/**
+ * The errors a PoolClient request can fail with. Each names the target and the operation, so a
+ * failing HIL test reads as a sentence without a debugger:
+ *
+ * - DeviceError: the device answered with an error code (PROTOCOL.md §4). C: enum cvm_err.
+ * - RequestTimeout: no answer within the request's timeout.
+ * - ClientClosed: the link closed (by close() or a disconnect) while the request was pending.
+ * - ProtocolError: the answer broke the schema (a device bug).
+ */
+import { ErrorCode, type ErrorName } from '../protocol/constants.js';
+
+export { ProtocolError } from '../protocol/messages.js';
+
+const NAME_BY_CODE: ReadonlyMap<number, ErrorName> = new Map(
+  Object.entries(ErrorCode).map(([name, code]) => [code, name as ErrorName]),
+);
+
+/** The ErrorCode name of a device error code, or 'unknown' for a code this library does not know. */
+export function errorName(code: number): ErrorName | 'unknown' {
+  return NAME_BY_CODE.get(code) ?? 'unknown';
+}
+
+/** `op(args)` when args are given, else `op`. */
+function call(op: string, args: string): string {
+  return args ? `${op}(${args})` : op;
+}
+
+/** The device answered `[seq, code]` with a non-zero code. */
+export class DeviceError extends Error {
+  /** The error's name in ErrorCode, or 'unknown' for a code newer than this library. */
+  readonly codeName: ErrorName | 'unknown';
+
+  /**
+   * @param target the transport's name, e.g. "twin" or "serial:/dev/ttyUSB0"
+   * @param op the operation's name, e.g. "store_global"
+   * @param code the error code as received (1..255)
+   * @param args a short description of the arguments, e.g. "vm 1, global 99"
+   */
+  constructor(
+    readonly target: string,
+    readonly op: string,
+    readonly code: number,
+    readonly args = '',
+  ) {
+    const codeName = errorName(code);
+    super(`${target}: ${call(op, args)} failed: ${codeName} (${code})`);
+    this.name = 'DeviceError';
+    this.codeName = codeName;
+  }
+}
+
+/** No response arrived within timeoutMs of sending the request. */
+export class RequestTimeout extends Error {
+  /**
+   * @param lastHeard what the target last sent and how long ago, e.g.
+   *   `response frame (seq 41) 3 ms ago`, or "nothing since open"
+   */
+  constructor(
+    readonly target: string,
+    readonly op: string,
+    readonly timeoutMs: number,
+    readonly lastHeard: string,
+    readonly args = '',
+  ) {
+    super(`${target}: ${call(op, args)} got no response within ${timeoutMs} ms; last heard from the target: ${lastHeard}`);
+    this.name = 'RequestTimeout';
+  }
+}
+
+/** The request was pending (or issued) when the link closed. */
+export class ClientClosed extends Error {
+  /**
+   * @param disconnected true when the link ended on its own (unplugged, peer process gone), false
+   *   when close() was called
+   * @param op the request that could not complete, when there was one
+   */
+  constructor(
+    readonly target: string,
+    readonly disconnected: boolean,
+    readonly op?: string,
+    options?: { cause?: unknown },
+  ) {
+    const what = op ? `${op} failed: ` : '';
+    const why = disconnected ? 'the link disconnected' : 'the client was closed';
+    const cause = options?.cause instanceof Error ? ` (${options.cause.message})` : '';
+    super(`${target}: ${what}${why}${cause}`, options);
+    this.name = 'ClientClosed';
+  }
+}

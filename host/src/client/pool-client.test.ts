@@ -1,0 +1,602 @@
+/**
+ * PoolClient against a small scripted fake device built from the framing and codec modules (not
+ * the twin: these tests pin the client's own behaviour, including what a correct device never
+ * does: answering out of order, answering twice, answering garbage, never answering).
+ */
+import { expect } from 'chai';
+import { once } from 'node:events';
+import { decodeCbor, encodeCbor } from '../codec/cbor.js';
+import { classifyLine, encodeFrame } from '../framing/frame.js';
+import { LineReader } from '../framing/line-reader.js';
+import { Framing, Op } from '../protocol/constants.js';
+import { helloToWire, statsToWire, type Hello } from '../protocol/messages.js';
+import { createMemoryLink, type MemoryTransport } from '../transport/memory.js';
+import { ClientClosed, DeviceError, ProtocolError, RequestTimeout } from './errors.js';
+import { PoolClient, type BatchOp } from './pool-client.js';
+
+type Request = [number, number, ...unknown[]];
+/** What the device does with a request: answer with a message, or nothing (drop or answer later). */
+type Script = (req: Request, device: FakeDevice) => unknown[] | undefined;
+
+const ops = (n: number): BatchOp[] => Array.from({ length: n }, (_, i) => ({ op: 'load_global', vm: i % 4, global: i % 64 }));
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function hello(overrides: Partial<Hello> = {}): Hello {
+  return {
+    protoVersion: 1,
+    firmwareId: 'fake 0.0',
+    maxVms: 4,
+    maxGlobals: 64,
+    maxArrays: 16,
+    arrayElements: 64,
+    maxLine: Framing.maxLineBytes,
+    maxBatch: Framing.maxBatchOps,
+    bootNonce: 0x1234abcd,
+    uptimeMs: 5,
+    resetCause: 'power_on',
+    uniqueId: new Uint8Array(0),
+    ...overrides,
+  };
+}
+
+/** Answers like a trivial device: loads return vm*1000 + id, stores succeed, global ≥ 64 is out_of_range. */
+const defaultScript: Script = (req, device) => {
+  const [seq, op, ...args] = req;
+  switch (op) {
+    case Op.hello:
+      return [seq, 0, helloToWire(device.hello)];
+    case Op.echo:
+      return [seq, 0, args[0]];
+    case Op.load_global:
+    case Op.store_global:
+      if ((args[1] as number) >= 64) return [seq, 3];
+      return op === Op.load_global ? [seq, 0, (args[0] as number) * 1000 + (args[1] as number)] : [seq, 0];
+    case Op.load_array:
+      return [seq, 0, (args[0] as number) * 1000 + (args[2] as number)];
+    case Op.stats:
+      return [seq, 0, statsToWire(zeroStats())];
+    case Op.batch: {
+      const ops = args[0] as number[][];
+      if (ops.length > device.hello.maxBatch) return [seq, 10];
+      return [seq, 0, ops.map((o) => (o[0] === Op.load_global ? [0, o[1]! * 1000 + o[2]!] : o[0] === Op.acquire && o[1]! >= 4 ? [3] : [0]))];
+    }
+    default:
+      return op <= 11 ? [seq, 0] : [seq, 1];
+  }
+};
+
+function zeroStats() {
+  const c = { acquired: false, globalsInUse: 0, arraysActive: 0, elements: 0, bytesUsed: 0, hwGlobals: 0, hwArrays: 0, hwElements: 0 };
+  return {
+    contextsAcquired: 0, contextsHw: 0, acquires: 0, releases: 0, ops: 0, opErrors: 0, rxFrames: 0, rxBadFrame: 0,
+    rxBadCrc: 0, rxOverlong: 0, rxMalformed: 0, rxNoise: 0, rxOverrun: 0, contexts: [c, c, c, c],
+  };
+}
+
+class FakeDevice {
+  hello = hello();
+  script: Script = defaultScript;
+  /** Decoded requests in arrival order. */
+  readonly requests: Request[] = [];
+  /** Non-frame or undecodable lines received. */
+  readonly other: Buffer[] = [];
+  /** Bytes of request lines received and not yet answered, and the most there ever were. */
+  unanswered = 0;
+  maxUnanswered = 0;
+  private readonly lineBytes = new Map<number, number>();
+  private readonly reader = new LineReader((line) => this.onLine(line));
+
+  constructor(readonly end: MemoryTransport) {
+    end.on('data', (chunk) => this.reader.push(chunk));
+  }
+
+  private onLine(line: Buffer): void {
+    const c = classifyLine(line);
+    if (c.kind !== 'frame') {
+      this.other.push(line);
+      return;
+    }
+    let req: Request;
+    try {
+      req = decodeCbor(c.message) as Request;
+    } catch {
+      this.other.push(line);
+      return;
+    }
+    if (!Array.isArray(req) || typeof req[0] !== 'number') {
+      this.other.push(line);
+      return;
+    }
+    this.requests.push(req);
+    this.unanswered += line.length + 1;
+    this.maxUnanswered = Math.max(this.maxUnanswered, this.unanswered);
+    this.lineBytes.set(req[0], line.length + 1);
+    const answer = this.script(req, this);
+    if (answer) this.send(answer);
+  }
+
+  /** Writes a response (or any message) as a frame line; a response settles its request's bytes. */
+  send(message: unknown[]): void {
+    const seq = message[0] as number;
+    const bytes = this.lineBytes.get(seq);
+    if (bytes !== undefined) {
+      this.unanswered -= bytes;
+      this.lineBytes.delete(seq);
+    }
+    void this.end.write(encodeFrame(encodeCbor(message)));
+  }
+
+  /** Answers a request the script held back, as the default script would. */
+  answer(req: Request): void {
+    this.send(defaultScript(req, this)!);
+  }
+
+  log(text: string): void {
+    void this.end.write(Buffer.from(text + '\n', 'latin1'));
+  }
+
+  raw(bytes: Buffer): void {
+    void this.end.write(bytes);
+  }
+}
+
+async function setup(options: ConstructorParameters<typeof PoolClient>[1] = {}, connect = true) {
+  const [host, dev] = createMemoryLink('fake', 'fake-device');
+  await dev.open();
+  const device = new FakeDevice(dev);
+  const client = connect ? await PoolClient.connect(host, options) : new PoolClient(host, options);
+  if (!connect) await client.open();
+  return { client, device, host, dev };
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  return p.then(
+    (v) => expect.fail(`expected a rejection, got ${String(v)}`),
+    (e: unknown) => e as Error,
+  );
+}
+
+describe('PoolClient', () => {
+  describe('requests', () => {
+    it('connect() opens and says hello; info and target are set', async () => {
+      const { client, device } = await setup();
+      expect(client.target).to.equal('fake');
+      expect(client.info).to.deep.equal(device.hello);
+      expect(device.requests[0]!.slice(1)).to.deep.equal([Op.hello]);
+      expect(client.counters.framesOut).to.equal(1);
+      expect(client.counters.framesIn).to.equal(1);
+      await client.close();
+    });
+
+    it('typed operations send their op code and arguments and decode results', async () => {
+      const { client, device } = await setup();
+      await client.acquire(1);
+      expect(await client.loadGlobal(1, 7)).to.equal(1007);
+      await client.storeGlobal(1, 7, -5);
+      await client.createArray(1, 2, 10);
+      expect(await client.loadArray(2, 3, 9)).to.equal(2009);
+      await client.storeArray(1, 2, 9, 2147483647);
+      await client.release(1);
+      await client.resetPool();
+      expect(await client.echo(Buffer.from([1, 2, 3]))).to.deep.equal(Buffer.from([1, 2, 3]));
+      expect((await client.stats()).contexts).to.have.length(4);
+      const sent = device.requests.slice(1).map((r) => r.slice(1));
+      expect(sent.slice(0, 8)).to.deep.equal([
+        [Op.acquire, 1],
+        [Op.load_global, 1, 7],
+        [Op.store_global, 1, 7, -5],
+        [Op.create_array, 1, 2, 10],
+        [Op.load_array, 2, 3, 9],
+        [Op.store_array, 1, 2, 9, 2147483647],
+        [Op.release, 1],
+        [Op.reset_pool],
+      ]);
+      await client.close();
+    });
+
+    it('pipelines: many requests in flight, sent in call order with consecutive uint32 seqs', async () => {
+      const { client, device } = await setup({ maxInflightRequests: 8 });
+      const held: Request[] = [];
+      let maxHeld = 0;
+      device.script = (req) => {
+        held.push(req);
+        maxHeld = Math.max(maxHeld, held.length);
+        if (held.length === 8) setImmediate(() => held.splice(0).forEach((r) => device.answer(r)));
+        return undefined;
+      };
+      const results = await Promise.all(Array.from({ length: 64 }, (_, i) => client.loadGlobal(i % 4, i % 64)));
+      expect(results).to.deep.equal(Array.from({ length: 64 }, (_, i) => (i % 4) * 1000 + (i % 64)));
+      expect(maxHeld).to.equal(8);
+      const seqs = device.requests.slice(1).map((r) => r[0]);
+      seqs.forEach((s, i) => expect(s).to.equal((seqs[0]! + i) >>> 0));
+      expect(device.requests.slice(1).map((r) => r[3])).to.deep.equal(Array.from({ length: 64 }, (_, i) => i % 64));
+      await client.close();
+    });
+
+    it('matches out-of-order responses by seq', async () => {
+      const { client, device } = await setup();
+      const held: Request[] = [];
+      device.script = (req) => {
+        held.push(req);
+        if (held.length === 3) for (const r of held.reverse()) device.answer(r);
+        return undefined;
+      };
+      expect(await Promise.all([client.loadGlobal(0, 1), client.loadGlobal(0, 2), client.loadGlobal(0, 3)])).to.deep.equal([1, 2, 3]);
+      await client.close();
+    });
+
+    it('a response for a seq not pending is unsolicited and never answers another request', async () => {
+      const { client, device } = await setup();
+      const unsolicited: unknown[] = [];
+      client.on('unsolicited', (m) => unsolicited.push(m));
+      device.script = (req) => {
+        device.send([(req[0] + 1000) >>> 0, 0, -1]); // someone else's answer first
+        device.send(['not', 'a', 'seq']);
+        device.raw(encodeFrame(Buffer.from([0xff]))); // not CBOR at all
+        return defaultScript(req, device);
+      };
+      expect(await client.loadGlobal(2, 5)).to.equal(2005);
+      expect(unsolicited).to.have.length(3);
+      expect(client.counters.unsolicited).to.equal(3);
+      await client.close();
+    });
+
+    it('a response that breaks the schema fails its request with ProtocolError', async () => {
+      const { client, device } = await setup();
+      const bad: unknown[][] = [];
+      device.script = (req) => bad.shift()!.map((x) => (x === 'SEQ' ? req[0] : x));
+      bad.push(['SEQ', 0, 1, 2], ['SEQ', 'x'], ['SEQ', 3, 1], ['SEQ', 0, 'text'], ['SEQ', 0, 7]);
+      for (const p of [client.loadGlobal(0, 0), client.loadGlobal(0, 0), client.acquire(0), client.loadGlobal(0, 0), client.acquire(0)]) {
+        const e = await rejection(p);
+        expect(e).to.be.instanceOf(ProtocolError);
+        expect(e.message).to.match(/^fake: (load_global\(vm 0, global 0\)|acquire\(vm 0\)): /);
+      }
+      await client.close();
+    });
+
+    it('a device error becomes a DeviceError naming target, op, arguments and code', async () => {
+      const { client } = await setup();
+      const e = await rejection(client.storeGlobal(1, 99, 5));
+      expect(e).to.be.instanceOf(DeviceError);
+      expect(e.message).to.equal('fake: store_global(vm 1, global 99) failed: out_of_range (3)');
+      expect(e).to.include({ op: 'store_global', target: 'fake', code: 3, codeName: 'out_of_range' });
+      await client.close();
+    });
+
+    it('rejects non-integer arguments with TypeError before sending; out-of-range ids are sent', async () => {
+      const { client, device } = await setup();
+      const before = device.requests.length;
+      const bad = [
+        client.loadGlobal(1.5, 0),
+        client.acquire(NaN),
+        client.storeGlobal(0, 0, '1' as unknown as number),
+        client.createArray(0, 0, Infinity),
+        client.storeArray(0, 0, 0, 0.5),
+        client.echo('x' as unknown as Uint8Array),
+      ];
+      for (const p of bad) expect(await rejection(p)).to.be.instanceOf(TypeError);
+      expect((await rejection(client.loadGlobal(1.5, 0))).message).to.equal('load_global: vm must be an integer, got number 1.5');
+      await turn();
+      expect(device.requests.length).to.equal(before);
+      await client.acquire(99); // the device judges ranges
+      expect(device.requests.at(-1)!.slice(1)).to.deep.equal([Op.acquire, 99]);
+      await client.close();
+    });
+
+    it('sequence numbers wrap from 0xFFFFFFFF to 0', async () => {
+      const { client, device } = await setup();
+      (client as unknown as { seq: number }).seq = 0xffffffff;
+      await Promise.all([client.acquire(0), client.acquire(1)]);
+      expect(device.requests.slice(-2).map((r) => r[0])).to.deep.equal([0xffffffff, 0]);
+      await client.close();
+    });
+
+    it('call() sends a raw request and returns the result element', async () => {
+      const { client, device } = await setup();
+      expect(await client.call(Op.load_global, [3, 4])).to.equal(3004);
+      expect(await client.call(Op.acquire, [1])).to.equal(undefined);
+      expect(await client.call(Op.store_global, [0, 0, 1.5])).to.equal(undefined); // sent as given: a float
+      expect(device.requests.at(-1)![4]).to.equal(1.5);
+      const e = await rejection(client.call(99, [1, 'x'], { name: 'mystery' }));
+      expect(e).to.be.instanceOf(DeviceError);
+      expect(e.message).to.equal('fake: mystery(1, string x) failed: unknown_op (1)');
+      expect((await rejection(client.call(99, []))).message).to.equal('fake: op 99 failed: unknown_op (1)');
+      await client.close();
+    });
+
+    it('sendMessage() frames CBOR as-is; writeRaw() writes bytes untouched; neither expects an answer', async () => {
+      const { client, device } = await setup();
+      await client.sendMessage(Buffer.from([0x82, 0x01, 0x0b])); // [1, 11]
+      await client.writeRaw(Buffer.from('noise\n~!!!!\n'));
+      await client.resetPool();
+      expect(device.requests.at(-2)).to.deep.equal([1, 11]);
+      expect(device.other.map((l) => l.toString('latin1'))).to.deep.equal(['noise', '~!!!!']);
+      expect(client.counters.framesOut).to.equal(3);
+      await client.close();
+    });
+  });
+
+  describe('receiving', () => {
+    it('log lines become log events; a banner is also a reset', async () => {
+      const { client, device } = await setup();
+      const logs: string[] = [];
+      const resets: string[] = [];
+      client.on('log', (t) => logs.push(t));
+      client.on('reset', (r) => resets.push(r));
+      device.log('hello from the device\r');
+      device.log('CVM-BOOT proto=1 fw=fake nonce=00000002 vms=4 globals=64 arrays=16 elements=64');
+      await client.resetPool();
+      expect(logs).to.deep.equal(['hello from the device', 'CVM-BOOT proto=1 fw=fake nonce=00000002 vms=4 globals=64 arrays=16 elements=64']);
+      expect(resets).to.have.length(1);
+      expect(resets[0]).to.match(/banner.*CVM-BOOT/);
+      expect(client.counters.logsIn).to.equal(2);
+      await client.close();
+    });
+
+    it('a hello with a new boot nonce emits reset', async () => {
+      const { client, device } = await setup();
+      const resets: string[] = [];
+      client.on('reset', (r) => resets.push(r));
+      await client.hello();
+      expect(resets).to.deep.equal([]);
+      device.hello = hello({ bootNonce: 0x0badf00d, resetCause: 'watchdog' });
+      const h = await client.hello();
+      expect(h.bootNonce).to.equal(0x0badf00d);
+      expect(client.info).to.equal(h);
+      expect(resets).to.deep.equal(['boot nonce changed from 1234abcd to 0badf00d (reset cause: watchdog)']);
+      await client.close();
+    });
+
+    it('damaged lines become defect events', async () => {
+      const { client, device } = await setup();
+      const defects: string[] = [];
+      client.on('defect', (d, line) => defects.push(`${d}:${line.length}`));
+      const good = encodeFrame(encodeCbor([1, 0])).toString('latin1');
+      device.raw(Buffer.from(good.slice(0, -3) + (good.at(-3) === 'A' ? 'B' : 'A') + '=\n', 'latin1'));
+      device.raw(Buffer.from('~QUI\n'));
+      device.raw(Buffer.concat([Buffer.alloc(600, 0x41), Buffer.from('\n')]));
+      await client.resetPool();
+      expect(defects.map((d) => d.split(':')[0])).to.deep.equal(['bad_crc', 'bad_frame', 'overlong']);
+      expect(client.counters.defectsIn).to.equal(3);
+      await client.close();
+    });
+  });
+
+  describe('the in-flight window', () => {
+    it('never has more than maxInflightBytes of request lines unanswered; queued requests keep their order', async () => {
+      const max = 200;
+      const { client, device } = await setup({ maxInflightBytes: max, maxInflightRequests: 1000 });
+      const held: Request[] = [];
+      device.script = (req) => {
+        held.push(req);
+        setImmediate(() => {
+          const n = 1 + (held.length >> 1);
+          held.splice(0, n).forEach((r) => device.answer(r));
+        });
+        return undefined;
+      };
+      const sizes = Array.from({ length: 300 }, (_, i) => (i * 7) % 50);
+      const results = await Promise.all(sizes.map((n) => client.echo(Buffer.alloc(n, n))));
+      results.forEach((r, i) => expect(r).to.deep.equal(Buffer.alloc(sizes[i]!, sizes[i]!)));
+      expect(device.maxUnanswered).to.be.at.most(max);
+      expect(device.maxUnanswered).to.be.greaterThan(max / 2);
+      expect(device.requests.slice(1).map((r) => (r[2] as Buffer).length)).to.deep.equal(sizes);
+      await client.close();
+    });
+
+    it('counts raw writes in the window until a later answer shows the device read past them', async () => {
+      const { client, device } = await setup({ maxInflightBytes: 100 });
+      device.script = () => undefined;
+      void client.writeRaw(Buffer.from('A'.repeat(89) + '\n'));
+      const p = client.acquire(0); // does not fit beside the 90 raw bytes
+      await turn();
+      await turn();
+      expect(device.requests).to.have.length(1); // the hello only
+      await new Promise((r) => setTimeout(r, 30)); // raw bytes settle by time at the latest
+      expect(device.requests).to.have.length(2);
+      device.answer(device.requests[1]!);
+      await p;
+      await client.close();
+    });
+  });
+
+  describe('timeouts', () => {
+    it('a request with no answer fails with RequestTimeout naming op, target and what was last heard', async () => {
+      const { client, device } = await setup({ timeoutMs: 50 }, false);
+      device.script = () => undefined;
+      const e = (await rejection(client.loadGlobal(1, 2))) as RequestTimeout;
+      expect(e).to.be.instanceOf(RequestTimeout);
+      expect(e).to.include({ op: 'load_global', target: 'fake', timeoutMs: 50, lastHeard: 'nothing since open' });
+      expect(e.message).to.equal('fake: load_global(vm 1, global 2) got no response within 50 ms; last heard from the target: nothing since open');
+      device.log('CVM-BOOT proto=1 fw=fake');
+      const e2 = (await rejection(client.acquire(0))) as RequestTimeout;
+      expect(e2.lastHeard).to.match(/^log line "CVM-BOOT proto=1 fw=fake" \d+ ms ago$/);
+      await client.close();
+    });
+
+    it('releases the window slot, so the client stays usable; the late answer is unsolicited', async () => {
+      const { client, device } = await setup({ timeoutMs: 40, maxInflightRequests: 1 });
+      let late: Request | undefined;
+      device.script = (req) => {
+        if (late === undefined) {
+          late = req;
+          return undefined;
+        }
+        return defaultScript(req, device);
+      };
+      const first = client.loadGlobal(0, 1);
+      const second = client.loadGlobal(0, 2); // queued behind the first
+      expect(await rejection(first)).to.be.instanceOf(RequestTimeout);
+      expect(await second).to.equal(2);
+      const unsolicited = once(client, 'unsolicited');
+      device.answer(late!);
+      expect((await unsolicited)[0]).to.deep.equal([late![0], 0, 1]);
+      expect((await rejection(client.loadGlobal(0, 3).then(() => Promise.reject(new Error('ok'))))).message).to.equal('ok');
+      const e = (await rejection(
+        (async () => {
+          device.script = () => undefined;
+          return client.acquire(1);
+        })(),
+      )) as RequestTimeout;
+      expect(e.lastHeard).to.match(/^response frame \(seq \d+\) \d+ ms ago$/);
+      await client.close();
+    });
+
+    it('call() takes its own timeout', async () => {
+      const { client, device } = await setup({ timeoutMs: 5000 });
+      device.script = () => undefined;
+      const t0 = Date.now();
+      const e = (await rejection(client.call(Op.hello, [], { timeoutMs: 30 }))) as RequestTimeout;
+      expect(e.timeoutMs).to.equal(30);
+      expect(Date.now() - t0).to.be.lessThan(1000);
+      await client.close();
+    });
+  });
+
+  describe('batch', () => {
+    it('sends up to max_batch ops per request and concatenates the results in order', async () => {
+      const { client, device } = await setup();
+      const results = await client.batch(ops(70));
+      expect(results).to.deep.equal(Array.from({ length: 70 }, (_, i) => ({ ok: true, value: (i % 4) * 1000 + (i % 64) })));
+      const batches = device.requests.filter((r) => r[1] === Op.batch).map((r) => (r[2] as unknown[]).length);
+      expect(batches).to.deep.equal([32, 32, 6]);
+      await client.close();
+    });
+
+    it("uses the device's max_batch from hello", async () => {
+      const { client, device } = await setup({}, false);
+      device.hello = hello({ maxBatch: 10 });
+      await client.hello();
+      await client.batch(ops(25));
+      expect(device.requests.filter((r) => r[1] === Op.batch).map((r) => (r[2] as unknown[]).length)).to.deep.equal([10, 10, 5]);
+      await client.close();
+    });
+
+    it('splits a batch that would not fit in one frame', async () => {
+      const { client, device } = await setup();
+      const big: BatchOp[] = Array.from({ length: 32 }, (_, i) => ({ op: 'store_array', vm: 1000 + i, array: 1000, index: 60000, value: -2147483648 }));
+      const results = await client.batch(big);
+      expect(results).to.have.length(32);
+      const sizes = device.requests.filter((r) => r[1] === Op.batch).map((r) => (r[2] as unknown[]).length);
+      expect(sizes.length).to.be.greaterThan(1);
+      expect(sizes.reduce((a, b) => a + b)).to.equal(32);
+      await client.close();
+    });
+
+    it('reports failed entries by code and name; mixed ops go on the wire as [code, args...]', async () => {
+      const { client, device } = await setup();
+      const results = await client.batch([
+        { op: 'acquire', vm: 1 },
+        { op: 'acquire', vm: 9 },
+        { op: 'store_global', vm: 1, global: 2, value: -3 },
+        { op: 'create_array', vm: 1, array: 0, size: 8 },
+        { op: 'store_array', vm: 1, array: 0, index: 7, value: 5 },
+        { op: 'load_array', vm: 1, array: 0, index: 7 },
+        { op: 'release', vm: 1 },
+        { op: 'reset_pool' },
+      ]);
+      expect(results[1]).to.deep.equal({ ok: false, code: 3, error: 'out_of_range' });
+      expect(results[0]).to.deep.equal({ ok: true });
+      expect(device.requests.at(-1)![2]).to.deep.equal([[1, 1], [1, 9], [4, 1, 2, -3], [5, 1, 0, 8], [7, 1, 0, 7, 5], [6, 1, 0, 7], [2, 1], [11]]);
+      await client.close();
+    });
+
+    it('rejects a bad op with TypeError before sending anything; an empty batch sends nothing', async () => {
+      const { client, device } = await setup();
+      const before = device.requests.length;
+      const e = await rejection(client.batch([{ op: 'acquire', vm: 0 }, { op: 'store_global', vm: 0, global: 1.5, value: 0 }]));
+      expect(e).to.be.instanceOf(TypeError);
+      expect(e.message).to.equal('batch: ops[1] (store_global): global must be an integer, got number 1.5');
+      expect((await rejection(client.batch([{ op: 'hello' } as unknown as BatchOp]))).message).to.match(/unknown op "hello"/);
+      expect(await client.batch([])).to.deep.equal([]);
+      await turn();
+      expect(device.requests.length).to.equal(before);
+      await client.close();
+    });
+
+    it('a batch-level device error rejects the whole batch', async () => {
+      const { client, device } = await setup({}, false);
+      device.hello = hello({ maxBatch: 100 });
+      await client.hello();
+      device.hello = hello({ maxBatch: 32 });
+      const e = await rejection(client.batch(ops(40)));
+      expect(e).to.be.instanceOf(DeviceError);
+      expect(e.message).to.equal('fake: batch(40 ops) failed: too_large (10)');
+      await client.close();
+    });
+  });
+
+  describe('closing', () => {
+    it('close() fails pending and queued requests with ClientClosed and emits close', async () => {
+      const { client, device } = await setup({ maxInflightRequests: 2 });
+      device.script = () => undefined;
+      const requests = [client.acquire(0), client.acquire(1), client.acquire(2)];
+      await turn();
+      const closed = once(client, 'close');
+      await client.close();
+      expect(await closed).to.deep.equal([undefined]);
+      for (const p of requests) {
+        const e = (await rejection(p)) as ClientClosed;
+        expect(e).to.be.instanceOf(ClientClosed);
+        expect(e.disconnected).to.equal(false);
+        expect(e.message).to.equal('fake: acquire failed: the client was closed');
+      }
+      expect(await rejection(client.acquire(0))).to.be.instanceOf(ClientClosed);
+      await client.close(); // twice is safe
+    });
+
+    it('a disconnect fails pending requests with ClientClosed(disconnected) and emits close with the error', async () => {
+      const { client, device, host } = await setup();
+      device.script = () => undefined;
+      const p = client.loadGlobal(0, 0);
+      await turn();
+      const closed = once(client, 'close');
+      host.sever('cable pulled');
+      const e = (await rejection(p)) as ClientClosed;
+      expect(e).to.be.instanceOf(ClientClosed);
+      expect(e.disconnected).to.equal(true);
+      expect(e.message).to.equal('fake: load_global failed: the link disconnected (fake: cable pulled)');
+      const [err] = (await closed) as [Error];
+      expect(err.message).to.equal('fake: cable pulled');
+      await client.close();
+    });
+
+    it('the device end closing is a disconnect too', async () => {
+      const { client, device, dev } = await setup();
+      device.script = () => undefined;
+      const p = client.acquire(0);
+      await turn();
+      await dev.close();
+      expect(((await rejection(p)) as ClientClosed).disconnected).to.equal(true);
+    });
+
+    it('requests before open() are refused', async () => {
+      const [host] = createMemoryLink('fake', 'dev');
+      const client = new PoolClient(host);
+      expect((await rejection(client.acquire(0))).message).to.match(/not open/);
+    });
+  });
+
+  describe('throughput', () => {
+    it('pipelines many thousands of ops per second over a memory link', async function () {
+      this.timeout(20_000);
+      const { client } = await setup();
+      const n = 20_000;
+      const t0 = performance.now();
+      const all: Promise<number>[] = new Array(n);
+      for (let i = 0; i < n; i++) all[i] = client.loadGlobal(i & 3, i & 63);
+      await Promise.all(all);
+      const single = n / ((performance.now() - t0) / 1000);
+      const t1 = performance.now();
+      const batches: Promise<unknown>[] = [];
+      const batch = ops(32);
+      for (let i = 0; i < n / 32; i++) batches.push(client.batch(batch));
+      await Promise.all(batches);
+      const batched = n / ((performance.now() - t1) / 1000);
+      console.log(`      ${Math.round(single)} single ops/s, ${Math.round(batched)} batched ops/s (fake device, same process)`);
+      expect(single).to.be.greaterThan(10_000);
+      await client.close();
+    });
+  });
+});
