@@ -443,6 +443,22 @@ describe('PoolClient', () => {
       await client.close();
     });
 
+    it('an idle client holds no timer that keeps the process alive', async () => {
+      const { client, device } = await setup();
+      const timer = () => (client as unknown as { timer?: NodeJS.Timeout }).timer;
+      expect(timer()?.hasRef() ?? false).to.equal(false);
+      device.script = () => undefined;
+      const p = client.acquire(0);
+      await turn();
+      await turn();
+      expect(device.requests.at(-1)!.slice(1)).to.deep.equal([Op.acquire, 0]);
+      expect(timer()!.hasRef()).to.equal(true);
+      device.answer(device.requests.at(-1)!);
+      await p;
+      expect(timer()?.hasRef() ?? false).to.equal(false);
+      await client.close();
+    });
+
     it('call() takes its own timeout', async () => {
       const { client, device } = await setup({ timeoutMs: 5000 });
       device.script = () => undefined;

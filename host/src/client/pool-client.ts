@@ -480,6 +480,8 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     this.pending.delete(p.seq);
     this.inflightRequests--;
     this.inflightBytes -= p.line.length;
+    // Nothing left to guard: let the armed timer lapse without holding the process open.
+    if (this.inflightRequests === 0 && this.rawHead === this.rawSlots.length) this.timer?.unref();
     this.schedulePump();
     if (error) return p.reject(error);
     let value: unknown;
@@ -496,7 +498,10 @@ export class PoolClient extends EventEmitter<ClientEvents> {
   }
 
   private arm(deadline: number): void {
-    if (this.timer !== undefined && this.armedFor <= deadline) return;
+    if (this.timer !== undefined && this.armedFor <= deadline) {
+      this.timer.ref(); // it may have been idle (unref'd); it guards a deadline again
+      return;
+    }
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.armedFor = deadline;
     this.timer = setTimeout(this.sweep, Math.max(0, Math.ceil(deadline - performance.now())));
