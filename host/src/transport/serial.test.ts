@@ -9,9 +9,15 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MockBinding, type MockPortBinding } from '@serialport/binding-mock';
+import { createRequire } from 'node:module';
 import { SerialTransport, describeOpenError, serialTransportFactory, type SerialBinding } from './serial.js';
 import { TransportError } from './transport.js';
+
+// @serialport/binding-mock 10's "exports" map has no "types" condition, so under NodeNext its
+// declarations are unreachable by package name: load it with require() and type it from its .d.ts.
+type MockModule = typeof import('../../../node_modules/@serialport/binding-mock/dist/index.js');
+type MockPortBinding = InstanceType<MockModule['MockPortBinding']>;
+const { MockBinding } = createRequire(import.meta.url)('@serialport/binding-mock') as MockModule;
 
 /** MockBinding that records the ports it opens and can unplug them (their pending read fails as on a USB unplug). */
 function recordingBinding() {
