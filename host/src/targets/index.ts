@@ -16,7 +16,7 @@ import type { FirmwareConfig } from './toolchain.js';
 export const TARGET_HELP = [
   '  twin                 the software twin, in-process over an in-memory link (default)',
   '  twin-pty             the twin served on a pseudo-terminal by socat, reached with the serial transport',
-  '  sim[:small]          the firmware's C core built for the host, on a pty it creates (builds it if needed)',
+  "  sim[:small]          the firmware's C core built for the host, on a pty it creates (builds it if needed)",
   '  qemu[:small]         the ARM firmware ELF under qemu-system-arm -M netduinoplus2, USART2 on a pty',
   '  serial:PATH[@BAUD]   a board (or anything speaking the protocol) on a serial port, e.g. serial:/dev/ttyUSB0@115200',
 ].join('\n');
