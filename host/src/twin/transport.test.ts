@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { decodeCbor, encodeCbor } from '../codec/cbor.js';
+import { classifyLine, encodeFrame } from '../framing/frame.js';
+import { LineReader } from '../framing/line-reader.js';
+import { ErrorCode as E, Op } from '../protocol/constants.js';
+import { TransportError } from '../transport/transport.js';
+import { TwinTransport } from './transport.js';
+
+/** Collects what a transport receives as lines: frames decoded, log lines as text. */
+function listen(t: TwinTransport): { lines: unknown[]; next(): Promise<unknown> } {
+  const lines: unknown[] = [];
+  const waiters: ((v: unknown) => void)[] = [];
+  const reader = new LineReader((line) => {
+    const c = classifyLine(line);
+    const v = c.kind === 'frame' ? decodeCbor(c.message) : c.kind === 'log' ? c.text : c;
+    const w = waiters.shift();
+    if (w) w(v);
+    else lines.push(v);
+  });
+  t.on('data', (chunk) => reader.push(chunk));
+  return {
+    lines,
+    next: () => (lines.length ? Promise.resolve(lines.shift()) : new Promise((r) => waiters.push(r))),
+  };
+}
+
+const frame = (v: unknown): Buffer => encodeFrame(encodeCbor(v));
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('twin transport', () => {
+  let t: TwinTransport;
+  afterEach(async () => {
+    await t?.close();
+  });
+
+  it('is named "twin"; the banner is the first thing an opened link delivers', async () => {
+    t = new TwinTransport({ bootNonce: 0xabcdef01 });
+    assert.equal(t.name, 'twin');
+    assert.equal(t.isOpen, false);
+    const rx = listen(t);
+    await t.open();
+    assert.equal(t.isOpen, true);
+    assert.equal(await rx.next(), t.device.banner().slice(0, -1));
+    assert.match(t.device.banner(), /nonce=abcdef01 /);
+    await t.write(frame([1, Op.acquire, 0]));
+    assert.deepEqual(await rx.next(), [1, 0]);
+  });
+
+  it('passes options to the device, or attaches a given one', async () => {
+    t = new TwinTransport({ limits: { maxConcurrentVms: 2 } });
+    assert.equal(t.device.limits.maxConcurrentVms, 2);
+    const other = new TwinTransport({ device: t.device });
+    assert.equal(other.device, t.device);
+  });
+
+  it('pipelined requests are answered in order', async () => {
+    t = new TwinTransport();
+    const rx = listen(t);
+    await t.open();
+    await rx.next();
+    await t.write(Buffer.concat([frame([1, Op.acquire, 1]), frame([2, Op.store_global, 1, 3, -5]), frame([3, Op.load_global, 1, 3]), frame([4, 77])]));
+    assert.deepEqual([await rx.next(), await rx.next(), await rx.next(), await rx.next()], [[1, 0], [2, 0], [3, 0, -5], [4, E.unknown_op]]);
+  });
+
+  it('rejects writes while not open', async () => {
+    t = new TwinTransport();
+    await assert.rejects(t.write(Buffer.from('x\n')), (e: unknown) => e instanceof TransportError && e.kind === 'closed' && e.message.startsWith('twin: '));
+  });
+
+  it('close() emits close without an error; reopening reaches the same running device, with no banner', async () => {
+    t = new TwinTransport();
+    let rx = listen(t);
+    await t.open();
+    await rx.next();
+    await t.write(frame([1, Op.acquire, 2]));
+    assert.deepEqual(await rx.next(), [1, 0]);
+    const closed = once(t, 'close');
+    await t.close();
+    assert.deepEqual(await closed, [undefined]);
+    assert.equal(t.isOpen, false);
+    await t.close(); // twice is safe
+    t.removeAllListeners('data');
+    rx = listen(t);
+    await t.open();
+    await t.write(frame([2, Op.acquire, 2]));
+    assert.deepEqual(await rx.next(), [2, E.already_acquired], 'first line after reopen is the answer: no banner, same pool');
+  });
+
+  it('device.disconnect() ends the link with a "disconnected" TransportError; it can be reopened', async () => {
+    t = new TwinTransport();
+    const rx = listen(t);
+    await t.open();
+    await rx.next();
+    const closed = once(t, 'close');
+    t.device.disconnect();
+    const [error] = (await closed) as [TransportError];
+    assert.ok(error instanceof TransportError);
+    assert.equal(error.kind, 'disconnected');
+    assert.equal(error.transport, 'twin');
+    assert.equal(t.isOpen, false);
+    await assert.rejects(t.write(frame([1, Op.hello])), TransportError);
+    await t.open();
+    await t.write(frame([2, Op.stats]));
+    const r = (await rx.next()) as [number, number, Map<number, unknown>];
+    assert.equal(r[0], 2);
+  });
+
+  it('hang() leaves requests unanswered; resume() answers the next ones', async () => {
+    t = new TwinTransport();
+    const rx = listen(t);
+    await t.open();
+    await rx.next();
+    t.device.hang();
+    await t.write(frame([1, Op.acquire, 0]));
+    await tick();
+    await tick();
+    assert.deepEqual(rx.lines, []);
+    t.device.resume();
+    await t.write(frame([2, Op.acquire, 0]));
+    assert.deepEqual(await rx.next(), [2, 0]);
+  });
+
+  it('reboot(), log(), emitGarbage() reach the client through the one output path', async () => {
+    t = new TwinTransport();
+    const rx = listen(t);
+    await t.open();
+    const first = await rx.next();
+    t.device.log('diagnostic 1');
+    t.device.emitGarbage(Buffer.from('~!!\n'));
+    t.device.reboot();
+    assert.equal(await rx.next(), 'diagnostic 1');
+    assert.deepEqual(await rx.next(), { kind: 'defect', defect: 'bad_frame', line: Buffer.from('~!!') });
+    const banner = await rx.next();
+    assert.notEqual(banner, first);
+    assert.equal(banner, t.device.banner().slice(0, -1));
+  });
+
+  it('sustains ≥ 100k pipelined ops/s with a lean in-process client', async function () {
+    this.timeout(30_000);
+    t = new TwinTransport();
+    await t.open();
+    // A client as lean as the real one: bounded window (≤ 1024 bytes in flight), seq matching,
+    // strict framing on both sides. Requests alternate store_global and a load of that global.
+    const window = 64;
+    let onFrame: (m: number[]) => void = () => {};
+    const reader = new LineReader((line) => {
+      const c = classifyLine(line);
+      if (c.kind === 'frame') onFrame(decodeCbor(c.message) as number[]); // the banner is a log line
+    });
+    t.on('data', (chunk) => reader.push(chunk));
+    await new Promise<void>((resolve) => {
+      onFrame = () => resolve();
+      void t.write(frame([0, Op.acquire, 0]));
+    });
+
+    /**
+     * Runs total requests through the window; resolves with ops per second of this process's CPU
+     * time (so a busy machine does not fail the test; in-process, wall time ≈ CPU time when idle),
+     * ops per second of wall time, and the count of wrong answers.
+     */
+    const run = (total: number): Promise<{ rate: number; wallRate: number; failed: number }> =>
+      new Promise((resolve) => {
+        let sent = 0;
+        let answered = 0;
+        let failed = 0;
+        const pump = (): void => {
+          const parts: Buffer[] = [];
+          while (sent < total && sent - answered < window) {
+            const seq = sent++;
+            parts.push(frame(seq & 1 ? [seq, Op.load_global, 0, (seq - 1) & 63] : [seq, Op.store_global, 0, seq & 63, seq]));
+          }
+          if (parts.length) void t.write(Buffer.concat(parts));
+        };
+        onFrame = (m) => {
+          const seq = answered++;
+          if (m[0] !== seq || m[1] !== 0 || (seq & 1 && m[2] !== seq - 1)) failed++;
+          if (answered === total) {
+            const cpu = process.cpuUsage(cpuStart);
+            resolve({ rate: total / ((cpu.user + cpu.system) / 1e6), wallRate: total / ((performance.now() - start) / 1000), failed });
+          }
+          else if (sent - answered <= window / 2) pump();
+        };
+        const start = performance.now();
+        const cpuStart = process.cpuUsage();
+        pump();
+      });
+
+    await run(50_000); // warm-up: let the JIT settle
+    const { rate, wallRate, failed } = await run(200_000);
+    assert.equal(failed, 0);
+    assert.ok(rate >= 100_000, `${Math.round(rate)} ops per CPU second`);
+    console.log(`      twin + lean client: ${Math.round(rate / 1000)}k ops per CPU second, ${Math.round(wallRate / 1000)}k ops/s wall`);
+  });
+});
