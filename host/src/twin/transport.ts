@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { createMemoryLink, type MemoryTransport } from '../transport/memory.js';
 import { TransportError, type Transport, type TransportEvents } from '../transport/transport.js';
+import { attachDevice, type DeviceAttachment } from './attach.js';
 import { TwinDevice, type TwinDeviceOptions } from './device.js';
 
 export interface TwinTransportOptions extends TwinDeviceOptions {
@@ -24,21 +25,21 @@ export class TwinTransport extends EventEmitter<TransportEvents> implements Tran
   private host: MemoryTransport | undefined; // the client's end
   private side: MemoryTransport | undefined; // the device's end
   private booted = false;
-  // Lines the device writes while handling one received chunk go out as one write.
-  private feeding = false;
-  private held: Buffer[] = [];
+  private readonly attachment: DeviceAttachment;
 
   /** Throws RangeError for device options the firmware would not accept (see TwinDevice). */
   constructor(options: TwinTransportOptions = {}) {
     super();
     this.device = options.device ?? new TwinDevice(options);
-    this.device.on('output', (line) => {
-      if (this.feeding) this.held.push(line);
-      else this.send([line]);
-    });
-    this.device.on('disconnect', () => {
-      this.host?.sever(`device disconnected (the cable was pulled)`);
-    });
+    this.attachment = attachDevice(
+      this.device,
+      (bytes) => {
+        const side = this.side;
+        // A write on an open memory end only queues and resolves; nothing can reject here.
+        if (side?.isOpen) void side.write(bytes);
+      },
+      () => this.host?.sever('device disconnected (the cable was pulled)'),
+    );
   }
 
   get isOpen(): boolean {
@@ -55,17 +56,7 @@ export class TwinTransport extends EventEmitter<TransportEvents> implements Tran
       this.host = this.side = undefined;
       this.emit('close', error);
     });
-    side.on('data', (chunk) => {
-      this.feeding = true;
-      try {
-        this.device.feed(chunk);
-      } finally {
-        this.feeding = false;
-        const lines = this.held;
-        this.held = [];
-        if (lines.length) this.send(lines);
-      }
-    });
+    side.on('data', (chunk) => this.attachment.feed(chunk));
     side.on('close', () => {
       if (this.side === side) this.side = undefined;
     });
@@ -77,12 +68,6 @@ export class TwinTransport extends EventEmitter<TransportEvents> implements Tran
       this.booted = true;
       this.device.boot();
     }
-  }
-
-  private send(lines: Buffer[]): void {
-    const side = this.side;
-    // A write on an open memory end only queues and resolves; nothing can reject here.
-    if (side?.isOpen) void side.write(lines.length === 1 ? lines[0]! : Buffer.concat(lines));
   }
 
   /** Hands bytes to the device's end. Rejects with a TransportError (kind 'closed') when not open. */
