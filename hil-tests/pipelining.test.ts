@@ -63,7 +63,8 @@ describe('pipelining and batches', () => {
 
   it('echoes payloads up to the largest that fits a frame', async () => {
     const { client } = target();
-    const biggest = Framing.maxMessageBytes - 6; // [seq (uint32: 5 bytes), 10, bstr header (3 bytes)]
+    // [array header, seq (up to 5 bytes), op 10, byte-string header (3 bytes from 256 on)]
+    const biggest = Framing.maxMessageBytes - (1 + 5 + 1 + 3);
     for (const size of [0, 1, 23, 24, 255, 256, biggest]) {
       const payload = Uint8Array.from({ length: size }, (_, i) => (i * 31 + size) & 0xff);
       expect(Buffer.from(await client.echo(payload)).equals(Buffer.from(payload)), `payload of ${size}`).to.equal(true);
