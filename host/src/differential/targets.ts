@@ -1,0 +1,106 @@
+/**
+ * The three implementations the differential test compares, each fed raw bytes and returning
+ * every frame line it wrote, in order: the twin (in-process), the C core built for the host (the
+ * sim, through its --stdio mode) and the ARM ELF under QEMU (through its USART2 pty, with the
+ * serial transport, in windows of at most max_inflight_bytes, since serialport on a pty stalls on
+ * large unanswered writes).
+ */
+import { spawn } from 'node:child_process';
+import { LineReader } from '../framing/line-reader.js';
+import { Framing } from '../protocol/constants.js';
+import { SerialTransport } from '../transport/serial.js';
+import { TwinDevice } from '../twin/device.js';
+import { startQemu } from '../targets/qemu.js';
+import { buildFirmware, type FirmwareConfig } from '../targets/toolchain.js';
+import type { StreamItem } from './stream.js';
+
+const isFrame = (line: string) => line.startsWith('~');
+
+/** Groups items into chunks of at most `limit` bytes, each closed by a sync item that always gets an answer. */
+export function chunk(items: StreamItem[], limit: number, sync: (i: number) => StreamItem): StreamItem[][] {
+  const chunks: StreamItem[][] = [];
+  let cur: StreamItem[] = [];
+  let bytes = 0;
+  const close = () => {
+    const s = sync(chunks.length);
+    cur.push(s);
+    chunks.push(cur);
+    cur = [];
+    bytes = 0;
+  };
+  for (const it of items) {
+    if (bytes + it.bytes.length > limit - 64 && cur.length) close();
+    cur.push(it);
+    bytes += it.bytes.length;
+  }
+  close();
+  return chunks;
+}
+
+export async function runTwin(chunks: StreamItem[][]): Promise<string[]> {
+  const device = new TwinDevice({ bootNonce: 0 });
+  const out: string[] = [];
+  device.on('output', (line: Buffer) => {
+    for (const l of line.toString('latin1').split(/(?<=\n)/)) if (isFrame(l)) out.push(l);
+  });
+  for (const c of chunks) for (const it of c) device.feed(it.bytes);
+  await new Promise((r) => setImmediate(r));
+  return out;
+}
+
+export async function runSim(chunks: StreamItem[][], config: FirmwareConfig = 'default'): Promise<string[]> {
+  const bin = await buildFirmware('sim', config);
+  const child = spawn(bin, ['--stdio', '--nonce', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('latin1').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('latin1').on('data', (d: string) => (err += d));
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('close', resolve);
+    child.stdin.end(Buffer.concat(chunks.flat().map((i) => i.bytes)));
+  });
+  if (code !== 0) throw new Error(`cvm-sim --stdio exited with ${code}: ${err}`);
+  return out.split(/(?<=\n)/).filter(isFrame);
+}
+
+/** Feeds QEMU chunk by chunk, waiting for each chunk's sync answer before the next. */
+export async function runQemu(chunks: StreamItem[][], syncLine: (i: number) => string, config: FirmwareConfig = 'default', timeoutMs = 10_000): Promise<string[]> {
+  const q = await startQemu(config);
+  const port = new SerialTransport({ path: q.path });
+  const out: string[] = [];
+  let waiting: { line: string; resolve: () => void } | undefined;
+  let banner: (() => void) | undefined;
+  const reader = new LineReader((line) => {
+    const l = line.toString('latin1') + '\n';
+    if (l.startsWith('CVM-BOOT')) banner?.();
+    if (!isFrame(l)) return;
+    out.push(l);
+    if (waiting && l === waiting.line) waiting.resolve();
+  });
+  port.on('data', (d) => reader.push(d));
+  try {
+    await port.open();
+    const booted = new Promise<void>((resolve) => (banner = resolve));
+    await q.resume();
+    await withTimeout(booted, timeoutMs, 'QEMU boot banner');
+    for (let i = 0; i < chunks.length; i++) {
+      const done = new Promise<void>((resolve) => (waiting = { line: syncLine(i), resolve }));
+      await port.write(Buffer.concat(chunks[i]!.map((it) => it.bytes)));
+      await withTimeout(done, timeoutMs, `QEMU's answer to sync ${i} (after ${out.length} frames)`);
+    }
+    return out;
+  } finally {
+    await port.close().catch(() => undefined);
+    await q.close();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((_, reject) => {
+    t = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+export const WINDOW_BYTES = Framing.maxInflightBytes;
