@@ -53,15 +53,15 @@ export async function openTarget(spec: string, options: ClientOptions = {}): Pro
     } else if (spec === 'twin-pty') {
       const served = await serveTwinOnPty();
       cleanups.push(() => served.close());
-      transport = new SerialTransport({ path: served.path });
+      transport = new SerialTransport({ path: served.path, name: `twin-pty (${served.path})` });
     } else if (spec === 'sim' || spec.startsWith('sim:')) {
       const sim = await startSim(config('sim'));
       cleanups.push(() => sim.close());
-      transport = new SerialTransport({ path: sim.path });
+      transport = new SerialTransport({ path: sim.path, name: `${spec} (${sim.path})` });
     } else if (spec === 'qemu' || spec.startsWith('qemu:')) {
       const q = await startQemu(config('qemu'));
       cleanups.push(() => q.close());
-      transport = new SerialTransport({ path: q.path });
+      transport = new SerialTransport({ path: q.path, name: `${spec} (${q.path})` });
       afterOpen = async () => {
         // The guest drops bytes until its USART is enabled: speak only after its banner.
         const banner = waitForBanner(client, 10_000, spec);
