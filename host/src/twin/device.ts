@@ -294,7 +294,8 @@ export class TwinDevice extends EventEmitter<TwinDeviceEvents> {
   /**
    * Resets the device: a new random boot nonce (never the previous one), the pool, ops and link
    * counters cleared, the receive state dropped, uptime restarted, then the banner printed again.
-   * The unique id is kept.
+   * hello then reports resetCause (default 'software', as after a firmware-requested reset; pass
+   * 'pin' for the reset button, 'watchdog', ...). The unique id is kept.
    */
   reboot(resetCause: ResetCause = 'software'): void {
     if (!RESET_CAUSES.includes(resetCause)) throw new RangeError(`twin: unknown reset cause ${String(resetCause)}`);
