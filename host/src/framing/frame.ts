@@ -4,7 +4,7 @@
  * line the same way. C counterpart: cvm_line.c.
  */
 import { Framing } from '../protocol/constants.js';
-import { base64DecodeStrict, base64Encode } from './base64.js';
+import { base64DecodeStrict, base64EncodeInto, base64Length } from './base64.js';
 import { crc16xmodem } from './crc16.js';
 
 /** Why a line could not be used; names match the stats counters rx_<defect>. */
@@ -18,6 +18,7 @@ export type LineClass =
 
 const MARKER = Framing.frameMarker;
 const CR = 0x0d;
+const LF = 0x0a;
 
 /** Encodes a CBOR message as a complete frame line, '\n' included. Throws RangeError past max_message_bytes. */
 export function encodeFrame(message: Uint8Array): Buffer {
@@ -26,8 +27,13 @@ export function encodeFrame(message: Uint8Array): Buffer {
   }
   const raw = Buffer.allocUnsafe(message.length + Framing.crcBytes);
   raw.set(message, 0);
-  raw.writeUInt16BE(crc16xmodem(message), message.length);
-  return Buffer.from('~' + base64Encode(raw) + '\n', 'latin1');
+  const crc = crc16xmodem(message);
+  raw[message.length] = crc >> 8;
+  raw[message.length + 1] = crc & 0xff;
+  const line = Buffer.allocUnsafe(1 + base64Length(raw.length) + 1);
+  line[0] = MARKER;
+  line[base64EncodeInto(raw, line, 1)] = LF;
+  return line;
 }
 
 /**
@@ -40,11 +46,11 @@ export function classifyLine(line: Buffer): LineClass {
   const end = line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
   if (end === 0) return { kind: 'empty' };
   if (line[0] !== MARKER) return { kind: 'log', text: line.toString('latin1', 0, end) };
-  const raw = base64DecodeStrict(line.toString('latin1', 1, end));
+  const raw = base64DecodeStrict(line, 1, end);
   if (raw === null || raw.length < 1 + Framing.crcBytes || raw.length > Framing.maxFrameBytes) {
     return { kind: 'defect', defect: 'bad_frame', line };
   }
   const bodyEnd = raw.length - Framing.crcBytes;
-  if (crc16xmodem(raw, 0, bodyEnd) !== raw.readUInt16BE(bodyEnd)) return { kind: 'defect', defect: 'bad_crc', line };
+  if (crc16xmodem(raw, 0, bodyEnd) !== ((raw[bodyEnd]! << 8) | raw[bodyEnd + 1]!)) return { kind: 'defect', defect: 'bad_crc', line };
   return { kind: 'frame', message: raw.subarray(0, bodyEnd) };
 }
