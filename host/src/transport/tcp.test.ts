@@ -1,0 +1,147 @@
+/**
+ * TcpTransport against a local `net` server on 127.0.0.1 (standing in for ser2net in raw mode).
+ */
+import { expect } from 'chai';
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { TcpTransport, parseTcpUrl } from './tcp.js';
+import { TransportError } from './transport.js';
+
+async function listen(onSocket: (s: Socket) => void = () => {}): Promise<{ server: Server; port: number; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const server = createServer((s) => {
+    sockets.push(s);
+    onSocket(s);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as { port: number }).port, sockets };
+}
+
+async function stop(server: Server, sockets: Socket[]): Promise<void> {
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => server.close(r));
+}
+
+async function openError(t: TcpTransport): Promise<TransportError> {
+  try {
+    await t.open();
+  } catch (e) {
+    expect(e).to.be.instanceOf(TransportError);
+    return e as TransportError;
+  }
+  await t.close();
+  throw new Error('open() succeeded');
+}
+
+describe('TcpTransport', function () {
+  this.timeout(10_000);
+
+  it('parses tcp://host:port, [ipv6]:port, and refuses anything else', () => {
+    expect(parseTcpUrl('tcp://bench-pi.local:3001')).to.deep.equal({ host: 'bench-pi.local', port: 3001 });
+    expect(parseTcpUrl('tcp://127.0.0.1:7')).to.deep.equal({ host: '127.0.0.1', port: 7 });
+    expect(parseTcpUrl('tcp://[::1]:2000')).to.deep.equal({ host: '::1', port: 2000 });
+    for (const bad of ['tcp://host', 'tcp://host:0', 'tcp://host:70000', 'udp://h:1', 'tcp://:1', 'host:1']) {
+      expect(parseTcpUrl(bad), bad).to.equal(undefined);
+    }
+  });
+
+  it('is named tcp://host:port', () => {
+    expect(new TcpTransport({ host: '127.0.0.1', port: 3001 }).name).to.equal('tcp://127.0.0.1:3001');
+    expect(new TcpTransport({ host: '::1', port: 3001 }).name).to.equal('tcp://[::1]:3001');
+  });
+
+  it('carries bytes both ways', async () => {
+    const { server, port, sockets } = await listen((s) => s.on('data', (d) => s.write(Buffer.concat([Buffer.from('echo:'), d]))));
+    const t = new TcpTransport({ host: '127.0.0.1', port });
+    try {
+      await t.open();
+      expect(t.isOpen).to.equal(true);
+      const got = once(t, 'data');
+      await t.write(Buffer.from('ping\n'));
+      expect(((await got) as [Buffer])[0].toString()).to.equal('echo:ping\n');
+    } finally {
+      await t.close();
+      await stop(server, sockets);
+    }
+  });
+
+  it('sets TCP_NODELAY on the socket', async () => {
+    const { server, port, sockets } = await listen();
+    const t = new TcpTransport({ host: '127.0.0.1', port });
+    try {
+      const { Socket: SocketClass } = await import('node:net');
+      const calls: boolean[] = [];
+      const orig = SocketClass.prototype.setNoDelay;
+      SocketClass.prototype.setNoDelay = function (this: Socket, v?: boolean) {
+        calls.push(v ?? true);
+        return orig.call(this, v);
+      };
+      try {
+        await t.open();
+      } finally {
+        SocketClass.prototype.setNoDelay = orig;
+      }
+      expect(calls).to.include(true);
+    } finally {
+      await t.close();
+      await stop(server, sockets);
+    }
+  });
+
+  it('a refused connection names host:port and says what to check', async () => {
+    const { server, port, sockets } = await listen();
+    await stop(server, sockets); // the port is now closed
+    const e = await openError(new TcpTransport({ host: '127.0.0.1', port }));
+    expect(e.kind).to.equal('open');
+    expect(e.message).to.contain(`127.0.0.1:${port}`).and.match(/connection refused.*ser2net/);
+  });
+
+  it('connecting is bounded by connectTimeoutMs', async () => {
+    // 192.0.2.0/24 (TEST-NET-1) is never routed: the SYN goes unanswered, or the route is refused.
+    const e = await openError(new TcpTransport({ host: '192.0.2.1', port: 9, connectTimeoutMs: 200 }));
+    expect(e.message).to.contain('192.0.2.1:9');
+  });
+
+  it('close() emits close without an error; write after close rejects; close twice is safe', async () => {
+    const { server, port, sockets } = await listen();
+    const t = new TcpTransport({ host: '127.0.0.1', port });
+    await t.open();
+    const closed = once(t, 'close');
+    await t.close();
+    expect(await closed).to.deep.equal([]);
+    await t.close();
+    const e = await t.write(Buffer.from('x')).then(() => undefined, (err: unknown) => err);
+    expect(e).to.be.instanceOf(TransportError);
+    expect((e as TransportError).kind).to.equal('closed');
+    await stop(server, sockets);
+  });
+
+  it('the server going away is a disconnect naming the address', async () => {
+    const { server, port, sockets } = await listen();
+    const t = new TcpTransport({ host: '127.0.0.1', port });
+    await t.open();
+    const closed = once(t, 'close');
+    while (sockets.length === 0) await new Promise((r) => setImmediate(r));
+    sockets[0]!.destroy();
+    const [err] = (await closed) as [TransportError];
+    expect(err).to.be.instanceOf(TransportError);
+    expect(err.kind).to.equal('disconnected');
+    expect(err.message).to.contain(`tcp://127.0.0.1:${port}`);
+    expect(t.isOpen).to.equal(false);
+    await stop(server, sockets);
+  });
+
+  it('can reconnect after close', async () => {
+    const { server, port, sockets } = await listen((s) => s.on('data', (d) => s.write(d)));
+    const t = new TcpTransport({ host: '127.0.0.1', port });
+    for (let i = 0; i < 2; i++) {
+      await t.open();
+      const got = once(t, 'data');
+      await t.write(Buffer.from(`round ${i}`));
+      expect(((await got) as [Buffer])[0].toString()).to.equal(`round ${i}`);
+      await t.close();
+    }
+    await stop(server, sockets);
+  });
+});
