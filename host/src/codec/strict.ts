@@ -23,88 +23,110 @@ export class MalformedCbor extends Error {
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** Parses bytes as one request item or throws MalformedCbor. */
-export function readStrict(bytes: Uint8Array, maxDepth: number = Framing.maxCborDepth): CborItem {
-  let pos = 0;
+/**
+ * The reader's state; methods rather than per-call closures, and plain numbers for arguments of
+ * up to 4 bytes (bigint only for 8-byte ones), keep this off the profile of a device's hot path.
+ */
+class Reader {
+  pos = 0;
+  constructor(readonly bytes: Uint8Array, readonly maxDepth: number) {}
 
-  function need(n: number): void {
-    if (pos + n > bytes.length) throw new MalformedCbor('truncated', pos);
+  need(n: number): void {
+    if (this.pos + n > this.bytes.length) throw new MalformedCbor('truncated', this.pos);
   }
 
-  // Reads the argument of a head; returns bigint so 64-bit lengths and values stay exact.
-  function argument(ai: number, at: number): bigint {
-    if (ai < 24) return BigInt(ai);
-    const size = ai === 24 ? 1 : ai === 25 ? 2 : ai === 26 ? 4 : ai === 27 ? 8 : 0;
-    if (size === 0) throw new MalformedCbor(ai === 31 ? 'indefinite length' : `reserved additional information ${ai}`, at);
-    need(size);
-    let v = 0n;
-    for (let i = 0; i < size; i++) v = (v << 8n) | BigInt(bytes[pos++]!);
-    return v;
+  /** The argument of a head: a number, or a bigint when it came in 8 bytes. */
+  argument(ai: number, at: number): number | bigint {
+    const b = this.bytes;
+    if (ai < 24) return ai;
+    if (ai === 24) { this.need(1); return b[this.pos++]!; }
+    if (ai === 25) { this.need(2); const v = (b[this.pos]! << 8) | b[this.pos + 1]!; this.pos += 2; return v; }
+    if (ai === 26) {
+      this.need(4);
+      const v = ((b[this.pos]! << 24) >>> 0) + ((b[this.pos + 1]! << 16) | (b[this.pos + 2]! << 8) | b[this.pos + 3]!);
+      this.pos += 4;
+      return v;
+    }
+    if (ai === 27) {
+      this.need(8);
+      let v = 0n;
+      for (let i = 0; i < 8; i++) v = (v << 8n) | BigInt(b[this.pos++]!);
+      return v;
+    }
+    throw new MalformedCbor(ai === 31 ? 'indefinite length' : `reserved additional information ${ai}`, at);
   }
 
-  function length(ai: number, at: number): number {
-    const n = argument(ai, at);
+  length(ai: number, at: number): number {
+    const n = this.argument(ai, at);
     // Every item takes at least one byte, so a count past the remaining bytes is truncation.
-    if (n > BigInt(bytes.length - pos)) throw new MalformedCbor('truncated', at);
+    if (n > this.bytes.length - this.pos) throw new MalformedCbor('truncated', at);
     return Number(n);
   }
 
-  function item(depth: number): CborItem {
-    if (depth > maxDepth) throw new MalformedCbor(`nesting deeper than ${maxDepth}`, pos);
-    const at = pos;
-    need(1);
-    const head = bytes[pos++]!;
+  item(depth: number): CborItem {
+    if (depth > this.maxDepth) throw new MalformedCbor(`nesting deeper than ${this.maxDepth}`, this.pos);
+    const at = this.pos;
+    this.need(1);
+    const head = this.bytes[this.pos++]!;
     const major = head >> 5;
     const ai = head & 0x1f;
     switch (major) {
-      case 0:
+      case 0: {
+        const n = this.argument(ai, at);
+        return { t: 'int', v: typeof n === 'number' || n > SAFE ? n : Number(n) };
+      }
       case 1: {
-        const n = argument(ai, at);
-        const v = major === 0 ? n : -1n - n;
-        return { t: 'int', v: v >= -SAFE && v <= SAFE ? Number(v) : v };
+        const n = this.argument(ai, at);
+        if (typeof n === 'number') return { t: 'int', v: -1 - n };
+        const v = -1n - n;
+        return { t: 'int', v: v >= -SAFE ? Number(v) : v };
       }
       case 2:
       case 3: {
-        const n = length(ai, at);
-        const v = bytes.subarray(pos, pos + n);
-        pos += n;
+        const n = this.length(ai, at);
+        const v = this.bytes.subarray(this.pos, this.pos + n);
+        this.pos += n;
         return major === 2 ? { t: 'bytes', v } : { t: 'text' };
       }
       case 4: {
-        const n = length(ai, at);
-        const v: CborItem[] = [];
-        for (let i = 0; i < n; i++) v.push(item(depth + 1));
+        const n = this.length(ai, at);
+        const v: CborItem[] = new Array(n);
+        for (let i = 0; i < n; i++) v[i] = this.item(depth + 1);
         return { t: 'array', v };
       }
       case 5: {
-        const n = length(ai, at);
-        for (let i = 0; i < 2 * n; i++) item(depth + 1);
+        const n = this.length(ai, at);
+        for (let i = 0; i < 2 * n; i++) this.item(depth + 1);
         return { t: 'map' };
       }
       case 6:
-        argument(ai, at);
-        item(depth + 1);
+        this.argument(ai, at);
+        this.item(depth + 1);
         return { t: 'tag' };
       default: {
         if (ai === 31) throw new MalformedCbor('break outside an indefinite-length item', at);
         if (ai >= 28) throw new MalformedCbor(`reserved additional information ${ai}`, at);
         if (ai === 24) {
-          need(1);
-          if (bytes[pos++]! < 32) throw new MalformedCbor('two-byte simple value below 32', at);
+          this.need(1);
+          if (this.bytes[this.pos++]! < 32) throw new MalformedCbor('two-byte simple value below 32', at);
           return { t: 'simple' };
         }
         if (ai >= 25) {
           const size = ai === 25 ? 2 : ai === 26 ? 4 : 8;
-          need(size);
-          pos += size;
+          this.need(size);
+          this.pos += size;
           return { t: 'float' };
         }
         return { t: 'simple' };
       }
     }
   }
+}
 
-  const top = item(1);
-  if (pos !== bytes.length) throw new MalformedCbor(`${bytes.length - pos} bytes after the item`, pos);
+/** Parses bytes as one request item or throws MalformedCbor. */
+export function readStrict(bytes: Uint8Array, maxDepth: number = Framing.maxCborDepth): CborItem {
+  const r = new Reader(bytes, maxDepth);
+  const top = r.item(1);
+  if (r.pos !== bytes.length) throw new MalformedCbor(`${bytes.length - r.pos} bytes after the item`, r.pos);
   return top;
 }

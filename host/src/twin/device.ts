@@ -27,7 +27,8 @@ export interface TwinDeviceOptions {
   limits?: Partial<PoolLimits>;
   /**
    * Firmware id reported by hello and the banner: printable ASCII, at most FIRMWARE_ID_MAX (64)
-   * characters. Default `cvm-twin/0.1.0 vms=<n> g=<n> a=<n> e=<n>`.
+   * characters, no spaces (the banner is split on spaces). Default `cvm-twin/0.1.0+vms<n>.g<n>.a<n>.e<n>`,
+   * the form of the C firmware's id.
    */
   firmwareId?: string;
   /** Boot nonce (uint32) of the first boot. Default: random. reboot() always draws a new random one. */
@@ -168,7 +169,7 @@ export function resolveTwinLimits(limits: Partial<PoolLimits> = {}): PoolLimits 
 
 /** The default firmware id of a twin with these limits. */
 export function defaultFirmwareId(l: PoolLimits): string {
-  return `cvm-twin/0.1.0 vms=${l.maxConcurrentVms} g=${l.vmMaxGlobals} a=${l.vmMaxArrays} e=${l.vmArrayElements}`;
+  return `cvm-twin/0.1.0+vms${l.maxConcurrentVms}.g${l.vmMaxGlobals}.a${l.vmMaxArrays}.e${l.vmArrayElements}`;
 }
 
 /** The default unique id: "TWIN", the nonce big-endian, its complement big-endian (12 bytes). */

@@ -137,14 +137,11 @@ describe('twin transport', () => {
   });
 
   /**
-   * The target is ≥ 100k pipelined ops/s for twin and client together, in-process. A shared CI
-   * machine (2 cores, QEMU and C builds running beside) cannot hold a hard 100k line without
-   * flaking, so by default this asserts a floor that only an order-of-magnitude regression breaks
-   * and prints the figure; set TWIN_MIN_OPS=100000 on a quiet machine to enforce the target.
+   * A long pipelined run must be answered completely and in order. How fast is `npm run bench`'s
+   * business (the goal is ≥ 100k ops/s); a test never depends on wall-clock speed.
    */
-  it('sustains pipelined throughput with a lean in-process client (target ≥ 100k ops/s)', async function () {
+  it('answers a long pipelined run of stores and loads in order, each correctly', async function () {
     this.timeout(30_000);
-    const floor = Number(process.env.TWIN_MIN_OPS ?? 30_000);
     t = new TwinTransport();
     await t.open();
     // A client as lean as the real one: bounded window (≤ 1024 bytes in flight), seq matching,
@@ -161,12 +158,8 @@ describe('twin transport', () => {
       void t.write(frame([0, Op.acquire, 0]));
     });
 
-    /**
-     * Runs total requests through the window; resolves with ops per second of this process's CPU
-     * time (so a busy machine does not fail the test; in-process, wall time ≈ CPU time when idle),
-     * ops per second of wall time, and the count of wrong answers.
-     */
-    const run = (total: number): Promise<{ rate: number; wallRate: number; failed: number }> =>
+    /** Runs total requests through the window; resolves with the count of wrong answers. */
+    const run = (total: number): Promise<{ failed: number }> =>
       new Promise((resolve) => {
         let sent = 0;
         let answered = 0;
@@ -182,21 +175,13 @@ describe('twin transport', () => {
         onFrame = (m) => {
           const seq = answered++;
           if (m[0] !== seq || m[1] !== 0 || (seq & 1 && m[2] !== seq - 1)) failed++;
-          if (answered === total) {
-            const cpu = process.cpuUsage(cpuStart);
-            resolve({ rate: total / ((cpu.user + cpu.system) / 1e6), wallRate: total / ((performance.now() - start) / 1000), failed });
-          }
+          if (answered === total) resolve({ failed });
           else if (sent - answered <= window / 2) pump();
         };
-        const start = performance.now();
-        const cpuStart = process.cpuUsage();
         pump();
       });
 
-    await run(50_000); // warm-up: let the JIT settle
-    const { rate, wallRate, failed } = await run(200_000);
+    const { failed } = await run(50_000);
     assert.equal(failed, 0);
-    console.log(`      twin + lean client: ${Math.round(rate / 1000)}k ops per CPU second, ${Math.round(wallRate / 1000)}k ops/s wall`);
-    assert.ok(rate >= floor, `${Math.round(rate)} ops per CPU second, below ${floor}`);
   });
 });
