@@ -5,7 +5,9 @@
  */
 import { PoolClient, type ClientOptions } from '../client/pool-client.js';
 import { SerialTransport } from '../transport/serial.js';
-import type { Transport } from '../transport/transport.js';
+import { TransportError, type Transport } from '../transport/transport.js';
+import { TcpTransport, parseTcpUrl } from '../transport/tcp.js';
+import { resolveUsbPort } from '../transport/serial-list.js';
 import { TwinTransport } from '../twin/transport.js';
 import { serveTwinOnPty } from '../twin/pty.js';
 import { BANNER_PREFIX } from '../protocol/constants.js';
@@ -19,6 +21,8 @@ export const TARGET_HELP = [
   "  sim[:small]          the firmware's C core built for the host, on a pty it creates (builds it if needed)",
   '  qemu[:small]         the ARM firmware ELF under qemu-system-arm -M netduinoplus2, USART2 on a pty',
   '  serial:PATH[@BAUD]   a board (or anything speaking the protocol) on a serial port, e.g. serial:/dev/ttyUSB0@115200',
+  '  usb:VID:PID[:SERIAL][@BAUD]  the serial port of a USB device, found by its ids in sysfs, e.g. usb:0403:6001@115200',
+  '  tcp://HOST:PORT      a board behind ser2net (raw TCP mode) or any server speaking the protocol, e.g. tcp://bench-pi.local:3001',
 ].join('\n');
 
 export interface OpenTarget {
@@ -34,15 +38,33 @@ export class TargetSpecError extends Error {
   readonly exitCode = 2;
 }
 
-/** Opens the target and says hello; everything it started is released if that fails. */
-export async function openTarget(spec: string, options: ClientOptions = {}): Promise<OpenTarget> {
+/** A target's link, opened as far as the transport (no client yet): what the monitor listens on. */
+export interface OpenLink {
+  /** The spec it was opened from. */
+  name: string;
+  /** Not yet open: the caller opens it (and attaches its listeners first). */
+  transport: Transport;
+  /**
+   * Starts a target that was created halted (QEMU), once the transport is open, so that its boot
+   * banner is not lost; undefined for targets that are already running.
+   */
+  start?: () => Promise<void>;
+  /** Stops everything the link started (processes); does not close the transport. */
+  close(): Promise<void>;
+}
+
+/**
+ * Resolves a spec to its transport, starting what it needs (socat, the sim, QEMU) and resolving a
+ * USB id to its port; everything it started is stopped again if that fails.
+ */
+export async function openLink(spec: string): Promise<OpenLink> {
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
     let transport: Transport;
-    let afterOpen: (() => Promise<void>) | undefined;
+    let start: (() => Promise<void>) | undefined;
     const config = (name: string): FirmwareConfig => {
       const c = spec.slice(name.length + 1) || 'default';
       if (c !== 'default' && c !== 'small') throw new TargetSpecError(`bad target "${spec}": the firmware configurations are default and small`);
@@ -62,23 +84,52 @@ export async function openTarget(spec: string, options: ClientOptions = {}): Pro
       const q = await startQemu(config('qemu'));
       cleanups.push(() => q.close());
       transport = new SerialTransport({ path: q.path, name: `${spec} (${q.path})` });
-      afterOpen = async () => {
-        // The guest drops bytes until its USART is enabled: speak only after its banner.
-        const banner = waitForBanner(client, 10_000, spec);
-        await q.resume();
-        await banner;
-      };
+      start = () => q.resume();
     } else if (spec.startsWith('serial:')) {
       const m = /^serial:([^@]+)(?:@(\d+))?$/.exec(spec);
       if (!m) throw new TargetSpecError(`bad target "${spec}": expected serial:PATH or serial:PATH@BAUD`);
       transport = new SerialTransport({ path: m[1]!, baudRate: m[2] ? Number(m[2]) : undefined });
+    } else if (spec.startsWith('usb:')) {
+      const m = /^usb:([0-9a-fA-F]{4}):([0-9a-fA-F]{4})(?::([^@]+))?(?:@(\d+))?$/.exec(spec);
+      if (!m) throw new TargetSpecError(`bad target "${spec}": expected usb:VID:PID[:SERIAL][@BAUD], e.g. usb:0483:374b@115200`);
+      let path: string;
+      try {
+        path = await resolveUsbPort({ vendorId: m[1]!, productId: m[2]!, ...(m[3] ? { serialNumber: m[3] } : {}) });
+      } catch (e) {
+        throw new TransportError(spec, (e as Error).message, 'open', { cause: e });
+      }
+      transport = new SerialTransport({ path, baudRate: m[4] ? Number(m[4]) : undefined, name: `${spec} (${path})` });
+    } else if (spec.startsWith('tcp:')) {
+      const a = parseTcpUrl(spec);
+      if (!a) throw new TargetSpecError(`bad target "${spec}": expected tcp://HOST:PORT, e.g. tcp://bench-pi.local:3001`);
+      transport = new TcpTransport(a);
     } else {
       throw new TargetSpecError(`unknown target "${spec}"; targets are:\n${TARGET_HELP}`);
     }
-    const client = new PoolClient(transport, options);
+    return { name: spec, transport, ...(start ? { start } : {}), close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
+
+/** Opens the target and says hello; everything it started is released if that fails. */
+export async function openTarget(spec: string, options: ClientOptions = {}): Promise<OpenTarget> {
+  const link = await openLink(spec);
+  const cleanups: Array<() => Promise<void>> = [() => link.close()];
+  const closeAll = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const client = new PoolClient(link.transport, options);
     cleanups.push(() => client.close());
     await client.open();
-    await afterOpen?.();
+    if (link.start) {
+      // The guest drops bytes until its USART is enabled: speak only after its banner.
+      const banner = waitForBanner(client, 10_000, spec);
+      await link.start();
+      await banner;
+    }
     await client.hello();
     return { name: spec, client, close: closeAll };
   } catch (e) {

@@ -1,0 +1,279 @@
+/**
+ * Board descriptors: boards/<name>.json, passive data saying what a target is and how to reach,
+ * build, flash and reset it (labgrid's habit: the descriptor describes, a strategy acts; see
+ * strategy.ts). Checked against boards/schema.json (JSON Schema, with ajv) and a few rules a
+ * schema cannot say; every problem is reported as `FILE: /json/pointer what is wrong (got X); fix`.
+ */
+import AjvModule, { type ErrorObject } from 'ajv';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { REPO_ROOT, type FirmwareConfig } from '../targets/toolchain.js';
+
+export const BOARDS_DIR = join(REPO_ROOT, 'boards');
+export const SCHEMA_FILE = join(BOARDS_DIR, 'schema.json');
+
+export type BoardKind = 'twin' | 'twin-pty' | 'sim' | 'qemu' | 'serial' | 'tcp';
+export type FlashTool = 'openocd' | 'st-flash';
+
+/** A USB device, by its ids (4 hex digits each) and optionally its serial number. */
+export interface UsbSelector {
+  vendorId: string;
+  productId: string;
+  serialNumber?: string;
+}
+
+export interface FlashStep {
+  tool: FlashTool;
+  /** Program to run instead of the tool's name on PATH. */
+  command?: string;
+  /** Arguments; `{image}` becomes the image's absolute path. */
+  args: string[];
+  /** Image path, relative to the repository root (or absolute). */
+  image?: string;
+  /** Longest one attempt may take, in ms (default 120000). */
+  timeoutMs?: number;
+}
+
+export interface ResetStep {
+  /** none: the board boots when its port is opened, or is not reset. */
+  tool: FlashTool | 'none';
+  command?: string;
+  args?: string[];
+  timeoutMs?: number;
+}
+
+/** The JSON of a descriptor (boards/schema.json). */
+export interface BoardDescriptor {
+  name: string;
+  description?: string;
+  notes?: string[];
+  kind: BoardKind;
+  firmware?: { config?: FirmwareConfig; port?: string };
+  port?: { path?: string; usb?: UsbSelector };
+  baud?: number;
+  url?: string;
+  flash?: FlashStep;
+  reset?: ResetStep;
+  bannerTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** A descriptor and the file it came from (absolute path). */
+export type Board = BoardDescriptor & { file: string };
+
+/** A descriptor that cannot be used: the user's to fix, so the CLI exits 2. */
+export class DescriptorError extends Error {
+  readonly exitCode = 2;
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(problems.map((p) => `${displayPath(file)}: ${p}`).join('\n'));
+    this.name = 'DescriptorError';
+  }
+}
+
+/** `boards/x.json` for a file under the working directory, else the absolute path. */
+export function displayPath(file: string): string {
+  const r = relative(process.cwd(), file);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : file;
+}
+
+type Schema = { properties?: Record<string, Schema>; enum?: unknown[]; description?: string; items?: Schema; pattern?: string };
+
+let compiled: { validate: AjvModule.ValidateFunction; schema: Schema } | undefined;
+function validator(): { validate: AjvModule.ValidateFunction; schema: Schema } {
+  if (!compiled) {
+    const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Schema;
+    const Ajv = AjvModule.default;
+    const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, strictTypes: false });
+    compiled = { validate: ajv.compile(schema), schema };
+  }
+  return compiled;
+}
+
+/** The schema node at a JSON pointer of the data (object properties only; arrays use items). */
+function schemaAt(schema: Schema, pointer: string): Schema | undefined {
+  let node: Schema | undefined = schema;
+  for (const part of pointer.split('/').filter(Boolean)) {
+    if (!node) return undefined;
+    node = /^\d+$/.test(part) && node.items ? node.items : node.properties?.[part];
+  }
+  return node;
+}
+
+const got = (v: unknown): string => JSON.stringify(v);
+
+/** What to do about a wrong value at a field, beyond "fix the value". */
+const FIX_HINTS: Array<[RegExp, string]> = [
+  [/^\/(flash|reset)\/tool$/, 'fix the value or add a strategy (host/src/boards/strategy.ts)'],
+  [/^\/kind$/, 'fix the value or add a target kind (host/src/targets/index.ts)'],
+  [/^\/name$/, 'use lower-case letters, digits and -, the same as the file name'],
+  [/^\/url$/, 'write it as tcp://HOST:PORT, e.g. tcp://bench-pi.local:3001'],
+  [/^\/port\/usb\/(vendorId|productId)$/, 'write 4 hex digits as `hil list` shows them, e.g. 0483'],
+  [/^\/port\/path$/, 'give the absolute device path, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'],
+];
+
+function fixFor(pointer: string): string {
+  return FIX_HINTS.find(([re]) => re.test(pointer))?.[1] ?? 'fix the value';
+}
+
+/** One ajv error as a sentence: the field's pointer, what is wrong, what it got, the fix. */
+function describeError(e: ErrorObject, data: unknown, schema: Schema): string | undefined {
+  const at = e.instancePath || '';
+  const value = e.instancePath ? e.instancePath.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], data) : data;
+  const kind = (data as { kind?: unknown }).kind;
+  switch (e.keyword) {
+    case 'if':
+      return undefined; // reported through the then/else branch's own errors
+    case 'enum':
+      return `${at} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')} (got ${got(value)}); ${fixFor(at)}`;
+    case 'const':
+      return `${at} must be ${got((e.params as { allowedValue: unknown }).allowedValue)} (got ${got(value)}); ${fixFor(at)}`;
+    case 'required': {
+      const missing = (e.params as { missingProperty: string }).missingProperty;
+      const ptr = `${at}/${missing}`;
+      const why = at === '' && (missing === 'port' || missing === 'url') ? ` (kind ${kind} needs it)` : '';
+      const desc = schemaAt(schema, ptr)?.description;
+      const example =
+        ptr === '/port' ? '; add e.g. "port": {"path": "/dev/ttyUSB0"} or "port": {"usb": {"vendorId": "0403", "productId": "6001"}}'
+        : ptr === '/url' ? '; add e.g. "url": "tcp://bench-pi.local:3001"'
+        : ptr === '/reset/args' ? '; add the tool\'s arguments, or use "tool": "none"'
+        : `; add it${desc ? ` (${desc})` : ''}`;
+      return `${ptr} is missing${why}${example}`;
+    }
+    case 'additionalProperties': {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      const allowed = Object.keys(schemaAt(schema, at)?.properties ?? {}).filter((k) => k !== '$schema');
+      return `${at}/${extra} is not a descriptor field; remove it or fix its spelling (fields here: ${allowed.join(', ')})`;
+    }
+    case 'false schema':
+      return `${at} is not used by kind ${got(kind)}; remove it, or change /kind`;
+    case 'type':
+      return `${at || '/'} must be ${(e.params as { type: string }).type} (got ${got(value)}); fix the value`;
+    case 'pattern':
+      return `${at} does not have the expected form (got ${got(value)}); ${fixFor(at)}`;
+    case 'minimum':
+    case 'maximum':
+      return `${at} must be ${e.keyword === 'minimum' ? '≥' : '≤'} ${(e.params as { limit: number }).limit} (got ${got(value)}); fix the value`;
+    case 'minLength':
+      return `${at} must not be empty; fix the value or remove the field`;
+    case 'minProperties':
+    case 'maxProperties':
+      return at === '/port'
+        ? `${at} must give exactly one of path, usb (got ${Object.keys((value as object) ?? {}).join(', ') || 'neither'}); keep one`
+        : `${at} ${e.message ?? 'is invalid'}; fix the value`;
+    default:
+      return `${at || '/'} ${e.message ?? 'is invalid'} (got ${got(value)}); fix the value`;
+  }
+}
+
+/** Rules the schema cannot state. */
+function semanticProblems(d: BoardDescriptor, file: string): string[] {
+  const out: string[] = [];
+  const stem = basename(file, '.json');
+  if (d.name !== stem) out.push(`/name must be ${got(stem)}, the file's name (got ${got(d.name)}); rename the file or fix the name`);
+  const f = d.flash;
+  if (f) {
+    if (!f.args.some((a) => a.includes('{image}'))) out.push(`/flash/args must contain {image} where the image's path goes (got ${got(f.args)}); add it`);
+    if (f.tool === 'st-flash' && f.image && !f.image.endsWith('.bin')) out.push(`/flash/image must be a raw binary (.bin) for st-flash (got ${got(f.image)}); use the .bin beside the ELF (port.mk makes both)`);
+    const built = f.image ? /^firmware\/build\/([^/]+)\/arm\//.exec(f.image) : null;
+    const config = d.firmware?.config ?? 'default';
+    if (built && built[1] !== config) out.push(`/flash/image is a CONFIG=${built[1]} build but /firmware/config is ${got(config)}; make them agree`);
+  }
+  return out;
+}
+
+/** Checks parsed JSON as a descriptor loaded from `file`; throws DescriptorError listing every problem. */
+export function validateDescriptor(data: unknown, file: string): Board {
+  const { validate, schema } = validator();
+  if (!validate(data)) {
+    const problems = [...new Set((validate.errors ?? []).map((e) => describeError(e, data, schema)).filter((p): p is string => p !== undefined))];
+    throw new DescriptorError(file, problems.length ? problems : ['is not a valid descriptor']);
+  }
+  const d = data as BoardDescriptor;
+  const more = semanticProblems(d, file);
+  if (more.length) throw new DescriptorError(file, more);
+  return { ...d, file };
+}
+
+/** Names of the descriptors in `dir` (default boards/), schema.json excluded, sorted. */
+export function boardNames(dir = BOARDS_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && f !== 'schema.json')
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
+
+/** Reads and checks one descriptor file. */
+export function loadBoardFile(file: string): Board {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DescriptorError(file, [`cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path`]);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new DescriptorError(file, [`is not valid JSON (${(e as Error).message}); fix the syntax`]);
+  }
+  return validateDescriptor(data, file);
+}
+
+/**
+ * A board by name (boards/<name>.json) or by path (anything with a '/' or ending in .json).
+ * Throws DescriptorError for a bad descriptor, and names the known boards for an unknown name.
+ */
+export function loadBoard(nameOrPath: string, dir = BOARDS_DIR): Board {
+  const isPath = nameOrPath.includes('/') || nameOrPath.endsWith('.json');
+  const file = isPath ? resolve(nameOrPath) : join(dir, `${nameOrPath}.json`);
+  if (!isPath && !existsSync(file)) {
+    throw new DescriptorError(file, [`no board named ${got(nameOrPath)}; boards are: ${boardNames(dir).join(', ') || '(none)'} — or give a descriptor's path`]);
+  }
+  return loadBoardFile(file);
+}
+
+/** Every descriptor in `dir`: the good ones, and the errors of the bad ones (never throws for one bad file). */
+export function loadAllBoards(dir = BOARDS_DIR): { boards: Board[]; errors: DescriptorError[] } {
+  const boards: Board[] = [];
+  const errors: DescriptorError[] = [];
+  for (const name of boardNames(dir)) {
+    try {
+      boards.push(loadBoardFile(join(dir, `${name}.json`)));
+    } catch (e) {
+      if (e instanceof DescriptorError) errors.push(e);
+      else throw e;
+    }
+  }
+  return { boards, errors };
+}
+
+/** The firmware configuration a board runs (default "default"). */
+export function firmwareConfig(b: BoardDescriptor): FirmwareConfig {
+  return b.firmware?.config ?? 'default';
+}
+
+/**
+ * The target spec a descriptor maps to (host/src/targets/index.ts openTarget): twin, twin-pty,
+ * sim[:small], qemu[:small], serial:PATH[@BAUD], usb:VID:PID[:SERIAL][@BAUD], tcp://HOST:PORT.
+ */
+export function targetSpec(b: BoardDescriptor): string {
+  const cfg = firmwareConfig(b) === 'default' ? '' : `:${firmwareConfig(b)}`;
+  const baud = b.baud ? `@${b.baud}` : '';
+  switch (b.kind) {
+    case 'twin':
+    case 'twin-pty':
+      return b.kind;
+    case 'sim':
+    case 'qemu':
+      return `${b.kind}${cfg}`;
+    case 'serial': {
+      const p = b.port!;
+      if (p.path) return `serial:${p.path}${baud}`;
+      const u = p.usb!;
+      return `usb:${u.vendorId.toLowerCase()}:${u.productId.toLowerCase()}${u.serialNumber ? `:${u.serialNumber}` : ''}${baud}`;
+    }
+    case 'tcp':
+      return b.url!;
+  }
+}
