@@ -10,12 +10,22 @@
 import { spawn } from 'node:child_process';
 
 const fuzzSeconds = process.env.FUZZ_SECONDS ?? '60';
+const hil = (target) => ({ name: `hil suite: ${target}`, cmd: ['node', 'bin/hil.js', 'test', '--target', target, '--reporter', 'dot'] });
 const steps = [
   { name: 'generated files up to date', cmd: ['npm', 'run', '--silent', 'gen:check'] },
   { name: 'typescript strict typecheck', cmd: ['npx', 'tsc', '--noEmit', '-p', '.'] },
-  { name: 'unit tests and vectors (TS)', cmd: ['npx', 'mocha', 'host/src/**/*.test.ts', 'protocol/**/*.test.ts'] },
-  { name: 'hil suite: twin', cmd: ['node', 'bin/hil.js', 'test', '--target', 'twin'] },
-  { name: 'hil suite: twin over a pty (serial transport)', cmd: ['node', 'bin/hil.js', 'test', '--target', 'twin-pty'] },
+  { name: 'firmware: ARM build, default (footprint, no heap)', cmd: ['make', '-C', 'firmware', 'arm', 'CONFIG=default'] },
+  { name: 'firmware: ARM build, small (footprint, no heap)', cmd: ['make', '-C', 'firmware', 'arm', 'CONFIG=small'] },
+  { name: 'firmware: C unit tests, both configurations', cmd: ['make', '-C', 'firmware', 'test-all'] },
+  { name: 'unit tests and vectors (TS, and vectors against C)', cmd: ['npx', 'mocha', '--reporter', 'dot', 'host/src/**/*.test.ts', 'protocol/**/*.test.ts'] },
+  hil('twin'),
+  hil('twin-pty'),
+  hil('sim'),
+  hil('sim:small'),
+  hil('qemu'),
+  hil('qemu:small'),
+  { name: 'differential: twin vs sim vs qemu', cmd: ['npx', 'mocha', 'hil-tests/differential/*.test.ts'] },
+  { name: `firmware: libFuzzer, ${fuzzSeconds} s`, cmd: ['make', '-C', 'firmware', 'fuzz', `FUZZ_SECONDS=${fuzzSeconds}`] },
 ];
 
 const only = process.argv.indexOf('--only');
@@ -25,8 +35,13 @@ const filter = only >= 0 ? process.argv[only + 1] : undefined;
 function countsOf(output) {
   const mocha = (word) => [...output.matchAll(new RegExp(`^\\s*(\\d+) ${word}\\b`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
   if (/^\s*\d+ passing\b/m.test(output)) return { passed: mocha('passing'), failed: mocha('failing'), skipped: mocha('pending') };
-  const plain = [...output.matchAll(/^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm)].pop();
-  if (plain) return { passed: Number(plain[1]), failed: Number(plain[2]), skipped: Number(plain[3] ?? 0) };
+  // Plain totals ("N passed, N failed" alone on a line) are summed: `make test-all` prints one per
+  // configuration; per-binary lines carry a "name:" prefix and are already inside those totals.
+  const plain = [...output.matchAll(/^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/gm)];
+  if (plain.length) {
+    const sum = (i) => plain.reduce((n, m) => n + Number(m[i] ?? 0), 0);
+    return { passed: sum(1), failed: sum(2), skipped: sum(3) };
+  }
   return undefined;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Hello, PoolClient } from '../../host/src/index.js';
 import { openTarget, type OpenTarget } from '../../host/src/targets/index.js';
+import { noteDeviceLine, noteReset, noteTarget } from '../../host/src/orchestrator/run-context.js';
 
 let current: OpenTarget | undefined;
 
@@ -26,9 +27,16 @@ export const mochaHooks = {
     this.timeout(60_000);
     const spec = process.env.HIL_TARGET ?? 'twin';
     current = await openTarget(spec);
+    current.client.on('log', noteDeviceLine);
+    current.client.on('reset', noteReset);
+    noteTarget(current.client.target, current.client.info);
   },
   async beforeEach(this: Mocha.Context) {
-    if (current) await current.client.resetPool();
+    if (!current) return;
+    // A reset fails the test it happened in (its requests reject with BoardReset); the run goes on
+    // with the next test after a new handshake.
+    if (current.client.resetPending !== undefined) noteTarget(current.client.target, await current.client.hello());
+    await current.client.resetPool();
   },
   async afterAll(this: Mocha.Context) {
     this.timeout(20_000);

@@ -24,7 +24,7 @@ export {
   type SerialOptions,
 } from './transport/serial.js';
 
-export { DeviceError, RequestTimeout, ClientClosed, errorName } from './client/errors.js';
+export { BoardReset, DeviceError, RequestTimeout, ClientClosed, errorName } from './client/errors.js';
 export {
   PoolClient,
   type ClientOptions,

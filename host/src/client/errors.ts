@@ -87,3 +87,19 @@ export class ClientClosed extends Error {
     this.name = 'ClientClosed';
   }
 }
+
+/**
+ * The target rebooted (a new boot banner, or hello reporting a new boot nonce) while this request
+ * was in flight, or since the last hello: the contexts it held are gone, so the request fails
+ * rather than run against a fresh pool. hello() re-handshakes and clears the condition.
+ */
+export class BoardReset extends Error {
+  constructor(
+    readonly target: string,
+    readonly reason: string,
+    readonly op?: string,
+  ) {
+    super(`${target}: board reset${op ? ` (${op} not completed)` : ''}: ${reason}; call hello() to re-handshake`);
+    this.name = 'BoardReset';
+  }
+}

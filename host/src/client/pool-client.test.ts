@@ -11,7 +11,7 @@ import { LineReader } from '../framing/line-reader.js';
 import { Framing, Op } from '../protocol/constants.js';
 import { helloToWire, statsToWire, type Hello } from '../protocol/messages.js';
 import { createMemoryLink, type MemoryTransport } from '../transport/memory.js';
-import { ClientClosed, DeviceError, ProtocolError, RequestTimeout } from './errors.js';
+import { BoardReset, ClientClosed, DeviceError, ProtocolError, RequestTimeout } from './errors.js';
 import { PoolClient, type BatchOp } from './pool-client.js';
 
 type Request = [number, number, ...unknown[]];
@@ -326,6 +326,15 @@ describe('PoolClient', () => {
       client.on('reset', (r) => resets.push(r));
       device.log('hello from the device\r');
       device.log('CVM-BOOT proto=1 fw=fake nonce=00000002 vms=4 globals=64 arrays=16 elements=64');
+      // The request in flight when the banner arrives was meant for the old session: it fails as
+      // a board reset, and so does every request until hello re-handshakes.
+      const inFlight = await rejection(client.resetPool());
+      expect(inFlight).to.be.instanceOf(BoardReset);
+      expect(inFlight.message).to.match(/board reset \(reset_pool not completed\): boot banner/);
+      expect(client.resetPending).to.match(/^boot banner/);
+      expect(await rejection(client.acquire(0))).to.be.instanceOf(BoardReset);
+      await client.hello();
+      expect(client.resetPending).to.equal(undefined);
       await client.resetPool();
       expect(logs).to.deep.equal(['hello from the device', 'CVM-BOOT proto=1 fw=fake nonce=00000002 vms=4 globals=64 arrays=16 elements=64']);
       expect(resets).to.have.length(1);

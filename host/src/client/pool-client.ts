@@ -21,7 +21,7 @@ import { LineReader } from '../framing/line-reader.js';
 import { BANNER_PREFIX, Framing, Op, type ErrorName } from '../protocol/constants.js';
 import { describe, helloFromWire, statsFromWire, type Hello, type Stats } from '../protocol/messages.js';
 import type { Transport, TransportError } from '../transport/transport.js';
-import { ClientClosed, DeviceError, ProtocolError, RequestTimeout, errorName } from './errors.js';
+import { BoardReset, ClientClosed, DeviceError, ProtocolError, RequestTimeout, errorName } from './errors.js';
 
 export interface ClientOptions {
   /** Per-request timeout in milliseconds, counted from when the request is written; default 2000. */
@@ -206,6 +206,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
   private timer: NodeJS.Timeout | undefined;
   private armedFor = Infinity;
 
+  private resetReason: string | undefined;
   private lastAt = 0;
   private lastKind: 'none' | 'frame' | 'log' | 'defect' | 'empty' = 'none';
   private lastDetail: string | number | undefined;
@@ -255,11 +256,29 @@ export class PoolClient extends EventEmitter<ClientEvents> {
   async hello(): Promise<Hello> {
     const h = await this.request<Hello>(Op.hello, 'hello', [], helloFromWire, this.timeoutMs);
     const before = this.info;
-    this.info = h;
     if (before && before.bootNonce !== h.bootNonce) {
-      this.emit('reset', `boot nonce changed from ${hex8(before.bootNonce)} to ${hex8(h.bootNonce)} (reset cause: ${h.resetCause})`);
+      this.boardReset(`boot nonce changed from ${hex8(before.bootNonce)} to ${hex8(h.bootNonce)} (reset cause: ${h.resetCause})`);
     }
+    this.info = h;
+    this.resetReason = undefined; // this hello is the re-handshake
     return h;
+  }
+
+  /**
+   * Set when the target rebooted since the last hello: every request but hello then fails with
+   * BoardReset, so work meant for the old session never runs against the fresh pool unnoticed.
+   */
+  get resetPending(): string | undefined {
+    return this.resetReason;
+  }
+
+  private boardReset(reason: string): void {
+    // A banner before the first hello is the target coming up, not a reset of a session.
+    if (this.info !== undefined) {
+      this.resetReason = reason;
+      for (const p of [...this.pending.values()]) if (p.code !== Op.hello) this.settle(p, new BoardReset(this.target, reason, p.name));
+    }
+    this.emit('reset', reason);
   }
 
   acquire(vm: number): Promise<void> {
@@ -380,6 +399,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
 
   private request<T>(code: number, name: string, args: readonly unknown[], decode: Decode, timeoutMs: number): Promise<T> {
     if (this.state !== 'open') return Promise.reject(this.notOpen(name));
+    if (this.resetReason !== undefined && code !== Op.hello) return Promise.reject(new BoardReset(this.target, this.resetReason, name));
     const seq = this.nextSeq();
     let line: Buffer;
     try {
@@ -550,7 +570,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
         this.lastKind = 'log';
         this.lastDetail = c.text;
         this.emit('log', c.text);
-        if (c.text.startsWith(BANNER_PREFIX)) this.emit('reset', `boot banner: ${c.text}`);
+        if (c.text.startsWith(BANNER_PREFIX)) this.boardReset(`boot banner: ${c.text}`);
         return;
       case 'defect':
         this.counters.defectsIn++;

@@ -4,6 +4,7 @@
  * running mocha by hand, so the suite has one way of finding its target.
  */
 import Mocha from 'mocha';
+import { HilReporter } from './reporter.js';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,9 +15,12 @@ export interface SuiteOptions {
   /** Target spec, e.g. "twin", "serial:/dev/ttyUSB0". */
   target: string;
   grep?: string;
-  /** Mocha reporter name or path; default "spec". */
+  /** Console style, "spec" (default) or "dot"; or any other Mocha reporter by name (then no report files). */
   reporter?: string;
-  reporterOptions?: Record<string, unknown>;
+  /** Directory for junit.xml and run.json. */
+  reportDir?: string;
+  /** Board name recorded in the reports (default: the target spec). */
+  board?: string;
   /** Per-test timeout in ms (default 30000: generous for a slow link; requests have their own timeouts). */
   timeoutMs?: number;
 }
@@ -41,8 +45,9 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   const { mochaHooks } = await import('../../../hil-tests/support/target.js');
   const mocha = new Mocha({
     timeout: options.timeoutMs ?? 30_000,
-    reporter: options.reporter ?? 'spec',
-    reporterOptions: options.reporterOptions,
+    ...(options.reporter && !['spec', 'dot'].includes(options.reporter)
+      ? { reporter: options.reporter }
+      : { reporter: HilReporter, reporterOptions: { reportDir: options.reportDir, board: options.board ?? options.target, console: options.reporter ?? 'spec' } }),
     rootHooks: mochaHooks as Mocha.RootHookObject,
     ...(options.grep ? { grep: options.grep } : {}),
   });
