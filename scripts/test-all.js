@@ -24,6 +24,8 @@ const steps = [
   hil('sim:small'),
   hil('qemu'),
   hil('qemu:small'),
+  { name: 'example: soak on the twin', cmd: ['npx', 'tsx', 'examples/soak.ts', '--target', 'twin', '--cycles', '5'] },
+  { name: 'example: diagnostics on the twin', cmd: ['npx', 'tsx', 'examples/diagnostics.ts', '--target', 'twin'] },
   { name: 'differential: twin vs sim vs qemu', cmd: ['npx', 'mocha', 'hil-tests/differential/*.test.ts'] },
   { name: `firmware: libFuzzer, ${fuzzSeconds} s`, cmd: ['make', '-C', 'firmware', 'fuzz', `FUZZ_SECONDS=${fuzzSeconds}`] },
 ];
