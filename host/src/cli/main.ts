@@ -1,30 +1,68 @@
 /**
- * `hil`: a thin command-line layer over the public API (targets, client, orchestrator). Exit
- * codes: 0 success, 1 tests failed, 2 usage or setup error (bad target, missing tool), 3 target
- * unreachable or misbehaving.
+ * `hil`: a thin command-line layer over the public API (targets, boards, client, orchestrator).
+ * Exit codes: 0 success, 1 tests failed, 2 usage or setup error (bad target, bad descriptor,
+ * missing tool), 3 target unreachable or misbehaving, 4 flash failed (the tool failed twice, or
+ * the board does not run the build just flashed).
  */
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { openTarget, TARGET_HELP } from '../targets/index.js';
+import { loadBoard, resetBoard, targetSpec } from '../boards/index.js';
 import { runSuite } from '../orchestrator/run-suite.js';
 import { collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
 import { benchCodec, benchTarget } from '../orchestrator/bench.js';
+import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
+import { formatPortReport, listPorts } from '../orchestrator/list.js';
+import { monitorTarget, replayCapture } from '../orchestrator/monitor.js';
+
+/** A usage error: exit 2. */
+class UsageError extends Error {
+  readonly exitCode = 2;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const BOARD_HELP = 'a board descriptor: a name in boards/ (e.g. stm32f407-discovery) or a path to one; repeatable';
+
+/**
+ * The target specs a command runs against: its --board descriptors (resolved to their specs) or
+ * its --target. Both given explicitly is a usage error.
+ */
+function targetsOf(cmd: Command, boards: string[], targets: string[]): string[] {
+  if (boards.length === 0) return targets;
+  if (cmd.getOptionValueSource('target') === 'cli') throw new UsageError('give --target or --board, not both');
+  return boards.map((b) => targetSpec(loadBoard(b)));
+}
+
+function oneTarget(cmd: Command, boards: string[], target: string): string {
+  const specs = targetsOf(cmd, boards, [target]);
+  if (specs.length > 1) throw new UsageError(`${cmd.name()} runs against one board at a time (got ${specs.length} --board)`);
+  return specs[0]!;
+}
+
+const positiveInt = (what: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a positive integer (got "${v}")`);
+  return n;
+};
 
 const program = new Command();
 program
   .name('hil')
   .description('Hardware-in-the-loop orchestrator for the ComponentVM static memory pool')
   .showHelpAfterError()
-  .addHelpText('after', `\nTargets:\n${TARGET_HELP}\n\nExamples:\n  hil test --target twin\n  hil test --target serial:/dev/ttyUSB0 --grep arrays\n  hil diag --target twin --json`);
+  .addHelpText('after', `\nTargets:\n${TARGET_HELP}\n\nBoards: a descriptor in boards/ (or a path to one) names a target and says how to flash and reset it;\n--board NAME works wherever --target does.\n\nExamples:\n  hil test --target twin\n  hil test --target serial:/dev/ttyUSB0 --grep arrays\n  hil test --board sim-small\n  hil diag --target twin --json\n  hil list\n  hil flash --board stm32f407-discovery\n  hil monitor --board stm32f407-discovery --hello\n\nExit codes: 0 ok, 1 tests failed, 2 usage or setup error, 3 target unreachable or misbehaving, 4 flash failed`);
 
 program
   .command('test')
   .description('run the HIL suite (hil-tests/) against a target; ends with Mocha\'s summary')
   .addOption(new Option('-t, --target <spec>', 'target to test').default(process.env.HIL_TARGET ?? 'twin'))
   .option('-g, --grep <pattern>', 'only run tests whose full title matches')
+  .option('-b, --board <name|path>', BOARD_HELP, collect, [])
   .option('-r, --reporter <name>', 'Mocha reporter (spec, dot, json, ...)', 'spec')
-  .addHelpText('after', '\nExamples:\n  hil test --target twin\n  hil test --target twin-pty --grep robustness\n  hil test --target serial:/dev/ttyACM0@115200')
-  .action(async (opts: { target: string; grep?: string; reporter: string }) => {
-    const result = await runSuite({ target: opts.target, grep: opts.grep, reporter: opts.reporter });
+  .addHelpText('after', '\nExamples:\n  hil test --target twin\n  hil test --target twin-pty --grep robustness\n  hil test --target serial:/dev/ttyACM0@115200\n  hil test --board stm32f407-discovery')
+  .action(async (opts: { target: string; board: string[]; grep?: string; reporter: string }, cmd: Command) => {
+    const target = oneTarget(cmd, opts.board, opts.target);
+    const result = await runSuite({ target, grep: opts.grep, reporter: opts.reporter });
     process.exitCode = result.failures > 0 ? 1 : result.passes === 0 ? 2 : 0;
   });
 
@@ -32,11 +70,12 @@ program
   .command('diag')
   .description('print diagnostics: firmware, limits, uptime, reset cause, unique id, pool occupancy, link latency and throughput')
   .addOption(new Option('-t, --target <spec>', 'target to inspect').default(process.env.HIL_TARGET ?? 'twin'))
+  .option('-b, --board <name|path>', BOARD_HELP, collect, [])
   .option('--json', 'print one JSON object instead of the report')
   .option('--samples <n>', 'round trips to time', (v) => Number.parseInt(v, 10), 200)
-  .addHelpText('after', '\nExamples:\n  hil diag --target twin\n  hil diag --target serial:/dev/ttyUSB0 --json')
-  .action(async (opts: { target: string; json?: boolean; samples: number }) => {
-    const t = await openTarget(opts.target);
+  .addHelpText('after', '\nExamples:\n  hil diag --target twin\n  hil diag --target serial:/dev/ttyUSB0 --json\n  hil diag --board remote-example')
+  .action(async (opts: { target: string; board: string[]; json?: boolean; samples: number }, cmd: Command) => {
+    const t = await openTarget(oneTarget(cmd, opts.board, opts.target));
     try {
       const d = await collectDiagnostics(t.client, { samples: opts.samples });
       if (opts.json) {
@@ -53,13 +92,15 @@ program
   .command('bench')
   .description('benchmark targets: single-op round trip, pipelined and batched throughput, host codec cost; a JSON line last')
   .option('-t, --target <spec...>', 'targets to measure, in order', ['twin'])
+  .option('-b, --board <name|path>', `${BOARD_HELP}; measured one after another`, collect, [])
   .option('--quick', 'fewer operations (a smoke run)')
-  .addHelpText('after', '\nExamples:\n  hil bench --target twin\n  hil bench --target twin sim --quick')
-  .action(async (opts: { target: string[]; quick?: boolean }) => {
+  .addHelpText('after', '\nExamples:\n  hil bench --target twin\n  hil bench --target twin sim --quick\n  hil bench --board sim --board sim-small --quick')
+  .action(async (opts: { target: string[]; board: string[]; quick?: boolean }, cmd: Command) => {
+    const specs = targetsOf(cmd, opts.board, opts.target);
     const codec = benchCodec(opts.quick ? 20_000 : 200_000);
     console.log(`host codec: ${codec.codec_ns_per_op} ns/op (frame + CBOR, encode + decode) vs cbor-x alone ${codec.cborx_ns_per_op} ns/op: ${codec.codec_vs_cborx}x`);
     const all: Record<string, unknown> = {};
-    for (const spec of opts.target) {
+    for (const spec of specs) {
       const t = await openTarget(spec);
       try {
         const slow = !spec.startsWith('twin');
@@ -73,6 +114,127 @@ program
       }
     }
     console.log(JSON.stringify(all));
+  });
+
+program
+  .command('list')
+  .description('list the attached serial ports (USB vendor:product ids, serial numbers, drivers, from sysfs) and the board descriptor that claims each')
+  .option('--json', 'print one JSON object instead of the table')
+  .option('--sysfs <dir>', 'read this sysfs tree instead of /sys (for tests and containers)')
+  .addHelpText(
+    'after',
+    [
+      '',
+      'A descriptor claims a port by its path ("port": {"path": ...}) or by its adapter\'s USB ids',
+      '("port": {"usb": {"vendorId", "productId", "serialNumber"?}}). Pseudo-terminals (sim, qemu,',
+      'twin-pty) are never listed: reach them with --target.',
+      '',
+      'Examples:',
+      '  hil list',
+      '  hil list --json',
+    ].join('\n'),
+  )
+  .action(async (opts: { json?: boolean; sysfs?: string }) => {
+    const report = await listPorts(opts.sysfs ? { sysfsRoot: resolve(opts.sysfs) } : {});
+    if (opts.json) {
+      console.log(JSON.stringify({
+        method: report.method,
+        ports: report.rows.map((r) => ({ ...r.port, boards: r.matches })),
+        absent: report.absent.map((b) => b.name),
+        notes: report.notes,
+        descriptorErrors: report.descriptorErrors.map((e) => e.message),
+      }));
+    } else {
+      console.log(formatPortReport(report));
+    }
+  });
+
+program
+  .command('flash')
+  .description('build the firmware if needed, flash it with the board\'s tool (openocd or st-flash; retried once), reset, wait for the banner, say hello, and check the board runs the build just flashed')
+  .requiredOption('-b, --board <name|path>', 'the board descriptor: a name in boards/ or a path to one')
+  .option('--no-build', 'flash the image as it is, without running make first')
+  .addHelpText(
+    'after',
+    [
+      '',
+      'The descriptor says everything: the tool and its arguments ({image} is the image\'s path), the',
+      'image (built with make -C firmware arm CONFIG=<config> when it is under firmware/build/), the',
+      'port, and how to reset the board once the port is open so that its boot banner is seen.',
+      '',
+      'Exit codes: 0 flashed and verified; 2 bad descriptor or missing tool; 3 the board did not',
+      'answer (no banner, no hello); 4 flash failed (the tool failed on both attempts, shown with its',
+      'output, or the board does not report the firmware id and limits of the build just flashed).',
+      '',
+      'Examples:',
+      '  hil flash --board stm32f407-discovery',
+      '  hil flash --board boards/my-bench-disco.json --no-build',
+    ].join('\n'),
+  )
+  .action(async (opts: { board: string; build: boolean }) => {
+    const summary = await flashAndVerify(opts.board, { build: opts.build, onStep: (line) => console.log(line) });
+    console.log(formatFlashSummary(summary));
+  });
+
+program
+  .command('monitor')
+  .description('watch a target\'s UART: log lines and decoded frames (seq, op, arguments, result, error) with timestamps, captured to a JSON-lines file; passive: it only listens')
+  .option('-b, --board <name|path>', 'the board descriptor to watch: a name in boards/ or a path to one')
+  .option('-t, --target <spec>', 'the target spec to watch (see hil --help)')
+  .option('--hello', 'send one hello after opening, to show traffic')
+  .option('--reset', 'reset the board (its descriptor\'s reset step) once the port is open, to watch it boot')
+  .option('-o, --capture <file>', 'capture file (JSON lines); default hil-monitor-<time>.jsonl here')
+  .option('--no-capture', 'do not write a capture file')
+  .option('-n, --count <n>', 'stop after n log, frame and damaged-line records', positiveInt('--count'))
+  .option('-d, --duration <seconds>', 'stop after this many seconds', (v) => {
+    const n = Number(v);
+    if (!(n > 0)) throw new UsageError(`--duration must be a positive number of seconds (got "${v}")`);
+    return n;
+  })
+  .option('--replay <file>', 'print a capture file again, as it was printed live, and exit')
+  .addHelpText(
+    'after',
+    [
+      '',
+      'Each line: time (UTC), direction (dev→host, host→dev), kind (log, frame, defect, link), then',
+      'the log text, or seq, op (op? when guessed from the result), arguments, → ok result | error name.',
+      'Capture records: {"t", "dir": "rx"|"tx"|"link", "kind", "text" | "hex", "decoded"}. Ctrl-C stops.',
+      '',
+      'Examples:',
+      '  hil monitor --board stm32f407-discovery --reset',
+      '  hil monitor --target sim --hello --count 2 --capture sim.jsonl',
+      '  hil monitor --replay sim.jsonl',
+    ].join('\n'),
+  )
+  .action(async (opts: { board?: string; target?: string; hello?: boolean; reset?: boolean; capture: string | boolean; count?: number; duration?: number; replay?: string }) => {
+    if (opts.replay) {
+      if (opts.board || opts.target) throw new UsageError('--replay prints a capture file; it takes no --board or --target');
+      for (const line of replayCapture(opts.replay)) console.log(line);
+      return;
+    }
+    if (!!opts.board === !!opts.target) throw new UsageError('give one of --board NAME or --target SPEC (or --replay FILE)');
+    const board = opts.board ? loadBoard(opts.board) : undefined;
+    if (opts.reset && board?.kind !== 'serial') throw new UsageError('--reset needs a serial --board (its descriptor says how to reset it)');
+    const spec = board ? targetSpec(board) : opts.target!;
+    const capture = opts.capture === false ? undefined : typeof opts.capture === 'string' ? opts.capture : `hil-monitor-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
+    const ac = new AbortController();
+    const onSigint = () => ac.abort();
+    process.once('SIGINT', onSigint);
+    console.error(`monitor: ${board ? `${board.name} (${spec})` : spec}${capture ? `, capturing to ${capture}` : ''}; Ctrl-C stops`);
+    try {
+      const s = await monitorTarget(spec, {
+        hello: opts.hello,
+        capture,
+        count: opts.count,
+        durationMs: opts.duration !== undefined ? opts.duration * 1000 : undefined,
+        signal: ac.signal,
+        onRecord: (_r, line) => console.log(line),
+        ...(opts.reset && board ? { afterOpen: () => resetBoard(board, (l) => console.error(l)) } : {}),
+      });
+      console.error(`monitor: ${s.records} records (${s.frames} frames, ${s.logs} log lines, ${s.defects} damaged), stopped by ${s.stoppedBy}`);
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
   });
 
 try {

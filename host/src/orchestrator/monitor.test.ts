@@ -85,6 +85,7 @@ describe('hil monitor (logic)', function () {
     const answer = recs.find((r) => r.dir === 'rx' && r.kind === 'frame')!;
     expect(answer.decoded).to.deep.include({ op: 'hello', opKnown: true, status: 'ok' });
     expect((answer.decoded!.result as { firmwareId: string }).firmwareId).to.match(/^cvm-twin\//);
+    expect((answer.decoded!.result as { uniqueId: unknown }).uniqueId).to.have.keys('bstr');
     expect(replayCapture(file)).to.deep.equal(printed);
     expect(readFileSync(file, 'utf8').trim().split('\n')).to.have.length(printed.length);
   });
