@@ -118,6 +118,18 @@ describe('hil monitor (logic)', function () {
     }
   });
 
+  it('stops on its abort signal (Ctrl-C), and holds the process open until then', async () => {
+    const ac = new AbortController();
+    const recs: CaptureRecord[] = [];
+    const running = monitorTarget('twin', { signal: ac.signal, onRecord: (r) => {
+      recs.push(r);
+      if (r.kind === 'log') ac.abort();
+    } });
+    const s = await running;
+    expect(s.stoppedBy).to.equal('signal');
+    expect(recs.map((r) => r.kind)).to.deep.equal(['link', 'log']);
+  });
+
   it('stops after durationMs when nothing comes', async () => {
     const s = await monitorTarget('twin', { durationMs: 50, count: 100 });
     expect(s.stoppedBy).to.equal('duration');

@@ -277,6 +277,8 @@ export async function monitorTransport(transport: Transport, options: MonitorOpt
   transport.on('data', onData);
   transport.on('close', onClose);
   const timer = options.durationMs !== undefined ? setTimeout(() => finish('duration'), options.durationMs) : undefined;
+  // A quiet in-process link (the twin) holds no handle: keep the process alive until a stop.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const onAbort = () => finish('signal');
   options.signal?.addEventListener('abort', onAbort);
   if (options.signal?.aborted) finish('signal');
@@ -294,6 +296,7 @@ export async function monitorTransport(transport: Transport, options: MonitorOpt
     await finished;
   } finally {
     if (timer) clearTimeout(timer);
+    clearInterval(keepAlive);
     options.signal?.removeEventListener('abort', onAbort);
     transport.off('close', onClose);
     transport.off('data', onData);
