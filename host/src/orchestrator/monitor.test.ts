@@ -118,6 +118,27 @@ describe('hil monitor (logic)', function () {
     }
   });
 
+  it('shows QEMU booting, and sends hello only once the guest is up', async function () {
+    if (!hasTool('qemu-system-arm') || !hasTool('arm-none-eabi-gcc')) this.skip();
+    const recs: CaptureRecord[] = [];
+    const ac = new AbortController();
+    const s = await monitorTarget('qemu', {
+      hello: true,
+      durationMs: 30_000,
+      signal: ac.signal,
+      onRecord: (r) => {
+        recs.push(r);
+        if (r.dir === 'rx' && r.kind === 'frame') ac.abort();
+      },
+    });
+    expect(s.stoppedBy).to.equal('signal');
+    const bannerAt = recs.findIndex((r) => r.kind === 'log' && r.text!.startsWith('CVM-BOOT'));
+    const helloAt = recs.findIndex((r) => r.dir === 'tx');
+    expect(bannerAt).to.be.greaterThan(0);
+    expect(helloAt).to.be.greaterThan(bannerAt);
+    expect(recs[recs.length - 1]!.decoded).to.deep.include({ op: 'hello', status: 'ok' });
+  });
+
   it('stops on its abort signal (Ctrl-C), and holds the process open until then', async () => {
     const ac = new AbortController();
     const recs: CaptureRecord[] = [];

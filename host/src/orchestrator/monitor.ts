@@ -16,7 +16,7 @@ import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { errorName } from '../client/errors.js';
 import { classifyLine, encodeFrame } from '../framing/frame.js';
 import { LineReader } from '../framing/line-reader.js';
-import { Op, StatsKey } from '../protocol/constants.js';
+import { BANNER_PREFIX, Op, StatsKey } from '../protocol/constants.js';
 import { helloFromWire, statsFromWire } from '../protocol/messages.js';
 import { openLink } from '../targets/index.js';
 import type { Transport } from '../transport/transport.js';
@@ -255,10 +255,13 @@ export async function monitorTransport(transport: Transport, options: MonitorOpt
     if (options.count !== undefined && summary.records >= options.count) finish('count');
   };
   const record = (dir: Direction, kind: CaptureRecord['kind'], fields: Partial<CaptureRecord>) => emit({ t: now().toISOString(), dir, kind, ...fields });
+  let bannerSeen: () => void = () => {};
+  const banner = new Promise<void>((resolve) => (bannerSeen = resolve));
   const reader = new LineReader((line) => {
     const c = classifyLine(line);
     if (c.kind === 'empty' || stopped) return;
     if (c.kind === 'log') {
+      if (c.text.startsWith(BANNER_PREFIX)) bannerSeen();
       summary.logs++;
       record('rx', 'log', { text: c.text });
     } else if (c.kind === 'frame') {
@@ -287,7 +290,13 @@ export async function monitorTransport(transport: Transport, options: MonitorOpt
     record('link', 'link', { text: `opened ${transport.name}` });
     await start?.();
     await options.afterOpen?.();
-    if (options.hello) {
+    if (options.hello && start) {
+      // A target started only now (QEMU) drops bytes until its UART is up: speak after its banner.
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([banner, finished, new Promise((r) => (t = setTimeout(r, 10_000)))]);
+      clearTimeout(t);
+    }
+    if (options.hello && !stopped) {
       const seq = (Math.random() * 0x100000000) >>> 0;
       const message = encodeCbor([seq, Op.hello]);
       record('tx', 'frame', { hex: message.toString('hex'), decoded: decodeFrame(message, 'tx', sent) });
