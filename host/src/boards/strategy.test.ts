@@ -9,9 +9,9 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ManagedProcess, liveChildPids } from '../targets/process.js';
-import { buildFirmware, hasTool } from '../targets/toolchain.js';
+import { armElf, buildFirmware, hasTool } from '../targets/toolchain.js';
 import { loadBoard, validateDescriptor, type Board } from './descriptor.js';
-import { BoardError, FlashError, VerifyError, flashBoard, prepareBoard } from './strategy.js';
+import { BoardError, FlashError, VerifyError, flashBoard, flashImage, prepareBoard } from './strategy.js';
 import { makeStandInFlasher, simBoardDescriptor, startSimBoard, type SimBoard, type StandInFlasher } from './testing/harness.js';
 
 const haveTools = hasTool('socat') && hasTool('gcc') && hasTool('make');
@@ -113,6 +113,16 @@ describe('board strategy', function () {
     } finally {
       await sim.close();
     }
+  });
+
+  it('builds only images that are firmware/build products; st-flash defaults to the .bin', () => {
+    const disco = loadBoard('stm32f407-discovery');
+    expect(flashImage(disco)).to.deep.equal({ image: armElf('default'), built: true });
+    const { file: _file, ...json } = disco;
+    void _file;
+    const st = validateDescriptor({ ...json, name: 'st', flash: { tool: 'st-flash', args: ['write', '{image}', '0x8000000'] } }, join(flasher.dir, 'st.json'));
+    expect(flashImage(st)).to.deep.equal({ image: armElf('default').replace(/\.elf$/, '.bin'), built: true });
+    expect(flashImage(descriptor())).to.deep.equal({ image: flasher.image, built: false });
   });
 
   it('refuses to flash what is not a serial board', async () => {
