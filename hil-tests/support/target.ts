@@ -8,30 +8,37 @@ import type { Hello, PoolClient } from '../../host/src/index.js';
 import { openTarget, type OpenTarget } from '../../host/src/targets/index.js';
 import { noteDeviceLine, noteReset, noteTarget } from '../../host/src/orchestrator/run-context.js';
 
-let current: OpenTarget | undefined;
+// One open target per process, kept on globalThis: a runner that loads this file through require()
+// (Mocha does when a CommonJS hook for TypeScript is registered) gets a second instance of the
+// module, and both must see the same target.
+const shared = ((globalThis as Record<symbol, unknown>)[Symbol.for('componentvm-hil.target')] ??= { current: undefined }) as { current: OpenTarget | undefined };
 
 export interface TargetContext {
   client: PoolClient;
+  /** The link under the client (fault-injection tests reach the twin's controls through it). */
+  transport: OpenTarget['transport'];
   hello: Hello;
   name: string;
 }
 
 /** The open target; valid inside tests and hooks. */
 export function target(): TargetContext {
-  if (!current) throw new Error('HIL target is not open: hil-tests/support/target.ts root hooks did not run (is .mocharc.yml requiring it?)');
-  return { client: current.client, hello: current.client.info!, name: current.name };
+  if (!shared.current) throw new Error('HIL target is not open: hil-tests/support/target.ts root hooks did not run (is .mocharc.yml requiring it?)');
+  const current = shared.current;
+  return { client: current.client, transport: current.transport, hello: current.client.info!, name: current.name };
 }
 
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
     this.timeout(60_000);
     const spec = process.env.HIL_TARGET ?? 'twin';
-    current = await openTarget(spec);
+    const current = (shared.current = await openTarget(spec));
     current.client.on('log', noteDeviceLine);
     current.client.on('reset', noteReset);
     noteTarget(current.client.target, current.client.info);
   },
   async beforeEach(this: Mocha.Context) {
+    const current = shared.current;
     if (!current) return;
     // A reset fails the test it happened in (its requests reject with BoardReset); the run goes on
     // with the next test after a new handshake.
@@ -40,7 +47,7 @@ export const mochaHooks = {
   },
   async afterAll(this: Mocha.Context) {
     this.timeout(20_000);
-    await current?.close();
-    current = undefined;
+    await shared.current?.close();
+    shared.current = undefined;
   },
 };

@@ -287,6 +287,7 @@ export async function prepareBoard(b: Board, options: PrepareOptions = {}): Prom
     return {
       name: b.name,
       client,
+      transport: link.transport,
       close: closeAll,
       board: b,
       spec,

@@ -4,11 +4,12 @@
  * missing tool), 3 target unreachable or misbehaving, 4 flash failed (the tool failed twice, or
  * the board does not run the build just flashed).
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { openTarget, TARGET_HELP } from '../targets/index.js';
 import { loadBoard, resetBoard, targetSpec } from '../boards/index.js';
 import { runSuite } from '../orchestrator/run-suite.js';
+import { formatSummary, reportName, runBoardsInParallel } from '../orchestrator/parallel.js';
 import { collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
 import { benchCodec, benchTarget } from '../orchestrator/bench.js';
 import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
@@ -58,11 +59,19 @@ program
   .addOption(new Option('-t, --target <spec>', 'target to test').default(process.env.HIL_TARGET ?? 'twin'))
   .option('-g, --grep <pattern>', 'only run tests whose full title matches')
   .option('-b, --board <name|path>', BOARD_HELP, collect, [])
-  .option('-r, --reporter <name>', 'Mocha reporter (spec, dot, json, ...)', 'spec')
-  .addHelpText('after', '\nExamples:\n  hil test --target twin\n  hil test --target twin-pty --grep robustness\n  hil test --target serial:/dev/ttyACM0@115200\n  hil test --board stm32f407-discovery')
-  .action(async (opts: { target: string; board: string[]; grep?: string; reporter: string }, cmd: Command) => {
+  .option('-r, --reporter <name>', 'console reporter: spec or dot (report files are written with either); any other Mocha reporter writes no report files', 'spec')
+  .option('--report-dir <dir>', 'where junit.xml and run.json go (default reports/<board or target>; with several boards, one folder per board under it)')
+  .addHelpText('after', '\nSeveral --board options run the boards in parallel, each in its own process with its own\nconsole log, JUnit XML and JSON run record, then print a summary table.\n\nExamples:\n  hil test --target twin\n  hil test --target twin-pty --grep robustness\n  hil test --target serial:/dev/ttyACM0@115200\n  hil test --board stm32f407-discovery\n  hil test --board twin --board sim --report-dir reports')
+  .action(async (opts: { target: string; board: string[]; grep?: string; reporter: string; reportDir?: string }, cmd: Command) => {
+    if (opts.board.length > 1) {
+      const runs = await runBoardsInParallel(opts.board, { grep: opts.grep, reportRoot: opts.reportDir ?? 'reports' });
+      console.log('\n' + formatSummary(runs));
+      process.exitCode = runs.some((r) => r.failed > 0 || r.exitCode !== 0) ? 1 : 0;
+      return;
+    }
     const target = oneTarget(cmd, opts.board, opts.target);
-    const result = await runSuite({ target, grep: opts.grep, reporter: opts.reporter });
+    const label = opts.board[0] ?? target;
+    const result = await runSuite({ target, grep: opts.grep, reporter: opts.reporter, board: label, reportDir: opts.reportDir ?? join('reports', reportName(label)) });
     process.exitCode = result.failures > 0 ? 1 : result.passes === 0 ? 2 : 0;
   });
 

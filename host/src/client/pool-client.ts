@@ -256,7 +256,8 @@ export class PoolClient extends EventEmitter<ClientEvents> {
   async hello(): Promise<Hello> {
     const h = await this.request<Hello>(Op.hello, 'hello', [], helloFromWire, this.timeoutMs);
     const before = this.info;
-    if (before && before.bootNonce !== h.bootNonce) {
+    // A reset already announced by a banner is not announced again by the nonce it changed.
+    if (before && before.bootNonce !== h.bootNonce && this.resetReason === undefined) {
       this.boardReset(`boot nonce changed from ${hex8(before.bootNonce)} to ${hex8(h.bootNonce)} (reset cause: ${h.resetCause})`);
     }
     this.info = h;

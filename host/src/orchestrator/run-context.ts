@@ -20,7 +20,11 @@ interface State {
   between: LoggedLine[];
 }
 
-const state: State = { target: undefined, hello: undefined, resets: [], inTest: false, current: [], between: [] };
+// Kept on globalThis: the suite's hooks may reach this module through require() and the reporter
+// through import, which makes two instances of it (see hil-tests/support/target.ts).
+const state = ((globalThis as Record<symbol, unknown>)[Symbol.for('componentvm-hil.run-context')] ??= {
+  target: undefined, hello: undefined, resets: [], inTest: false, current: [], between: [],
+}) as State;
 
 export function noteTarget(target: string, hello: Hello | undefined): void {
   state.target = target;

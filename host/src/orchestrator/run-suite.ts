@@ -21,6 +21,8 @@ export interface SuiteOptions {
   reportDir?: string;
   /** Board name recorded in the reports (default: the target spec). */
   board?: string;
+  /** Test files to run instead of the suite's (for the orchestrator's own tests). */
+  files?: string[];
   /** Per-test timeout in ms (default 30000: generous for a slow link; requests have their own timeouts). */
   timeoutMs?: number;
 }
@@ -51,7 +53,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
     rootHooks: mochaHooks as Mocha.RootHookObject,
     ...(options.grep ? { grep: options.grep } : {}),
   });
-  for (const f of suiteFiles()) mocha.addFile(f);
+  for (const f of options.files ?? suiteFiles()) mocha.addFile(f);
   await mocha.loadFilesAsync();
   return new Promise((resolve) => {
     const runner = mocha.run(() => {

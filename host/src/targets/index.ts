@@ -29,6 +29,8 @@ export interface OpenTarget {
   /** The spec it was opened from, e.g. "twin". */
   name: string;
   client: PoolClient;
+  /** The link under the client; a twin's carries the fault controls (TwinTransport.device). */
+  transport: Transport;
   /** Closes the client and everything the target started (ports, processes). */
   close(): Promise<void>;
 }
@@ -131,7 +133,7 @@ export async function openTarget(spec: string, options: ClientOptions = {}): Pro
       await banner;
     }
     await client.hello();
-    return { name: spec, client, close: closeAll };
+    return { name: spec, client, transport: link.transport, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;
