@@ -11,7 +11,7 @@ import { loadBoard, resetBoard, targetSpec } from '../boards/index.js';
 import { runSuite } from '../orchestrator/run-suite.js';
 import { formatSummary, reportName, runBoardsInParallel } from '../orchestrator/parallel.js';
 import { collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
-import { benchCodec, benchTarget } from '../orchestrator/bench.js';
+import { benchCodec, benchTarget, QEMU_ECHO_CEILING_BYTES_PER_S } from '../orchestrator/bench.js';
 import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
 import { formatPortReport, listPorts } from '../orchestrator/list.js';
 import { monitorTarget, replayCapture } from '../orchestrator/monitor.js';
@@ -110,14 +110,19 @@ program
     console.log(`host codec: ${codec.codec_ns_per_op} ns/op (frame + CBOR, encode + decode) vs cbor-x alone ${codec.cborx_ns_per_op} ns/op: ${codec.codec_vs_cborx}x`);
     const all: Record<string, unknown> = {};
     for (const spec of specs) {
+      // Boot to ready: from starting the target (process, pty, emulator) to its hello answered.
+      const t0 = performance.now();
       const t = await openTarget(spec);
+      const bootToReadyMs = +(performance.now() - t0).toFixed(1);
       try {
         const slow = !spec.startsWith('twin');
-        const f = await benchTarget(t.client, opts.quick || slow
-          ? { singleOps: opts.quick ? 300 : 2000, pipelinedOps: opts.quick ? 2000 : slow ? 20_000 : 100_000, batches: opts.quick ? 50 : 400 }
-          : {});
-        console.log(`${spec}: single ${f.single_ops_per_s} ops/s (rtt median ${f.single_rtt_median_ms} ms, p99 ${f.single_rtt_p99_ms} ms), pipelined ${f.pipelined_ops_per_s} ops/s, batched ${f.batched_ops_per_s} ops/s`);
-        all[spec] = { ...f, ...codec };
+        const ceiling = spec.startsWith('qemu') ? QEMU_ECHO_CEILING_BYTES_PER_S : undefined;
+        const f = await benchTarget(t.client, {
+          ...(opts.quick || slow ? { singleOps: opts.quick ? 300 : 2000, pipelinedOps: opts.quick ? 2000 : 20_000, batches: opts.quick ? 50 : 400 } : {}),
+          ...(ceiling ? { linkCeilingBytesPerS: ceiling } : {}),
+        });
+        console.log(`${spec}: boot to ready ${bootToReadyMs} ms; single ${f.single_ops_per_s} ops/s (rtt median ${f.single_rtt_median_ms} ms, p99 ${f.single_rtt_p99_ms} ms), pipelined ${f.pipelined_ops_per_s} ops/s, batched ${f.batched_ops_per_s} ops/s, echo ${(f.echo_line_bytes_per_s / 1024).toFixed(1)} KiB/s of lines${f.echo_vs_link_ceiling !== undefined ? ` (${Math.round(f.echo_vs_link_ceiling * 100)}% of the raw link's 33 KB/s)` : ''}`);
+        all[spec] = { boot_to_ready_ms: bootToReadyMs, ...f, ...codec };
       } finally {
         await t.close();
       }

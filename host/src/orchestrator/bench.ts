@@ -14,7 +14,14 @@ export interface BenchFigures {
   single_rtt_p99_ms: number;
   pipelined_ops_per_s: number;
   batched_ops_per_s: number;
+  /** Request-line bytes per second of pipelined 64-byte echoes: what the protocol path moves. */
+  echo_line_bytes_per_s: number;
+  /** echo_line_bytes_per_s over the raw link's bulk-echo ceiling, when one is known (QEMU: 33 KB/s). */
+  echo_vs_link_ceiling?: number;
 }
+
+/** Bulk echo of raw lines measured on QEMU's pty with serialport (shared/qemu-notes.md). */
+export const QEMU_ECHO_CEILING_BYTES_PER_S = 33 * 1024;
 
 export interface CodecFigures {
   /** Host path per op: CBOR encode + frame encode + line classify + CBOR decode, in ns. */
@@ -44,6 +51,8 @@ export interface BenchOptions {
   pipelinedOps?: number;
   batches?: number;
   window?: number;
+  /** The raw link's echo ceiling in bytes/s, to report the protocol path as a share of it. */
+  linkCeilingBytesPerS?: number;
 }
 
 /** Measures one target through an open client; leaves the pool empty. */
@@ -76,6 +85,12 @@ export async function benchTarget(client: PoolClient, o: BenchOptions = {}): Pro
   const batch = Array.from({ length: size }, (_, i) => ({ op: 'store_global' as const, vm: 0, global: g(i), value: i }));
   const batchMs = await windowed(batches, 4, () => client.batch(batch));
 
+  const payload = new Uint8Array(64).fill(0x5a);
+  const echoes = Math.max(200, Math.floor(pipelinedOps / 10));
+  const lineBytes = encodeFrame(encodeCbor([0xffffffff, Op.echo, payload])).length;
+  const echoMs = await windowed(echoes, window, () => client.echo(payload));
+  const echoRate = Math.round((echoes * lineBytes) / (echoMs / 1000));
+
   await client.resetPool();
   return {
     single_ops_per_s: Math.round(singleOps / (singleMs / 1000)),
@@ -83,6 +98,8 @@ export async function benchTarget(client: PoolClient, o: BenchOptions = {}): Pro
     single_rtt_p99_ms: +rtts[Math.floor(rtts.length * 0.99)]!.toFixed(4),
     pipelined_ops_per_s: Math.round(pipelinedOps / (pipeMs / 1000)),
     batched_ops_per_s: Math.round((batches * size) / (batchMs / 1000)),
+    echo_line_bytes_per_s: echoRate,
+    ...(o.linkCeilingBytesPerS ? { echo_vs_link_ceiling: +(echoRate / o.linkCeilingBytesPerS).toFixed(2) } : {}),
   };
 }
 
