@@ -15,17 +15,8 @@ export async function rejectsWith(request: Promise<unknown>, code: ErrorName): P
   throw new Error('unreachable');
 }
 
-/** Deterministic PRNG (mulberry32) so a random test replays from its printed seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG, so a random test replays from its printed seed. */
+export { prng } from '../../host/src/util/prng.js';
 
 /** The seed for a random test: HIL_SEED if set (to replay), else fresh; always printed. */
 export function seedFor(test: string): number {

@@ -6,6 +6,7 @@
 import { encodeCbor } from '../codec/cbor.js';
 import { encodeFrame } from '../framing/frame.js';
 import { Framing, Op } from '../protocol/constants.js';
+import { prng } from '../util/prng.js';
 
 export interface Limits {
   maxVms: number;
@@ -19,18 +20,6 @@ export interface StreamItem {
   bytes: Buffer;
   /** What it is, for a mismatch report. */
   what: string;
-}
-
-/** mulberry32: small, fast, and the same in every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The request generator; next() yields one item, each with a distinct seq where it has one. */

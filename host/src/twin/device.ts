@@ -52,17 +52,11 @@ export interface TwinDeviceEvents {
   disconnect: [];
 }
 
-/** The link counters of §2.1 (stats keys 7–13). uint32, wrapping. */
-export interface LinkCounters {
-  rxFrames: number;
-  rxBadFrame: number;
-  rxBadCrc: number;
-  rxOverlong: number;
-  rxMalformed: number;
-  rxNoise: number;
-  /** Always 0: the twin's receive path is a synchronous call, it has no ring to overflow. */
-  rxOverrun: number;
-}
+/**
+ * The link counters of §2.1 (stats keys 7–13). uint32, wrapping. rxOverrun is always 0: the
+ * twin's receive path is a synchronous call, it has no ring to overflow.
+ */
+export type LinkCounters = Pick<Stats, 'rxFrames' | 'rxBadFrame' | 'rxBadCrc' | 'rxOverlong' | 'rxMalformed' | 'rxNoise' | 'rxOverrun'>;
 
 const E = ErrorCode;
 const OP_COUNT = Object.keys(Op).length;
