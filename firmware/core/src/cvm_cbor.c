@@ -8,20 +8,13 @@
  * reported as malformed: 28..30 are reserved, and 31 (indefinite length, break) is outside the
  * definite-only subset the protocol accepts.
  */
-static int cvm_cbor_head(const uint8_t *p, const uint8_t *end, uint8_t *major, uint8_t *ai,
-                         uint64_t *arg)
+/* The argument of a head whose additional information is 24..31 (the slow path). */
+static int cvm_cbor_head_long(const uint8_t *p, const uint8_t *end, uint8_t ai, uint64_t *arg)
 {
-    uint8_t ib = p[0];
-    *major = (uint8_t)(ib >> 5);
-    *ai = (uint8_t)(ib & 0x1Fu);
-    if (*ai < 24u) {
-        *arg = *ai;
-        return 1;
-    }
-    if (*ai > 27u) {
+    if (ai > 27u) {
         return CVM_CBOR_ERR_MALFORMED;
     }
-    size_t n = (size_t)1u << (*ai - 24u);
+    size_t n = (size_t)1u << (ai - 24u);
     if ((size_t)(end - p) - 1u < n) {
         return CVM_CBOR_ERR_END;
     }
@@ -31,6 +24,19 @@ static int cvm_cbor_head(const uint8_t *p, const uint8_t *end, uint8_t *major, u
     }
     *arg = v;
     return (int)(n + 1u);
+}
+
+static inline int cvm_cbor_head(const uint8_t *p, const uint8_t *end, uint8_t *major, uint8_t *ai,
+                                uint64_t *arg)
+{
+    uint8_t ib = p[0];
+    *major = (uint8_t)(ib >> 5);
+    *ai = (uint8_t)(ib & 0x1Fu);
+    if (*ai < 24u) {
+        *arg = *ai;
+        return 1;
+    }
+    return cvm_cbor_head_long(p, end, *ai, arg);
 }
 
 int cvm_cbor_check(const uint8_t *buf, size_t len, unsigned max_depth)

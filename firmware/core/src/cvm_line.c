@@ -43,28 +43,44 @@ static cvm_line_event cvm_line_classify(cvm_line *l)
 
 size_t cvm_line_feed(cvm_line *l, const uint8_t *data, size_t len, cvm_line_event *event)
 {
-    size_t fill = l->len;
-    for (size_t i = 0; i < len; i++) {
-        uint8_t b = data[i];
-        if (b == '\n') {
-            l->len = fill;
-            if (l->discarding) {
-                l->discarding = false;
-                l->len = 0;
-                *event = CVM_LINE_OVERLONG;
-            } else {
+    size_t i = 0;
+    if (!l->discarding) {
+        /* Copy while there is room, up to the '\n'. */
+        size_t fill = l->len;
+        size_t room = CVM_MAX_LINE_BYTES - fill;
+        size_t stop = len < room ? len : room;
+        uint8_t *dst = &l->line[fill];
+        for (; i < stop; i++) {
+            uint8_t b = data[i];
+            if (b == '\n') {
+                l->len = fill + i;
                 *event = cvm_line_classify(l);
+                return i + 1u;
             }
+            dst[i] = b;
+        }
+        l->len = fill + i;
+        if (i == len) {
+            *event = CVM_LINE_NONE;
+            return len;
+        }
+        /* The line is full and more bytes came. */
+        if (data[i] == '\n') {
+            *event = cvm_line_classify(l);
             return i + 1u;
         }
-        if (fill < CVM_MAX_LINE_BYTES) {
-            l->line[fill++] = b;
-        } else if (!l->discarding) {
-            l->discarding = true;
-            l->counters.rx_overlong++;
+        l->discarding = true;
+        l->counters.rx_overlong++;
+    }
+    /* Discard through the next '\n'. */
+    for (; i < len; i++) {
+        if (data[i] == '\n') {
+            l->discarding = false;
+            l->len = 0;
+            *event = CVM_LINE_OVERLONG;
+            return i + 1u;
         }
     }
-    l->len = fill;
     *event = CVM_LINE_NONE;
     return len;
 }
