@@ -1,66 +1,143 @@
 /*
- * libFuzzer harness: arbitrary bytes -> cvm_device_feed() on a freshly initialised device, under
- * ASan + UBSan. The port here checks every line the device writes, at the moment it is written:
- * one whole line per cvm_port_write() call, a frame line ('~' + canonical base64 + '\n', at most
- * 514 bytes), a good CRC, and a well-formed CBOR response [seq, status, ...]. Any violation
- * aborts, which libFuzzer reports as a finding.
+ * libFuzzer harness for the device: arbitrary bytes -> cvm_device_feed(), under ASan + UBSan.
+ *
+ * Each input runs on a freshly initialised device (cvm_device_init() per run, so runs are
+ * independent and a crash reproduces from its artifact alone). The input is fed twice: once in
+ * one call, once split into chunks whose sizes come from a PRNG seeded by the input's hash (1 byte
+ * up to the whole rest), so the line assembler is exercised across every kind of chunk boundary.
+ *
+ * This file is also the port (cvm_port.h): cvm_port_write() checks every line at the moment it is
+ * written, and any violation is a finding (__builtin_trap, after one line on stderr saying why):
+ *   - one whole line per call: ends in '\n', holds no other '\n' and no '\r', at most
+ *     CVM_MAX_LINE_BYTES before the '\n' (PROTOCOL.md §2);
+ *   - a log line never starts with '~' (cvm_device.h: the host must never mistake it for a frame);
+ *   - a frame line is canonical base64 (it re-encodes to the same text) of 3..CVM_MAX_FRAME_BYTES
+ *     bytes, its CRC-16 matches, its CBOR is one well-formed item that is an array [seq, 0] /
+ *     [seq, 0, result] / [seq, 1..11] with seq a uint <= 0xFFFFFFFF (§3, §4);
+ *   - responses answer, in order, exactly the requests that pass §3.1 steps 1 and 2, each with its
+ *     seq (§3.2). The expected seqs come from the core's own line assembler and CBOR checker run
+ *     over the input beforehand: this checks the device's glue and dispatcher, not those modules;
+ *   - feeding in one call and in chunks writes the same bytes (compared by hash).
+ * The harness also logs the input (up to its first NUL) with cvm_device_log() to check that log
+ * lines are sanitised, and writes the banner.
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cvm_base64.h"
 #include "cvm_cbor.h"
 #include "cvm_crc16.h"
 #include "cvm_device.h"
+#include "cvm_line.h"
 #include "cvm_port.h"
+#include "cvm_protocol.h"
 
-static void fuzz_fail(const char *why)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Requests whose seq is checked; an input of at most 4096 bytes holds at most 1 request every
+ * 10 bytes ("~" + 8 base64 characters + '\n' is the shortest request line). */
+#define FUZZ_MAX_EXPECTED 1024u
+
+/* Longest text handed to cvm_device_log(): past CVM_MAX_LINE_BYTES, to reach the cut. */
+#define FUZZ_LOG_TEXT_MAX (CVM_MAX_LINE_BYTES + 64u)
+
+static struct {
+    uint32_t expected_seq[FUZZ_MAX_EXPECTED];
+    size_t expected;         /* requests that must be answered */
+    size_t answered;         /* frame lines written so far in this pass */
+    bool feeding;            /* only frames may be written while feeding */
+    uint64_t hash;           /* FNV-1a of everything written in this pass */
+} fz;
+
+static void fuzz_fail(const char *why, const uint8_t *line, size_t len)
 {
-    fprintf(stderr, "fuzz_device: %s\n", why);
-    abort();
+    fprintf(stderr, "fuzz_device: %s: %.*s\n", why, (int)(len < 600u ? len : 600u), (const char *)line);
+    __builtin_trap();
 }
 
-void cvm_port_write(const uint8_t *data, size_t len)
+static uint64_t fuzz_fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 0x100000001B3ull;
+    }
+    return h;
+}
+
+/* Checks one frame line data[0..len) (marker and '\n' included) as a response. */
+static void fuzz_check_frame(const uint8_t *data, size_t len)
 {
     uint8_t frame[CVM_MAX_FRAME_BYTES];
-    if (len < 2u || len > 1u + 512u + 1u) {
-        fuzz_fail("line length out of bounds");
+    char again[CVM_BASE64_ENCODED_LEN(CVM_MAX_FRAME_BYTES)];
+    const char *text = (const char *)data + 1;
+    size_t text_len = len - 2u;
+
+    int got = cvm_base64_decode(text, text_len, frame, sizeof frame);
+    if (got < 3) {
+        fuzz_fail("frame line is not base64 of 3..max_frame_bytes bytes", data, len);
     }
-    if (data[0] != CVM_FRAME_MARKER) {
-        fuzz_fail("a line that is not a frame while feeding");
+    size_t n = (size_t)got;
+    if (cvm_base64_encode(frame, n, again) != text_len || memcmp(again, text, text_len) != 0) {
+        fuzz_fail("frame line's base64 is not canonical", data, len);
     }
-    if (data[len - 1u] != '\n' || memchr(data, '\n', len - 1u) != NULL ||
-        memchr(data, '\r', len) != NULL) {
-        fuzz_fail("not exactly one line per write");
+    size_t m = n - CVM_CRC_BYTES;
+    if (cvm_crc16(frame, m) != (uint16_t)(((unsigned)frame[m] << 8) | frame[m + 1u])) {
+        fuzz_fail("frame CRC mismatch", data, len);
     }
-    int n = cvm_base64_decode((const char *)data + 1, len - 2u, frame, sizeof frame);
-    if (n < 3) {
-        fuzz_fail("response frame is not canonical base64 of 3..384 bytes");
-    }
-    size_t m = (size_t)n - 2u;
-    if (cvm_crc16(frame, m) != (uint16_t)((frame[m] << 8) | frame[m + 1u])) {
-        fuzz_fail("response CRC mismatch");
-    }
-    if (m > CVM_MAX_MESSAGE_BYTES || cvm_cbor_check(frame, m, CVM_CBOR_CHECK_DEPTH_MAX) != 0) {
-        fuzz_fail("response is not one well-formed CBOR item");
+    if (cvm_cbor_check(frame, m, CVM_CBOR_CHECK_DEPTH_MAX) != CVM_CBOR_OK) {
+        fuzz_fail("response is not one well-formed CBOR item", data, len);
     }
     cvm_cbor_reader r;
     uint64_t count;
     uint64_t seq;
     uint64_t status;
     cvm_cbor_reader_init(&r, frame, m);
-    if (cvm_cbor_enter_array(&r, &count) != 0 || count < 2u || count > 3u ||
-        cvm_cbor_read_uint(&r, &seq) != 0 || seq > 0xFFFFFFFFu ||
-        cvm_cbor_read_uint(&r, &status) != 0 || status > CVM_ERR_NOT_IN_BATCH ||
-        (count == 3u && status != 0u)) {
-        fuzz_fail("response is not [seq, 0, result] / [seq, code]");
+    if (cvm_cbor_enter_array(&r, &count) != CVM_CBOR_OK || count < 1u ||
+        cvm_cbor_read_uint(&r, &seq) != CVM_CBOR_OK || seq > 0xFFFFFFFFu) {
+        fuzz_fail("response is not an array starting with a uint32 seq", data, len);
+    }
+    if (count < 2u || count > 3u || cvm_cbor_read_uint(&r, &status) != CVM_CBOR_OK ||
+        status > CVM_ERR_NOT_IN_BATCH || (count == 3u && status != CVM_ERR_OK)) {
+        fuzz_fail("response is not [seq, 0], [seq, 0, result] or [seq, 1..11]", data, len);
+    }
+    if (fz.answered < fz.expected && fz.answered < FUZZ_MAX_EXPECTED &&
+        seq != fz.expected_seq[fz.answered]) {
+        fuzz_fail("response seq is not the next request's", data, len);
+    }
+    fz.answered++;
+    if (fz.answered > fz.expected) {
+        fuzz_fail("more responses than requests that passed §3.1 step 2", data, len);
+    }
+}
+
+/* ---- cvm_port.h ---- */
+
+void cvm_port_write(const uint8_t *data, size_t len)
+{
+    if (len == 0u || data[len - 1u] != '\n') {
+        fuzz_fail("write is not a line ending in '\\n'", data, len);
+    }
+    if (len - 1u > CVM_MAX_LINE_BYTES) {
+        fuzz_fail("line longer than max_line_bytes", data, len);
+    }
+    if (memchr(data, '\n', len - 1u) != NULL || memchr(data, '\r', len) != NULL) {
+        fuzz_fail("write holds more than one line, or a '\\r'", data, len);
+    }
+    fz.hash = fuzz_fnv(fz.hash, data, len);
+    if (data[0] == CVM_FRAME_MARKER) {
+        if (!fz.feeding) {
+            fuzz_fail("a log line starts with the frame marker", data, len);
+        }
+        fuzz_check_frame(data, len);
+    } else if (fz.feeding) {
+        fuzz_fail("a line that is not a frame written while feeding", data, len);
     }
 }
 
 uint32_t cvm_port_uptime_ms(void)
 {
-    return 1234u;
+    return 1234u; /* constant: both passes must write the same bytes */
 }
 
 cvm_reset_cause cvm_port_reset_cause(void)
@@ -70,18 +147,18 @@ cvm_reset_cause cvm_port_reset_cause(void)
 
 size_t cvm_port_unique_id(uint8_t out[12])
 {
-    memset(out, 0xA5, 12);
-    return 12;
+    memset(out, 0xA5, 12u);
+    return 12u;
 }
 
 uint32_t cvm_port_boot_nonce(void)
 {
-    return 0xC0FFEEu;
+    return 0x00C0FFEEu;
 }
 
 uint32_t cvm_port_rx_overruns(void)
 {
-    return 0;
+    return 0u;
 }
 
 const char *cvm_port_name(void)
@@ -89,23 +166,102 @@ const char *cvm_port_name(void)
     return "fuzz";
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* ---- the harness ---- */
+
+/* The seqs the device must answer, in order: every line the core's assembler reports as a frame
+ * whose message passes §3.1 steps 1 and 2. */
+static void fuzz_expect(const uint8_t *data, size_t size)
+{
+    static cvm_line l;
+    cvm_line_init(&l);
+    fz.expected = 0;
+    while (size > 0u) {
+        cvm_line_event event;
+        size_t used = cvm_line_feed(&l, data, size, &event);
+        data += used;
+        size -= used;
+        if (event != CVM_LINE_FRAME) {
+            continue;
+        }
+        size_t len;
+        const uint8_t *msg = cvm_line_message(&l, &len);
+        cvm_cbor_reader r;
+        uint64_t count;
+        uint64_t seq;
+        if (cvm_cbor_check(msg, len, CVM_MAX_CBOR_DEPTH) != CVM_CBOR_OK) {
+            continue;
+        }
+        cvm_cbor_reader_init(&r, msg, len);
+        if (cvm_cbor_enter_array(&r, &count) != CVM_CBOR_OK || count == 0u ||
+            cvm_cbor_read_uint(&r, &seq) != CVM_CBOR_OK || seq > 0xFFFFFFFFu) {
+            continue;
+        }
+        if (fz.expected < FUZZ_MAX_EXPECTED) {
+            fz.expected_seq[fz.expected] = (uint32_t)seq;
+        }
+        fz.expected++;
+    }
+}
+
+/* Boots the device, writes the banner and one log line made of the input, then feeds the input
+ * in chunks of the sizes `split` picks (NULL: one call). Returns the hash of everything written. */
+static uint64_t fuzz_pass(const uint8_t *data, size_t size, uint64_t *split)
+{
+    char text[FUZZ_LOG_TEXT_MAX + 1u];
+    size_t t = 0;
+
+    fz.answered = 0;
+    fz.hash = 0xCBF29CE484222325ull;
+    fz.feeding = false;
+    cvm_device_init();
+    cvm_device_banner();
+    while (t < size && t < FUZZ_LOG_TEXT_MAX && data[t] != 0u) {
+        text[t] = (char)data[t];
+        t++;
+    }
+    text[t] = '\0';
+    cvm_device_log(text);
+
+    fz.feeding = true;
+    cvm_device_feed(NULL, 0u);
+    size_t pos = 0;
+    while (pos < size) {
+        size_t rest = size - pos;
+        size_t n = rest;
+        if (split != NULL) {
+            /* xorshift64: 1 byte, 2..16, 17..640 or all the rest, each a quarter of the time. */
+            *split ^= *split << 13;
+            *split ^= *split >> 7;
+            *split ^= *split << 17;
+            uint64_t r = *split;
+            switch (r & 3u) {
+            case 0: n = 1u; break;
+            case 1: n = 2u + (size_t)((r >> 2) % 15u); break;
+            case 2: n = 17u + (size_t)((r >> 2) % 624u); break;
+            default: break;
+            }
+            if (n > rest) {
+                n = rest;
+            }
+        }
+        cvm_device_feed(data + pos, n);
+        pos += n;
+    }
+    fz.feeding = false;
+    if (fz.answered != fz.expected) {
+        fuzz_fail("fewer responses than requests that passed §3.1 step 2", data, size);
+    }
+    return fz.hash;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    cvm_device_init();
-    if (size == 0u) {
-        return 0;
-    }
-    /* The first byte picks how the rest is split across feed calls (1..64 bytes, or all). */
-    size_t chunk = data[0] < 192u ? 1u + data[0] % 64u : size;
-    data++;
-    size--;
-    while (size > 0u) {
-        size_t n = size < chunk ? size : chunk;
-        cvm_device_feed(data, n);
-        data += n;
-        size -= n;
+    fuzz_expect(data, size);
+    uint64_t whole = fuzz_pass(data, size, NULL);
+    uint64_t split = fuzz_fnv(0xCBF29CE484222325ull, data, size) | 1u; /* xorshift: never 0 */
+    uint64_t chunked = fuzz_pass(data, size, &split);
+    if (whole != chunked) {
+        fuzz_fail("feeding in chunks wrote other bytes than feeding at once", data, size);
     }
     return 0;
 }
