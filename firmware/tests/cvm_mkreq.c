@@ -319,7 +319,7 @@ static void make_seeds(void)
     save("bad-args", &s);
 
     BEGIN();
-    put_raw(&s, "82 01");                                     /* [1]: no op: bad_arg */
+    put_raw(&s, "81 01");                                     /* [1]: no op: bad_arg */
     put_raw(&s, "82 02 20");                                  /* op -1 */
     put_raw(&s, "83 03 01 f9 3c00");                          /* vm 1.0 (half float) */
     put_raw(&s, "83 04 01 fb 3ff0000000000000");              /* vm 1.0 (double) */
@@ -401,11 +401,11 @@ static void make_seeds(void)
     put_raw(&s, "9f 01 00 ff");                               /* indefinite array */
     put_raw(&s, "83 01 0a 5f 41 00 ff");                      /* indefinite bstr */
     put_raw(&s, "82 01 1c");                                  /* reserved additional info */
-    put_raw(&s, "83 01 04 00");                               /* truncated (one short) */
+    put_raw(&s, "84 01 04 00");                               /* truncated (one short) */
     put_raw(&s, "82 01 00 00");                               /* trailing byte */
     put_raw(&s, "82 01 f8 10");                               /* two-byte simple < 32 */
-    put_raw(&s, "83 01 09 81 82 01 81 81 00");                /* depth 5 */
-    put_raw(&s, "83 01 09 81 82 01 81 00");                   /* depth 4: accepted */
+    put_raw(&s, "83 01 09 81 81 81 00");                      /* depth 5: [1, 9, [[[0]]]] */
+    put_raw(&s, "83 01 09 81 81 00");                         /* depth 4: answered */
     put_raw(&s, "82 01 5a ffffffff");                         /* length past the end */
     put_raw(&s, "9b ffffffffffffffff 00");                    /* huge array count */
     put_raw(&s, "bb 7fffffffffffffff 00 00");                 /* huge map count */
