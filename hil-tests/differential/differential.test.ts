@@ -13,7 +13,7 @@ import { DefaultLimits, HelloKey, Op } from '../../host/src/protocol/constants.j
 import { RequestStream, type StreamItem } from '../../host/src/differential/stream.js';
 import { chunk, runQemu, runSim, runTwin, WINDOW_BYTES } from '../../host/src/differential/targets.js';
 import { liveChildPids } from '../../host/src/targets/process.js';
-import { hasTool } from '../../host/src/targets/toolchain.js';
+import { needTools } from '../../host/src/targets/toolchain.js';
 
 const count = Number(process.env.DIFF_COUNT ?? 10_000);
 const seed = process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) : (Math.random() * 2 ** 32) >>> 0;
@@ -84,12 +84,7 @@ describe(`differential: twin, sim and QEMU answer ${count} seeded requests byte 
   });
 
   it('QEMU (the ARM ELF) matches the twin', async function () {
-    if (!hasTool('qemu-system-arm') || !hasTool('arm-none-eabi-gcc')) {
-      const missing = !hasTool('qemu-system-arm') ? 'qemu-system-arm (Debian package qemu-system-arm)' : 'arm-none-eabi-gcc (Debian package gcc-arm-none-eabi)';
-      if (process.env.CI) expect.fail(`${missing} is needed to run the ARM firmware under QEMU`);
-      console.log(`      pending: ${missing} is not installed`);
-      this.skip();
-    }
+    needTools(this, [['qemu-system-arm', 'qemu-system-arm'], ['arm-none-eabi-gcc', 'gcc-arm-none-eabi']]);
     compare('qemu', twin, await runQemu(chunks, syncLine), items);
   });
 

@@ -46,6 +46,14 @@ function tsFile(): string {
   out.push('export const OpArity: Readonly<Record<number, number>> = {');
   for (const o of src.ops as { code: number; args: string[] }[]) out.push(`  ${o.code}: ${o.args.length},`);
   out.push('};', '');
+  out.push('/** Names of each operation\'s arguments in wire order, by op code. */');
+  out.push('export const OpArgs: Readonly<Record<number, readonly string[]>> = {');
+  for (const o of src.ops as { code: number; args: string[] }[]) out.push(`  ${o.code}: ${JSON.stringify(o.args)},`);
+  out.push('};', '');
+  out.push('/** Operation name by op code. */');
+  out.push('export const OpNameByCode: Readonly<Record<number, OpName>> = {');
+  for (const o of src.ops as { code: number; name: string }[]) out.push(`  ${o.code}: '${o.name}',`);
+  out.push('};', '');
   out.push('/** Device error codes (PROTOCOL.md §4). C: enum cvm_err. */');
   out.push('export const ErrorCode = {');
   for (const e of src.errors as (Named & { code: number })[]) out.push(`  /** ${e.doc} */`, `  ${e.name}: ${e.code},`);

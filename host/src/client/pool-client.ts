@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { classifyLine, encodeFrame, type LineDefect } from '../framing/frame.js';
 import { LineReader } from '../framing/line-reader.js';
-import { BANNER_PREFIX, Framing, Op, type ErrorName } from '../protocol/constants.js';
+import { BANNER_PREFIX, Framing, Op, OpArgs, OpNameByCode, type ErrorName } from '../protocol/constants.js';
 import { describe, helloFromWire, statsFromWire, type Hello, type Stats } from '../protocol/messages.js';
 import type { Transport, TransportError } from '../transport/transport.js';
 import { BoardReset, ClientClosed, DeviceError, ProtocolError, RequestTimeout, errorName } from './errors.js';
@@ -59,22 +59,10 @@ export interface ClientEvents {
   close: [error?: Error];
 }
 
-/** Field names of each pool operation's arguments, in wire order. */
-const FIELDS = {
-  acquire: ['vm'],
-  release: ['vm'],
-  load_global: ['vm', 'global'],
-  store_global: ['vm', 'global', 'value'],
-  create_array: ['vm', 'array', 'size'],
-  load_array: ['vm', 'array', 'index'],
-  store_array: ['vm', 'array', 'index', 'value'],
-  reset_pool: [],
-} as const satisfies Record<BatchOp['op'], readonly string[]>;
+/** The operations a batch may hold (PROTOCOL.md §4.2): the pool's own. */
+const BATCHABLE: ReadonlySet<string> = new Set<BatchOp['op']>(['acquire', 'release', 'load_global', 'store_global', 'create_array', 'load_array', 'store_array', 'reset_pool']);
 
-const FIELDS_BY_CODE: ReadonlyMap<number, readonly string[]> = new Map(
-  Object.entries(FIELDS).map(([name, fields]) => [Op[name as keyof typeof FIELDS], fields]),
-);
-const OP_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(Op).map(([name, code]) => [code, name]));
+const OP_NAME_OF = (code: number): string | undefined => OpNameByCode[code];
 
 type Decode = (result: unknown) => unknown;
 
@@ -154,7 +142,8 @@ function batchResults(count: number): Decode {
 
 /** `vm 1, global 99`: the arguments of a known pool operation (values only when asked), else a short generic form. */
 function formatArgs(code: number, args: readonly unknown[], withValues: boolean): string {
-  const fields = FIELDS_BY_CODE.get(code);
+  // batch and echo carry a list and a payload: their short generic form reads better.
+  const fields = code === Op.batch || code === Op.echo ? undefined : OpArgs[code];
   if (fields && fields.length === args.length) {
     const parts: string[] = [];
     fields.forEach((f, i) => {
@@ -350,7 +339,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
    * error code. For robustness tests and scripting: arguments are sent as given, unchecked.
    */
   call(op: number, args: unknown[], options?: { timeoutMs?: number; name?: string }): Promise<unknown> {
-    const name = options?.name ?? OP_NAMES.get(op) ?? `op ${op}`;
+    const name = options?.name ?? OP_NAME_OF(op) ?? `op ${op}`;
     return this.request<unknown>(op, name, args, anyResult, options?.timeoutMs ?? this.timeoutMs);
   }
 
@@ -380,7 +369,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (!Number.isInteger(a)) {
-        const field = FIELDS_BY_CODE.get(code)?.[i] ?? `argument ${i}`;
+        const field = OpArgs[code]?.[i] ?? `argument ${i}`;
         return Promise.reject(new TypeError(`${name}: ${field} must be an integer, got ${describe(a)}`));
       }
     }
@@ -668,8 +657,8 @@ function hex8(n: number): string {
 }
 
 function batchOpToWire(op: BatchOp, i: number): number[] {
-  const fields = FIELDS[op?.op as keyof typeof FIELDS] as readonly string[] | undefined;
-  if (!fields) throw new TypeError(`batch: ops[${i}]: unknown op ${JSON.stringify(op?.op)}`);
+  if (!BATCHABLE.has(op?.op)) throw new TypeError(`batch: ops[${i}]: unknown op ${JSON.stringify(op?.op)}`);
+  const fields = OpArgs[Op[op.op]]!;
   const out: number[] = [Op[op.op]];
   const src = op as unknown as Record<string, unknown>;
   for (const f of fields) {

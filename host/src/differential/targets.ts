@@ -66,7 +66,7 @@ export async function runSim(chunks: StreamItem[][], config: FirmwareConfig = 'd
 /** Feeds QEMU chunk by chunk, waiting for each chunk's sync answer before the next. */
 export async function runQemu(chunks: StreamItem[][], syncLine: (i: number) => string, config: FirmwareConfig = 'default', timeoutMs = 10_000): Promise<string[]> {
   const q = await startQemu(config);
-  const port = new SerialTransport({ path: q.path });
+  const port = new SerialTransport({ path: q.path, name: `qemu (${q.path})`, peer: { label: q.process.label, exited: q.process.exited } });
   const out: string[] = [];
   let waiting: { line: string; resolve: () => void } | undefined;
   let banner: (() => void) | undefined;

@@ -23,7 +23,7 @@ async function twin(timeoutMs = 300) {
 
 async function twinOnPty(timeoutMs = 500) {
   const served = await serveTwinOnPty();
-  const client = await PoolClient.connect(new SerialTransport({ path: served.path, name: `twin-pty (${served.path})` }), { timeoutMs });
+  const client = await PoolClient.connect(new SerialTransport({ path: served.path, name: `twin-pty (${served.path})`, peer: { label: 'socat', exited: served.process.exited } }), { timeoutMs });
   return { client, served, device: served.device };
 }
 
@@ -105,7 +105,7 @@ describe('faults', function () {
       const closed = new Promise<Error | undefined>((resolve) => client.once('close', resolve));
       await served.close();
       const cause = await closed;
-      expect(cause?.message ?? '').to.match(/disconnected|closed|ended/i);
+      expect(cause?.message ?? '').to.match(/^twin-pty \(\/dev\/pts\/\d+\): disconnected: /);
       expect(await rejection(client.stats())).to.be.instanceOf(ClientClosed);
       await client.close();
     });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeCbor } from '../codec/cbor.js';
 import { liveChildPids } from '../targets/process.js';
-import { hasTool } from '../targets/toolchain.js';
+import { needTools } from '../targets/toolchain.js';
 import { Op } from '../protocol/constants.js';
 import { makeStandInFlasher, startSimBoard } from '../boards/testing/harness.js';
 import { decodeFrame, formatRecord, monitorTarget, readCapture, replayCapture, type CaptureRecord } from './monitor.js';
@@ -90,10 +90,8 @@ describe('hil monitor (logic)', function () {
     expect(readFileSync(file, 'utf8').trim().split('\n')).to.have.length(printed.length);
   });
 
-  const haveTools = hasTool('socat') && hasTool('gcc') && hasTool('make');
-
   it('captures the sim (end to end through its pty): the hello and its answer', async function () {
-    if (!haveTools) this.skip();
+    needTools(this, [['socat', 'socat'], ['gcc', 'gcc'], ['make', 'make']]);
     const recs: CaptureRecord[] = [];
     const s = await monitorTarget('sim', { hello: true, count: 2, onRecord: (r) => recs.push(r) });
     expect(s).to.deep.include({ stoppedBy: 'count', frames: 1 });
@@ -103,7 +101,7 @@ describe('hil monitor (logic)', function () {
   });
 
   it('shows a board booting: the banner arrives after the port is opened', async function () {
-    if (!haveTools) this.skip();
+    needTools(this, [['socat', 'socat'], ['gcc', 'gcc'], ['make', 'make']]);
     const f = makeStandInFlasher();
     const board = await startSimBoard(f.dir);
     try {
@@ -119,7 +117,7 @@ describe('hil monitor (logic)', function () {
   });
 
   it('shows QEMU booting, and sends hello only once the guest is up', async function () {
-    if (!hasTool('qemu-system-arm') || !hasTool('arm-none-eabi-gcc')) this.skip();
+    needTools(this, [['qemu-system-arm', 'qemu-system-arm'], ['arm-none-eabi-gcc', 'gcc-arm-none-eabi']]);
     const recs: CaptureRecord[] = [];
     const ac = new AbortController();
     const s = await monitorTarget('qemu', {

@@ -16,7 +16,7 @@ import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { errorName } from '../client/errors.js';
 import { classifyLine, encodeFrame } from '../framing/frame.js';
 import { LineReader } from '../framing/line-reader.js';
-import { BANNER_PREFIX, Op, StatsKey } from '../protocol/constants.js';
+import { BANNER_PREFIX, Op, OpArgs, OpNameByCode, StatsKey } from '../protocol/constants.js';
 import { helloFromWire, statsFromWire } from '../protocol/messages.js';
 import { openLink } from '../targets/index.js';
 import type { Transport } from '../transport/transport.js';
@@ -50,18 +50,6 @@ export interface CaptureRecord {
   hex?: string;
   decoded?: DecodedFrame;
 }
-
-/** Argument names of the pool operations, in wire order (PROTOCOL.md §4). */
-const ARG_NAMES: Partial<Record<number, readonly string[]>> = {
-  [Op.acquire]: ['vm'],
-  [Op.release]: ['vm'],
-  [Op.load_global]: ['vm', 'global'],
-  [Op.store_global]: ['vm', 'global', 'value'],
-  [Op.create_array]: ['vm', 'array', 'size'],
-  [Op.load_array]: ['vm', 'array', 'index'],
-  [Op.store_array]: ['vm', 'array', 'index', 'value'],
-};
-const OP_NAME: ReadonlyMap<number, string> = new Map(Object.entries(Op).map(([n, c]) => [c, n]));
 
 /** A CBOR value as JSON: byte strings as {bstr: hex}, maps as objects, big integers as strings. */
 export function jsonSafe(v: unknown): unknown {
@@ -113,9 +101,9 @@ export function decodeFrame(message: Uint8Array, dir: 'rx' | 'tx', sent: Map<num
   }
   const [seq, code, ...rest] = v as [number, number, ...unknown[]];
   if (dir === 'tx') {
-    const op = OP_NAME.get(code) ?? `op ${code}`;
+    const op = OpNameByCode[code] ?? `op ${code}`;
     sent.set(seq, op);
-    const names = ARG_NAMES[code];
+    const names = OpArgs[code];
     const args = names && names.length === rest.length ? Object.fromEntries(names.map((n, i) => [n, jsonSafe(rest[i])])) : rest.map(jsonSafe);
     return { seq, op, opKnown: true, args };
   }

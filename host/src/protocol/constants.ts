@@ -91,6 +91,38 @@ export const OpArity: Readonly<Record<number, number>> = {
   11: 0,
 };
 
+/** Names of each operation's arguments in wire order, by op code. */
+export const OpArgs: Readonly<Record<number, readonly string[]>> = {
+  0: [],
+  1: ["vm"],
+  2: ["vm"],
+  3: ["vm","global"],
+  4: ["vm","global","value"],
+  5: ["vm","array","size"],
+  6: ["vm","array","index"],
+  7: ["vm","array","index","value"],
+  8: [],
+  9: ["ops"],
+  10: ["payload"],
+  11: [],
+};
+
+/** Operation name by op code. */
+export const OpNameByCode: Readonly<Record<number, OpName>> = {
+  0: 'hello',
+  1: 'acquire',
+  2: 'release',
+  3: 'load_global',
+  4: 'store_global',
+  5: 'create_array',
+  6: 'load_array',
+  7: 'store_array',
+  8: 'stats',
+  9: 'batch',
+  10: 'echo',
+  11: 'reset_pool',
+};
+
 /** Device error codes (PROTOCOL.md §4). C: enum cvm_err. */
 export const ErrorCode = {
   /** Success. */

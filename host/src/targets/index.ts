@@ -77,15 +77,15 @@ export async function openLink(spec: string): Promise<OpenLink> {
     } else if (spec === 'twin-pty') {
       const served = await serveTwinOnPty();
       cleanups.push(() => served.close());
-      transport = new SerialTransport({ path: served.path, name: `twin-pty (${served.path})` });
+      transport = new SerialTransport({ path: served.path, name: `twin-pty (${served.path})`, peer: { label: 'socat (twin pty)', exited: served.process.exited } });
     } else if (spec === 'sim' || spec.startsWith('sim:')) {
       const sim = await startSim(config('sim'));
       cleanups.push(() => sim.close());
-      transport = new SerialTransport({ path: sim.path, name: `${spec} (${sim.path})` });
+      transport = new SerialTransport({ path: sim.path, name: `${spec} (${sim.path})`, peer: { label: sim.process.label, exited: sim.process.exited } });
     } else if (spec === 'qemu' || spec.startsWith('qemu:')) {
       const q = await startQemu(config('qemu'));
       cleanups.push(() => q.close());
-      transport = new SerialTransport({ path: q.path, name: `${spec} (${q.path})` });
+      transport = new SerialTransport({ path: q.path, name: `${spec} (${q.path})`, peer: { label: q.process.label, exited: q.process.exited } });
       start = () => q.resume();
     } else if (spec.startsWith('serial:')) {
       const m = /^serial:([^@]+)(?:@(\d+))?$/.exec(spec);

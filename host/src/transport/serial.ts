@@ -30,6 +30,13 @@ export interface SerialOptions {
   binding?: SerialBinding;
   /** Name in error messages; default `serial:<path>`. */
   name?: string;
+  /**
+   * The process that owns the other end of a pseudo-terminal (the sim, QEMU, socat), when this
+   * side started it. Its exit ends the link as a disconnect naming it. serialport does not always
+   * notice a pty's master closing (a read stays parked in the binding's poller, seen in about one
+   * run in five here), so the owner's exit is the reliable signal.
+   */
+  peer?: { label: string; exited: Promise<unknown> };
 }
 
 let platformBinding: Promise<SerialBinding> | undefined;
@@ -80,6 +87,10 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
     this.lock = options.lock ?? true;
     this.binding = options.binding;
     this.name = options.name ?? `serial:${path}`;
+    options.peer?.exited.then(() => {
+      const port = this.port;
+      if (port && !this.closing) this.ended(port, new Error(`${options.peer!.label} exited`));
+    });
   }
 
   get isOpen(): boolean {

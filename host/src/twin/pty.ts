@@ -50,6 +50,8 @@ export interface ServedTwin {
   readonly device: TwinDevice;
   /** socat's process id. */
   readonly pid: number;
+  /** socat itself: its exit is the end of the client's link (see SerialOptions.peer). */
+  readonly process: ManagedProcess;
   /**
    * Closes the device's port and stops socat (SIGTERM, then SIGKILL); resolves once socat has
    * exited. Safe to call twice. device.disconnect() does the same, as a pulled cable would: the
@@ -131,5 +133,5 @@ export async function serveTwinOnPty(options: ServeTwinOptions = {}): Promise<Se
   void socat.exited.then(() => void close());
   onSocatOutput();
 
-  return { path, devicePath, device, pid: socat.pid, close };
+  return { path, devicePath, device, pid: socat.pid, process: socat, close };
 }
