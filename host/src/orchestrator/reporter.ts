@@ -44,8 +44,8 @@ export interface HilReporterOptions {
   reportDir?: string;
   /** Board (or target) name recorded in the files. */
   board?: string;
-  /** Console style: "spec" (default) or "dot". */
-  console?: 'spec' | 'dot';
+  /** Console style: "spec" (default), "dot", or "silent" (report files only). */
+  console?: 'spec' | 'dot' | 'silent';
 }
 
 const xml = (s: string): string =>
@@ -80,8 +80,10 @@ export class HilReporter extends Mocha.reporters.Base {
   constructor(runner: Mocha.Runner, options: { reporterOptions?: HilReporterOptions } = {}) {
     super(runner, options as Mocha.MochaOptions);
     const o = options.reporterOptions ?? {};
-    const Console = o.console === 'dot' ? Mocha.reporters.Dot : Mocha.reporters.Spec;
-    new Console(runner, options as Mocha.MochaOptions);
+    if (o.console !== 'silent') {
+      const Console = o.console === 'dot' ? Mocha.reporters.Dot : Mocha.reporters.Spec;
+      new Console(runner, options as Mocha.MochaOptions);
+    }
     let started = new Date();
     const failures = new Map<Mocha.Test, Error>();
     runner.on(EVENT_RUN_BEGIN, () => (started = new Date()));

@@ -15,7 +15,7 @@ describe('runSuite: a board that resets mid-run', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('fails the test during which it reset as "board reset", goes on after a re-handshake, and reports both', async () => {
-    const result = await runSuite({ target: 'twin', files: [join(here, 'fixtures', 'reset-mid-run.suite.ts')], reportDir: dir, board: 'twin-fixture', reporter: 'dot' });
+    const result = await runSuite({ target: 'twin', files: [join(here, 'fixtures', 'reset-mid-run.suite.ts')], reportDir: dir, board: 'twin-fixture', reporter: 'silent' });
     expect(result).to.deep.equal({ passes: 2, failures: 1, pending: 0 });
     const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunRecord;
     expect(run.board).to.equal('twin-fixture');

@@ -15,7 +15,7 @@ export interface SuiteOptions {
   /** Target spec, e.g. "twin", "serial:/dev/ttyUSB0". */
   target: string;
   grep?: string;
-  /** Console style, "spec" (default) or "dot"; or any other Mocha reporter by name (then no report files). */
+  /** Console style, "spec" (default), "dot" or "silent"; or any other Mocha reporter by name (then no report files). */
   reporter?: string;
   /** Directory for junit.xml and run.json. */
   reportDir?: string;
@@ -47,7 +47,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   const { mochaHooks } = await import('../../../hil-tests/support/target.js');
   const mocha = new Mocha({
     timeout: options.timeoutMs ?? 30_000,
-    ...(options.reporter && !['spec', 'dot'].includes(options.reporter)
+    ...(options.reporter && !['spec', 'dot', 'silent'].includes(options.reporter)
       ? { reporter: options.reporter }
       : { reporter: HilReporter, reporterOptions: { reportDir: options.reportDir, board: options.board ?? options.target, console: options.reporter ?? 'spec' } }),
     rootHooks: mochaHooks as Mocha.RootHookObject,
