@@ -6,6 +6,7 @@
  */
 import type { Hello, PoolClient } from '../../host/src/index.js';
 import { openTarget, type OpenTarget } from '../../host/src/targets/index.js';
+import { liveChildPids } from '../../host/src/targets/process.js';
 import { noteDeviceLine, noteReset, noteTarget } from '../../host/src/orchestrator/run-context.js';
 
 // One open target per process, kept on globalThis: a runner that loads this file through require()
@@ -49,5 +50,8 @@ export const mochaHooks = {
     this.timeout(20_000);
     await shared.current?.close();
     shared.current = undefined;
+    // Everything the target started (socat, the sim, QEMU) must be gone once it is closed.
+    const left = liveChildPids();
+    if (left.length) throw new Error(`processes left running after the target closed: pids ${left.join(', ')}`);
   },
 };

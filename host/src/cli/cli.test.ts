@@ -4,7 +4,7 @@
  * tool against the sim standing in for a board (host/src/boards/testing/harness.ts).
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManagedProcess, liveChildPids } from '../targets/process.js';
@@ -212,4 +212,35 @@ describe('hil (CLI)', function () {
     expect(r.code).to.equal(0);
     expect((JSON.parse(r.stdout) as { hello: { firmwareId: string } }).hello.firmwareId).to.match(/^cvm-twin\//);
   });
+
+  describe('hil test', () => {
+    let dir = '';
+    beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'hil-reports-'))));
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('--board twin --board sim runs both in parallel, a JUnit file and run record per board, and a summary table', async () => {
+      const r = await hil('test', '--board', 'twin', '--board', 'sim', '--report-dir', dir, '--grep', 'contexts');
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/^\[twin\] /m);
+      expect(r.stdout).to.match(/^\[sim \] /m);
+      expect(r.stdout).to.match(/^board\s+passed\s+failed\s+pending\s+duration/m);
+      for (const board of ['twin', 'sim']) {
+        expect(r.stdout).to.match(new RegExp(`^${board}\\s+\\d+\\s+0\\s+0\\s+[\\d.]+ s\\s+ok`, 'm'));
+        const junit = readFileSync(join(dir, board, 'junit.xml'), 'utf8');
+        expect(junit).to.match(new RegExp(`<testsuite name="${board}" tests="\\d+" failures="0"`));
+        const run = JSON.parse(readFileSync(join(dir, board, 'run.json'), 'utf8')) as { board: string; firmwareId: string; tests: unknown[] };
+        expect(run.board).to.equal(board);
+        expect(run.firmwareId).to.match(board === 'sim' ? /^cvm-fw\// : /^cvm-twin\//);
+        expect(run.tests.length).to.be.greaterThan(0);
+        expect(readFileSync(join(dir, board, 'console.log'), 'utf8')).to.match(/passing/);
+      }
+    });
+
+    it('fails, naming the port, when the target cannot be opened', async () => {
+      const bad = await hil('test', '--target', 'serial:/dev/ttyNOPE-hil', '--report-dir', dir);
+      expect(bad.code).to.not.equal(0);
+      expect(bad.stdout + bad.stderr).to.match(/no such port: \/dev\/ttyNOPE-hil/);
+    });
+  });
 });
+

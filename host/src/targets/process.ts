@@ -6,12 +6,17 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
-const live = new Set<ManagedProcess>();
-let hooked = false;
+// On globalThis, so that a second instance of this module (a test runner may load TypeScript
+// through both require() and import) still sees, and reaps, every child of the process.
+const registry = ((globalThis as Record<symbol, unknown>)[Symbol.for('componentvm-hil.processes')] ??= {
+  live: new Set<ManagedProcess>(),
+  hooked: false,
+}) as { live: Set<ManagedProcess>; hooked: boolean };
+const live = registry.live;
 
 function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
+  if (registry.hooked) return;
+  registry.hooked = true;
   process.on('exit', () => {
     for (const p of live) p.killNow();
   });
