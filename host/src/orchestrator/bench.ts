@@ -14,14 +14,18 @@ export interface BenchFigures {
   single_rtt_p99_ms: number;
   pipelined_ops_per_s: number;
   batched_ops_per_s: number;
-  /** Request-line bytes per second of pipelined 64-byte echoes: what the protocol path moves. */
+  /** Line bytes per second of pipelined 64-byte echoes, both directions counted (request + response). */
   echo_line_bytes_per_s: number;
   /** echo_line_bytes_per_s over the raw link's bulk-echo ceiling, when one is known (QEMU: 33 KB/s). */
   echo_vs_link_ceiling?: number;
 }
 
-/** Bulk echo of raw lines measured on QEMU's pty with serialport (shared/qemu-notes.md). */
-export const QEMU_ECHO_CEILING_BYTES_PER_S = 33 * 1024;
+/**
+ * Bulk echo of raw lines on QEMU's pty with serialport (shared/qemu-notes.md: 33 KB/s). It counts
+ * both directions: a raw-echo build of this firmware's own USART2 port, measured here the same way,
+ * moved 14.8 KiB/s each way (29.6 KiB/s in all).
+ */
+export const QEMU_ECHO_CEILING_BYTES_PER_S = 33 * 1000;
 
 export interface CodecFigures {
   /** Host path per op: CBOR encode + frame encode + line classify + CBOR decode, in ns. */
@@ -87,7 +91,8 @@ export async function benchTarget(client: PoolClient, o: BenchOptions = {}): Pro
 
   const payload = new Uint8Array(64).fill(0x5a);
   const echoes = Math.max(200, Math.floor(pipelinedOps / 10));
-  const lineBytes = encodeFrame(encodeCbor([0xffffffff, Op.echo, payload])).length;
+  // An echo's response line is as long as its request line (same seq, status 0 for op 10).
+  const lineBytes = 2 * encodeFrame(encodeCbor([0xffffffff, Op.echo, payload])).length;
   const echoMs = await windowed(echoes, window, () => client.echo(payload));
   const echoRate = Math.round((echoes * lineBytes) / (echoMs / 1000));
 
