@@ -79,6 +79,13 @@ describe('contexts: acquire and release', () => {
   });
 });
 
+/** Isolation between two contexts means nothing on a one-context build: said as pending, not passed. */
+function needTwoContexts(ctx: Mocha.Context, maxVms: number): void {
+  if (maxVms >= 2) return;
+  console.log(`      pending: this build has ${maxVms} context; isolation needs two`);
+  ctx.skip();
+}
+
 describe('contexts: isolation', () => {
   it('a write to one context is never visible in another (globals and arrays)', async () => {
     const { client, hello } = target();
@@ -95,9 +102,9 @@ describe('contexts: isolation', () => {
     }
   });
 
-  it('releasing one context leaves the others intact', async () => {
+  it('releasing one context leaves the others intact', async function () {
     const { client, hello } = target();
-    if (hello.maxVms < 2) return;
+    needTwoContexts(this, hello.maxVms);
     await client.acquire(0);
     await client.acquire(1);
     await client.storeGlobal(1, 0, 42);
@@ -108,9 +115,9 @@ describe('contexts: isolation', () => {
     expect(await client.loadArray(1, 1, 1)).to.equal(43);
   });
 
-  it('an array created in one context is inactive in another', async () => {
+  it('an array created in one context is inactive in another', async function () {
     const { client, hello } = target();
-    if (hello.maxVms < 2) return;
+    needTwoContexts(this, hello.maxVms);
     await client.acquire(0);
     await client.acquire(1);
     await client.createArray(0, 2 % hello.maxArrays, 4);
