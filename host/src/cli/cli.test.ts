@@ -242,5 +242,20 @@ describe('hil (CLI)', function () {
       expect(bad.stdout + bad.stderr).to.match(/no such port: \/dev\/ttyNOPE-hil/);
     });
   });
+
+  it('hil bench --target twin sim --quick prints figures per target and a JSON line of them last', async () => {
+    const r = await hil('bench', '--target', 'twin', 'sim', '--quick');
+    expect(r.code, r.stderr).to.equal(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).to.match(/^host codec: \d+ ns\/op .* \d+(\.\d+)?x$/);
+    expect(r.stdout).to.match(/^sim: boot to ready [\d.]+ ms; single \d+ ops\/s/m);
+    const figures = JSON.parse(lines.at(-1)!) as Record<string, Record<string, number>>;
+    expect(Object.keys(figures)).to.deep.equal(['twin', 'sim']);
+    for (const t of ['twin', 'sim']) {
+      for (const k of ['boot_to_ready_ms', 'single_ops_per_s', 'pipelined_ops_per_s', 'batched_ops_per_s', 'codec_vs_cborx']) {
+        expect(figures[t]![k], `${t}.${k}`).to.be.a('number').and.greaterThan(0);
+      }
+    }
+  });
 });
 
