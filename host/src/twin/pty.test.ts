@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeCbor, encodeCbor } from '../codec/cbor.js';
-import { classifyLine, encodeFrame } from '../framing/frame.js';
-import { LineReader } from '../framing/line-reader.js';
+import { encodeCbor } from '../codec/cbor.js';
+import { encodeFrame } from '../framing/frame.js';
 import { ErrorCode as E, Op } from '../protocol/constants.js';
 import { liveChildPids } from '../targets/process.js';
 import { hasTool, MissingToolError } from '../targets/toolchain.js';
 import { SerialTransport } from '../transport/serial.js';
+import { listenLines } from '../transport/testing/listen.js';
 import { TransportError } from '../transport/transport.js';
 import { serveTwinOnPty, type ServedTwin } from './pty.js';
 
@@ -27,30 +27,9 @@ function alive(pid: number): boolean {
 /** A client on the served pty, through serialport, with its received lines decoded. */
 async function connect(path: string): Promise<{ port: SerialTransport; next(timeoutMs?: number): Promise<unknown> }> {
   const port = new SerialTransport({ path });
-  const lines: unknown[] = [];
-  const waiters: ((v: unknown) => void)[] = [];
-  const reader = new LineReader((line) => {
-    const c = classifyLine(line);
-    const v = c.kind === 'frame' ? decodeCbor(c.message) : c.kind === 'log' ? c.text : c;
-    const w = waiters.shift();
-    if (w) w(v);
-    else lines.push(v);
-  });
-  port.on('data', (chunk) => reader.push(chunk));
+  const { next } = listenLines(port);
   await port.open();
-  return {
-    port,
-    next: (timeoutMs = 3000) =>
-      lines.length
-        ? Promise.resolve(lines.shift())
-        : new Promise((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`no line within ${timeoutMs} ms`)), timeoutMs);
-            waiters.push((v) => {
-              clearTimeout(timer);
-              resolve(v);
-            });
-          }),
-  };
+  return { port, next: (timeoutMs = 3000) => next(timeoutMs) };
 }
 
 describe('twin on a pty (socat)', function () {

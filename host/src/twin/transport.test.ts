@@ -6,24 +6,10 @@ import { LineReader } from '../framing/line-reader.js';
 import { ErrorCode as E, Op } from '../protocol/constants.js';
 import { TransportError } from '../transport/transport.js';
 import { TwinTransport } from './transport.js';
+import { listenLines } from '../transport/testing/listen.js';
 
 /** Collects what a transport receives as lines: frames decoded, log lines as text. */
-function listen(t: TwinTransport): { lines: unknown[]; next(): Promise<unknown> } {
-  const lines: unknown[] = [];
-  const waiters: ((v: unknown) => void)[] = [];
-  const reader = new LineReader((line) => {
-    const c = classifyLine(line);
-    const v = c.kind === 'frame' ? decodeCbor(c.message) : c.kind === 'log' ? c.text : c;
-    const w = waiters.shift();
-    if (w) w(v);
-    else lines.push(v);
-  });
-  t.on('data', (chunk) => reader.push(chunk));
-  return {
-    lines,
-    next: () => (lines.length ? Promise.resolve(lines.shift()) : new Promise((r) => waiters.push(r))),
-  };
-}
+const listen = (t: TwinTransport) => listenLines(t);
 
 const frame = (v: unknown): Buffer => encodeFrame(encodeCbor(v));
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
