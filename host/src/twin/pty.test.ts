@@ -25,8 +25,9 @@ function alive(pid: number): boolean {
 }
 
 /** A client on the served pty, through serialport, with its received lines decoded. */
-async function connect(path: string): Promise<{ port: SerialTransport; next(timeoutMs?: number): Promise<unknown> }> {
-  const port = new SerialTransport({ path });
+async function connect(served: ServedTwin): Promise<{ port: SerialTransport; next(timeoutMs?: number): Promise<unknown> }> {
+  // As the targets do: socat's exit ends the link even if serialport misses the pty hangup.
+  const port = new SerialTransport({ path: served.path, peer: { label: 'socat', exited: served.process.exited } });
   const { next } = listenLines(port);
   await port.open();
   return { port, next: (timeoutMs = 3000) => next(timeoutMs) };
@@ -54,7 +55,7 @@ describe('twin on a pty (socat)', function () {
     assert.match(served.path, /^\/dev\/pts\/\d+$/);
     assert.notEqual(served.path, served.devicePath);
     assert.ok(alive(served.pid));
-    const c = await connect(served.path);
+    const c = await connect(served);
     client = c.port;
     assert.equal(await c.next(), served.device.banner().slice(0, -1));
     await client.write(frame([1, Op.hello]));
@@ -74,12 +75,12 @@ describe('twin on a pty (socat)', function () {
 
   it('a client may close and reopen the same path: same device, no second banner', async () => {
     served = await serveTwinOnPty();
-    let c = await connect(served.path);
+    let c = await connect(served);
     assert.match(String(await c.next()), /^CVM-BOOT /);
     await c.port.write(frame([1, Op.acquire, 3]));
     assert.deepEqual(await c.next(), [1, 0]);
     await c.port.close();
-    c = await connect(served.path);
+    c = await connect(served);
     client = c.port;
     await client.write(frame([2, Op.acquire, 3]));
     assert.deepEqual(await c.next(), [2, E.already_acquired]);
@@ -87,7 +88,7 @@ describe('twin on a pty (socat)', function () {
 
   it('device.disconnect() ends the client port with an error and reaps socat', async () => {
     served = await serveTwinOnPty();
-    const c = await connect(served.path);
+    const c = await connect(served);
     client = c.port;
     await c.next();
     const closed = new Promise<TransportError | undefined>((resolve) => client!.once('close', resolve));
