@@ -9,12 +9,12 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ManagedProcess, liveChildPids } from '../targets/process.js';
-import { armElf, buildFirmware, hasTool } from '../targets/toolchain.js';
+import { armElf, buildFirmware, needTools } from '../targets/toolchain.js';
 import { loadBoard, validateDescriptor, type Board } from './descriptor.js';
 import { BoardError, FlashError, VerifyError, flashBoard, flashImage, prepareBoard } from './strategy.js';
 import { makeStandInFlasher, simBoardDescriptor, startSimBoard, type SimBoard, type StandInFlasher } from './testing/harness.js';
 
-const haveTools = hasTool('socat') && hasTool('gcc') && hasTool('make');
+const SIM_BOARD_TOOLS: Array<[string, string]> = [['socat', 'socat'], ['gcc', 'gcc'], ['make', 'make']];
 
 describe('board strategy', function () {
   this.timeout(60_000);
@@ -22,11 +22,7 @@ describe('board strategy', function () {
   let board: SimBoard | undefined;
 
   before(function () {
-    if (!haveTools) {
-      if (process.env.CI === 'true') throw new Error('socat, gcc and make are needed (apt-get install socat gcc make)');
-      console.log('      (pending: install socat, gcc and make to run the board strategy on the sim)');
-      this.skip();
-    }
+    needTools(this, SIM_BOARD_TOOLS);
   });
   beforeEach(() => {
     flasher = makeStandInFlasher();

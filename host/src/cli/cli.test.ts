@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManagedProcess, liveChildPids } from '../targets/process.js';
-import { REPO_ROOT, hasTool } from '../targets/toolchain.js';
+import { REPO_ROOT, needTools } from '../targets/toolchain.js';
 import { FTDI, makeFakeSysfs } from '../transport/testing/fake-sysfs.js';
 import { makeStandInFlasher, simBoardDescriptor, startSimBoard, type SimBoard, type StandInFlasher } from '../boards/testing/harness.js';
 import { formatRecord, type CaptureRecord } from '../orchestrator/monitor.js';
@@ -93,16 +93,12 @@ describe('hil (CLI)', function () {
   });
 
   describe('hil flash (stand-in flash tool, the sim as the board)', function () {
-    const haveTools = hasTool('socat') && hasTool('gcc') && hasTool('make');
     let flasher: StandInFlasher;
     let board: SimBoard | undefined;
     let file = '';
 
     before(function () {
-      if (!haveTools) {
-        if (process.env.CI === 'true') throw new Error('socat, gcc and make are needed (apt-get install socat gcc make)');
-        this.skip();
-      }
+      needTools(this, [['socat', 'socat'], ['gcc', 'gcc'], ['make', 'make']]);
     });
     beforeEach(async () => {
       flasher = makeStandInFlasher();

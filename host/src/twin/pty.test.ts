@@ -6,7 +6,7 @@ import { encodeCbor } from '../codec/cbor.js';
 import { encodeFrame } from '../framing/frame.js';
 import { ErrorCode as E, Op } from '../protocol/constants.js';
 import { liveChildPids } from '../targets/process.js';
-import { hasTool, MissingToolError } from '../targets/toolchain.js';
+import { MissingToolError, needTools } from '../targets/toolchain.js';
 import { SerialTransport } from '../transport/serial.js';
 import { listenLines } from '../transport/testing/listen.js';
 import { TransportError } from '../transport/transport.js';
@@ -39,10 +39,7 @@ describe('twin on a pty (socat)', function () {
   let client: SerialTransport | undefined;
 
   before(function () {
-    if (!hasTool('socat')) {
-      if (process.env.CI === 'true') throw new Error('socat not found: install the Debian package socat');
-      this.skip();
-    }
+    needTools(this, [['socat', 'socat']]);
   });
   afterEach(async () => {
     await client?.close();
