@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { SerialPortStream } from '@serialport/stream';
 import { Framing } from '../protocol/constants.js';
-import { TransportError, type Transport, type TransportEvents } from './transport.js';
+import { TransportError, writeDrained, type Transport, type TransportEvents } from './transport.js';
 
 /** A serialport binding (@serialport/bindings-cpp, @serialport/binding-mock, ...). */
 export type SerialBinding = ConstructorParameters<typeof SerialPortStream>[0]['binding'];
@@ -140,20 +140,7 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
   write(data: Buffer): Promise<void> {
     const port = this.port;
     if (!port || this.closing) return Promise.reject(new TransportError(this.name, 'write while the port is not open', 'closed'));
-    return new Promise<void>((resolve, reject) => {
-      let pending = 1;
-      const done = (): void => {
-        if (--pending === 0) resolve();
-      };
-      const ok = port.write(data, (err) => {
-        if (err) reject(new TransportError(this.name, `write failed: ${err.message}`, 'write', { cause: err }));
-        else done();
-      });
-      if (!ok) {
-        pending++;
-        port.once('drain', done);
-      }
-    });
+    return writeDrained(port, data, this.name);
   }
 
   /** Closes the port; `close` is emitted without an error. Safe to call twice. */

@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Socket, connect } from 'node:net';
-import { TransportError, type Transport, type TransportEvents } from './transport.js';
+import { TransportError, writeDrained, type Transport, type TransportEvents } from './transport.js';
 
 export interface TcpOptions {
   host: string;
@@ -110,20 +110,7 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
   write(data: Buffer): Promise<void> {
     const socket = this.socket;
     if (!socket || this.closing) return Promise.reject(new TransportError(this.name, 'write while not connected', 'closed'));
-    return new Promise<void>((resolve, reject) => {
-      let pending = 1;
-      const done = (): void => {
-        if (--pending === 0) resolve();
-      };
-      const ok = socket.write(data, (err) => {
-        if (err) reject(new TransportError(this.name, `write failed: ${err.message}`, 'write', { cause: err }));
-        else done();
-      });
-      if (!ok) {
-        pending++;
-        socket.once('drain', done);
-      }
-    });
+    return writeDrained(socket, data, this.name);
   }
 
   /** Closes the connection; `close` is emitted without an error. Safe to call twice. */

@@ -36,3 +36,28 @@ export interface Transport extends EventEmitter<TransportEvents> {
   close(): Promise<void>;
   readonly isOpen: boolean;
 }
+
+/**
+ * Writes to a Node stream and resolves once the bytes are written and, when the stream's buffer
+ * was full, drained: the back-pressure both the serial and the TCP transport rely on.
+ */
+export function writeDrained(
+  stream: { write(data: Buffer, cb: (err?: Error | null) => void): boolean; once(event: 'drain', listener: () => void): unknown },
+  data: Buffer,
+  transport: string,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let pending = 1;
+    const done = (): void => {
+      if (--pending === 0) resolve();
+    };
+    const ok = stream.write(data, (err) => {
+      if (err) reject(new TransportError(transport, `write failed: ${err.message}`, 'write', { cause: err }));
+      else done();
+    });
+    if (!ok) {
+      pending++;
+      stream.once('drain', done);
+    }
+  });
+}
