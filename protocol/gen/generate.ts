@@ -16,6 +16,9 @@ const HEADER = 'Generated from protocol/constants.json by protocol/gen/generate.
 function upper(s: string): string { return s.toUpperCase(); }
 function camel(s: string): string { return s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()); }
 
+interface OpSrc { name: string; code: number; args: { name: string; kind: string }[]; result: string; batchable: boolean; max_response: number | string; errors: string[]; doc: string }
+const ops = src.ops as OpSrc[];
+
 function tsFile(): string {
   const out: string[] = [`// ${HEADER}`, ''];
   out.push(`/** Protocol version spoken by this library (hello key proto_version). */`);
@@ -23,6 +26,12 @@ function tsFile(): string {
   out.push('/** Framing constants (PROTOCOL.md §2). C: CVM_* in cvm_protocol.h. */');
   out.push('export const Framing = {');
   for (const [k, v] of Object.entries<{ value: number; doc: string }>(src.framing)) {
+    out.push(`  /** ${v.doc} */`, `  ${camel(k)}: ${v.value},`);
+  }
+  out.push('} as const;', '');
+  out.push('/** Link layer (PROTOCOL.md §3.3): the replay cache\'s default size, and the host\'s retransmission policy. */');
+  out.push('export const Link = {');
+  for (const [k, v] of Object.entries<{ value: number; doc: string }>(src.link)) {
     out.push(`  /** ${v.doc} */`, `  ${camel(k)}: ${v.value},`);
   }
   out.push('} as const;', '');
@@ -38,21 +47,46 @@ function tsFile(): string {
   out.push('} as const;', '');
   out.push('/** Operation codes (PROTOCOL.md §4). C: enum cvm_op. */');
   out.push('export const Op = {');
-  for (const o of src.ops as (Named & { code: number })[]) out.push(`  /** ${o.doc} */`, `  ${o.name}: ${o.code},`);
+  for (const o of ops) out.push(`  /** ${o.doc} */`, `  ${o.name}: ${o.code},`);
   out.push('} as const;');
   out.push('export type OpName = keyof typeof Op;');
   out.push('export type OpCode = (typeof Op)[OpName];', '');
   out.push('/** Number of arguments each operation takes, by op code. */');
   out.push('export const OpArity: Readonly<Record<number, number>> = {');
-  for (const o of src.ops as { code: number; args: string[] }[]) out.push(`  ${o.code}: ${o.args.length},`);
+  for (const o of ops) out.push(`  ${o.code}: ${o.args.length},`);
   out.push('};', '');
   out.push('/** Names of each operation\'s arguments in wire order, by op code. */');
   out.push('export const OpArgs: Readonly<Record<number, readonly string[]>> = {');
-  for (const o of src.ops as { code: number; args: string[] }[]) out.push(`  ${o.code}: ${JSON.stringify(o.args)},`);
+  for (const o of ops) out.push(`  ${o.code}: ${JSON.stringify(o.args.map((a) => a.name))},`);
   out.push('};', '');
+  out.push('/** What each kind of argument must be on the wire (PROTOCOL.md §3.1 step 4). C: cvm_arg_kind. */');
+  out.push(`export type ArgKind = ${Object.keys(src.arg_kinds).map((k) => `'${k}'`).join(' | ')};`, '');
+  out.push('/**');
+  out.push(' * Largest response of an operation: a byte count, or a rule (PROTOCOL.md §3.3):');
+  for (const [k, v] of Object.entries<string>(src.max_response_kinds)) out.push(` * - ${k}: ${v}`);
+  out.push(' */');
+  out.push(`export type MaxResponse = number | ${Object.keys(src.max_response_kinds).filter((k) => k !== 'number').map((k) => `'${k}'`).join(' | ')};`, '');
+  out.push('/** Everything the protocol says about one operation, by op code: the one source of per-op facts. */');
+  out.push('export interface OpFact {');
+  out.push('  readonly name: OpName;');
+  out.push('  readonly code: number;');
+  out.push('  /** Arguments in wire order. */');
+  out.push('  readonly args: readonly { readonly name: string; readonly kind: ArgKind }[];');
+  out.push('  readonly result: string;');
+  out.push('  /** May be an entry of a batch (PROTOCOL.md §4.2). */');
+  out.push('  readonly batchable: boolean;');
+  out.push('  readonly maxResponse: MaxResponse;');
+  out.push('  /** The errors the operation itself can answer, in the order they are checked (after bad_arg and unknown_op). */');
+  out.push('  readonly errors: readonly string[];');
+  out.push('}', '');
+  out.push('export const OpFacts: readonly OpFact[] = [');
+  for (const o of ops) {
+    out.push(`  { name: '${o.name}', code: ${o.code}, args: [${o.args.map((a) => `{ name: '${a.name}', kind: '${a.kind}' }`).join(', ')}], result: '${o.result}', batchable: ${o.batchable}, maxResponse: ${JSON.stringify(o.max_response)}, errors: ${JSON.stringify(o.errors)} },`);
+  }
+  out.push('];', '');
   out.push('/** Operation name by op code. */');
   out.push('export const OpNameByCode: Readonly<Record<number, OpName>> = {');
-  for (const o of src.ops as { code: number; name: string }[]) out.push(`  ${o.code}: '${o.name}',`);
+  for (const o of ops) out.push(`  ${o.code}: '${o.name}',`);
   out.push('};', '');
   out.push('/** Device error codes (PROTOCOL.md §4). C: enum cvm_err. */');
   out.push('export const ErrorCode = {');
@@ -88,9 +122,29 @@ function cFile(): string {
     out.push(`/** ${v.doc} */`, `#define CVM_DEFAULT_${upper(k)} ${v.value}u`, `#define CVM_LIMIT_${upper(k)} ${v.max}u`);
   }
   out.push('');
+  out.push('/* Link layer (PROTOCOL.md section 3.3): defaults of the replay cache; cvm_config.h lets -D override them. */');
+  for (const k of ['replay_depth', 'replay_bytes']) {
+    const v = src.link[k] as { value: number; min: number; max: number; doc: string };
+    out.push(`/** ${v.doc} */`, `#define CVM_DEFAULT_${upper(k)} ${v.value}u`, `#define CVM_LIMIT_MIN_${upper(k)} ${v.min}u`, `#define CVM_LIMIT_${upper(k)} ${v.max}u`);
+  }
+  out.push('');
   out.push('/** Operation codes (PROTOCOL.md section 4). */', 'typedef enum {');
-  for (const o of src.ops as (Named & { code: number })[]) out.push(`    CVM_OP_${upper(o.name)} = ${o.code}, /**< ${o.doc} */`);
+  for (const o of ops) out.push(`    CVM_OP_${upper(o.name)} = ${o.code}, /**< ${o.doc} */`);
   out.push('} cvm_op;', `#define CVM_OP_COUNT ${src.ops.length}u`, '');
+  const kinds = Object.keys(src.arg_kinds);
+  out.push('/** What each kind of argument must be on the wire (PROTOCOL.md section 3.1 step 4). */', 'typedef enum {');
+  kinds.forEach((k, i) => out.push(`    CVM_ARG_${upper(k)} = ${i}, /**< ${String(src.arg_kinds[k]).replace(/\*\//g, '* /')} */`));
+  out.push('} cvm_arg_kind;', '');
+  const maxArgs = Math.max(...ops.map((o) => o.args.length));
+  out.push('/** Most arguments any operation takes. */', `#define CVM_OP_MAX_ARGS ${maxArgs}u`, '');
+  out.push('/** Initialiser of a uint8_t[CVM_OP_COUNT] table: each operation\'s argument count, by op code. */');
+  out.push(`#define CVM_OP_ARGC_TABLE { ${ops.map((o) => `${o.args.length}u`).join(', ')} }`);
+  out.push('/** Initialiser of a uint8_t[CVM_OP_COUNT][CVM_OP_MAX_ARGS] table: each argument\'s cvm_arg_kind, by op code. */');
+  out.push(`#define CVM_OP_ARG_KIND_TABLE { ${ops.map((o) => `{ ${o.args.length ? o.args.map((a) => `CVM_ARG_${upper(a.kind)}`).join(', ') : '0'} }`).join(', ')} }`);
+  out.push('/** Initialiser of a bool[CVM_OP_COUNT] table: whether the operation may be a batch entry (section 4.2). */');
+  out.push(`#define CVM_OP_BATCHABLE_TABLE { ${ops.map((o) => (o.batchable ? 'true' : 'false')).join(', ')} }`);
+  out.push('/** Initialiser of a bool[CVM_OP_COUNT] table: whether the operation\'s result is an int32. */');
+  out.push(`#define CVM_OP_INT32_RESULT_TABLE { ${ops.map((o) => (o.result === 'int32' ? 'true' : 'false')).join(', ')} }`, '');
   out.push('/** Device error codes (PROTOCOL.md section 4). */', 'typedef enum {');
   for (const e of src.errors as (Named & { code: number })[]) out.push(`    CVM_ERR_${upper(e.name)} = ${e.code}, /**< ${e.doc} */`);
   out.push('} cvm_err;', '');
@@ -118,7 +172,20 @@ function specWithSchema(): string {
   const a = spec.indexOf(begin);
   const b = spec.indexOf(end);
   if (a < 0 || b < a) throw new Error(`protocol/PROTOCOL.md: markers ${begin} / ${end} are missing`);
-  return spec.slice(0, a + begin.length) + '\n```cddl\n' + cddl + '\n```\n' + spec.slice(b);
+  let out = spec.slice(0, a + begin.length) + '\n```cddl\n' + cddl + '\n```\n' + spec.slice(b);
+  const tBegin = '<!-- ops table begin -->';
+  const tEnd = '<!-- ops table end -->';
+  const c = out.indexOf(tBegin);
+  const d = out.indexOf(tEnd);
+  if (c < 0 || d < c) throw new Error(`protocol/PROTOCOL.md: markers ${tBegin} / ${tEnd} are missing`);
+  const rows = ['| code | op | arguments (kind) | result | batch | largest response | errors, in check order |', '|---|---|---|---|---|---|---|'];
+  for (const o of ops) {
+    const args = o.args.length ? o.args.map((x) => `${x.name} (${x.kind})`).join(', ') : '—';
+    const errs = o.errors.length ? o.errors.map((e) => e.replace(/^(\w+)/, '`$1`')).join(', ') : '—';
+    rows.push(`| ${o.code} | \`${o.name}\` | ${args} | ${o.result} | ${o.batchable ? 'yes' : 'no'} | ${o.max_response} | ${errs} |`);
+  }
+  out = out.slice(0, c + tBegin.length) + '\n' + rows.join('\n') + '\n' + out.slice(d);
+  return out;
 }
 
 const outputs: Array<[string, string]> = [

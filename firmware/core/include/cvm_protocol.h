@@ -3,7 +3,7 @@
 #define CVM_PROTOCOL_H
 
 /** Protocol version spoken by this firmware. */
-#define CVM_PROTOCOL_VERSION 1u
+#define CVM_PROTOCOL_VERSION 2u
 
 /** First byte of every frame line: '~' (0x7E), outside the base64 alphabet. */
 #define CVM_FRAME_MARKER 126u
@@ -38,6 +38,16 @@
 #define CVM_DEFAULT_VM_ARRAY_ELEMENTS 64u
 #define CVM_LIMIT_VM_ARRAY_ELEMENTS 65535u
 
+/* Link layer (PROTOCOL.md section 3.3): defaults of the replay cache; cvm_config.h lets -D override them. */
+/** Responses the device keeps in its replay cache (CVM_REPLAY_DEPTH): a host keeps at most this many requests unanswered. */
+#define CVM_DEFAULT_REPLAY_DEPTH 32u
+#define CVM_LIMIT_MIN_REPLAY_DEPTH 1u
+#define CVM_LIMIT_REPLAY_DEPTH 255u
+/** Bytes of response messages the replay cache holds (CVM_REPLAY_BYTES): a host keeps the largest possible responses of its unanswered requests within this. At least max_message_bytes, so any one response fits. */
+#define CVM_DEFAULT_REPLAY_BYTES 2048u
+#define CVM_LIMIT_MIN_REPLAY_BYTES 382u
+#define CVM_LIMIT_REPLAY_BYTES 65535u
+
 /** Operation codes (PROTOCOL.md section 4). */
 typedef enum {
     CVM_OP_HELLO = 0, /**< Protocol version, firmware id, build-time limits, boot nonce, uptime, reset cause, unique id. */
@@ -55,6 +65,26 @@ typedef enum {
 } cvm_op;
 #define CVM_OP_COUNT 12u
 
+/** What each kind of argument must be on the wire (PROTOCOL.md section 3.1 step 4). */
+typedef enum {
+    CVM_ARG_ID = 0, /**< vm, global, array, index or size: any CBOR integer (major type 0 or 1); a negative or too large one is judged by the operation's own range check. */
+    CVM_ARG_INT32 = 1, /**< an integer in -2^31..2^31-1; any other integer is bad_arg. */
+    CVM_ARG_BYTES = 2, /**< a byte string (major type 2). */
+    CVM_ARG_OPS = 3, /**< an array of batch entries. */
+} cvm_arg_kind;
+
+/** Most arguments any operation takes. */
+#define CVM_OP_MAX_ARGS 4u
+
+/** Initialiser of a uint8_t[CVM_OP_COUNT] table: each operation's argument count, by op code. */
+#define CVM_OP_ARGC_TABLE { 0u, 1u, 1u, 2u, 3u, 3u, 3u, 4u, 0u, 1u, 1u, 0u }
+/** Initialiser of a uint8_t[CVM_OP_COUNT][CVM_OP_MAX_ARGS] table: each argument's cvm_arg_kind, by op code. */
+#define CVM_OP_ARG_KIND_TABLE { { 0 }, { CVM_ARG_ID }, { CVM_ARG_ID }, { CVM_ARG_ID, CVM_ARG_ID }, { CVM_ARG_ID, CVM_ARG_ID, CVM_ARG_INT32 }, { CVM_ARG_ID, CVM_ARG_ID, CVM_ARG_ID }, { CVM_ARG_ID, CVM_ARG_ID, CVM_ARG_ID }, { CVM_ARG_ID, CVM_ARG_ID, CVM_ARG_ID, CVM_ARG_INT32 }, { 0 }, { CVM_ARG_OPS }, { CVM_ARG_BYTES }, { 0 } }
+/** Initialiser of a bool[CVM_OP_COUNT] table: whether the operation may be a batch entry (section 4.2). */
+#define CVM_OP_BATCHABLE_TABLE { false, true, true, true, true, true, true, true, false, false, false, true }
+/** Initialiser of a bool[CVM_OP_COUNT] table: whether the operation's result is an int32. */
+#define CVM_OP_INT32_RESULT_TABLE { false, false, false, true, false, false, true, false, false, false, false, false }
+
 /** Device error codes (PROTOCOL.md section 4). */
 typedef enum {
     CVM_ERR_OK = 0, /**< Success. */
@@ -69,6 +99,8 @@ typedef enum {
     CVM_ERR_PAST_SIZE = 9, /**< Array index below VM_ARRAY_ELEMENTS but at or past the array's own size (the deliberate tightening). */
     CVM_ERR_TOO_LARGE = 10, /**< A batch of more than max_batch_ops operations. */
     CVM_ERR_NOT_IN_BATCH = 11, /**< hello, stats, batch or echo inside a batch: only pool operations may be batched. */
+    CVM_ERR_OUT_OF_SEQUENCE = 12, /**< Not executed: the request's seq is neither the next one the device expects nor in its replay cache (a gap after a lost request, or too old). The response is [seq, 12, expected_seq]: go back to expected_seq. */
+    CVM_ERR_NO_SESSION = 13, /**< Not executed: no session is open (no hello since boot). Send hello first. */
 } cvm_err;
 
 /** Keys of the hello map. */
@@ -85,8 +117,10 @@ typedef enum {
     CVM_HELLO_UPTIME_MS = 10,
     CVM_HELLO_RESET_CAUSE = 11,
     CVM_HELLO_UNIQUE_ID = 12,
+    CVM_HELLO_REPLAY_DEPTH = 13,
+    CVM_HELLO_REPLAY_BYTES = 14,
 } cvm_hello_key;
-#define CVM_HELLO_KEY_COUNT 12u
+#define CVM_HELLO_KEY_COUNT 14u
 
 /** Keys of the stats map. */
 typedef enum {
@@ -104,8 +138,12 @@ typedef enum {
     CVM_STATS_RX_NOISE = 12,
     CVM_STATS_RX_OVERRUN = 13,
     CVM_STATS_CONTEXTS = 14,
+    CVM_STATS_REPLAYED = 15,
+    CVM_STATS_OUT_OF_SEQUENCE = 16,
+    CVM_STATS_NO_SESSION = 17,
+    CVM_STATS_SESSIONS = 18,
 } cvm_stats_key;
-#define CVM_STATS_KEY_COUNT 14u
+#define CVM_STATS_KEY_COUNT 18u
 
 /** Fields in one context entry of stats. */
 #define CVM_CONTEXT_FIELD_COUNT 8u

@@ -1,7 +1,7 @@
 // Generated from protocol/constants.json by protocol/gen/generate.ts. Do not edit: run `npm run gen`.
 
 /** Protocol version spoken by this library (hello key proto_version). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Framing constants (PROTOCOL.md §2). C: CVM_* in cvm_protocol.h. */
 export const Framing = {
@@ -23,6 +23,26 @@ export const Framing = {
   maxInflightBytes: 1024,
   /** UART rate, 8N1. */
   defaultBaud: 115200,
+} as const;
+
+/** Link layer (PROTOCOL.md §3.3): the replay cache's default size, and the host's retransmission policy. */
+export const Link = {
+  /** Responses the device keeps in its replay cache (CVM_REPLAY_DEPTH): a host keeps at most this many requests unanswered. */
+  replayDepth: 32,
+  /** Bytes of response messages the replay cache holds (CVM_REPLAY_BYTES): a host keeps the largest possible responses of its unanswered requests within this. At least max_message_bytes, so any one response fits. */
+  replayBytes: 2048,
+  /** Host: retransmission timeout before the first round-trip sample (a 520-byte request and response at 115200 baud take about 90 ms). */
+  rtoInitialMs: 250,
+  /** Host: floor of the retransmission timeout (RFC 6298 uses 1 s for the Internet; a serial link's round trip is known to be short). */
+  rtoMinMs: 10,
+  /** Host: ceiling of the retransmission timeout, exponential backoff included. */
+  rtoMaxMs: 1000,
+  /** Host: transmissions of one request before it fails with RetriesExhausted. */
+  maxAttempts: 40,
+  /** Host: nothing at all received for this long while requests are pending means the link is dead: every pending and queued request fails at once with LinkDead. */
+  deadLinkMs: 1500,
+  /** Host: recommended wait, from power-on or reset release, for the banner before asking hello anyway. */
+  readyMs: 1000,
 } as const;
 
 /** Default build-time limits of the pool (a device reports its own in hello). */
@@ -107,6 +127,47 @@ export const OpArgs: Readonly<Record<number, readonly string[]>> = {
   11: [],
 };
 
+/** What each kind of argument must be on the wire (PROTOCOL.md §3.1 step 4). C: cvm_arg_kind. */
+export type ArgKind = 'id' | 'int32' | 'bytes' | 'ops';
+
+/**
+ * Largest response of an operation: a byte count, or a rule (PROTOCOL.md §3.3):
+ * - number: at most this many bytes: [seq, code] is 7, [seq, 0, int32] is 12 (seq counted at its widest, 5 bytes).
+ * - max_message: bounded only by max_message_bytes (hello, stats).
+ * - request: no longer than the request message itself (echo).
+ * - batch: 9 bytes plus, per entry, 7 for an entry whose result is an int32 (load_global, load_array) and 2 for any other.
+ */
+export type MaxResponse = number | 'max_message' | 'request' | 'batch';
+
+/** Everything the protocol says about one operation, by op code: the one source of per-op facts. */
+export interface OpFact {
+  readonly name: OpName;
+  readonly code: number;
+  /** Arguments in wire order. */
+  readonly args: readonly { readonly name: string; readonly kind: ArgKind }[];
+  readonly result: string;
+  /** May be an entry of a batch (PROTOCOL.md §4.2). */
+  readonly batchable: boolean;
+  readonly maxResponse: MaxResponse;
+  /** The errors the operation itself can answer, in the order they are checked (after bad_arg and unknown_op). */
+  readonly errors: readonly string[];
+}
+
+export const OpFacts: readonly OpFact[] = [
+  { name: 'hello', code: 0, args: [], result: 'hello', batchable: false, maxResponse: "max_message", errors: [] },
+  { name: 'acquire', code: 1, args: [{ name: 'vm', kind: 'id' }], result: 'none', batchable: true, maxResponse: 7, errors: ["out_of_range (vm)","already_acquired"] },
+  { name: 'release', code: 2, args: [{ name: 'vm', kind: 'id' }], result: 'none', batchable: true, maxResponse: 7, errors: ["out_of_range (vm)","not_acquired"] },
+  { name: 'load_global', code: 3, args: [{ name: 'vm', kind: 'id' }, { name: 'global', kind: 'id' }], result: 'int32', batchable: true, maxResponse: 12, errors: ["out_of_range (vm)","not_acquired","out_of_range (global)"] },
+  { name: 'store_global', code: 4, args: [{ name: 'vm', kind: 'id' }, { name: 'global', kind: 'id' }, { name: 'value', kind: 'int32' }], result: 'none', batchable: true, maxResponse: 7, errors: ["out_of_range (vm)","not_acquired","out_of_range (global)"] },
+  { name: 'create_array', code: 5, args: [{ name: 'vm', kind: 'id' }, { name: 'array', kind: 'id' }, { name: 'size', kind: 'id' }], result: 'none', batchable: true, maxResponse: 7, errors: ["out_of_range (vm)","not_acquired","out_of_range (array)","bad_size","array_exists"] },
+  { name: 'load_array', code: 6, args: [{ name: 'vm', kind: 'id' }, { name: 'array', kind: 'id' }, { name: 'index', kind: 'id' }], result: 'int32', batchable: true, maxResponse: 12, errors: ["out_of_range (vm)","not_acquired","out_of_range (array)","out_of_range (index >= VM_ARRAY_ELEMENTS)","array_inactive","past_size"] },
+  { name: 'store_array', code: 7, args: [{ name: 'vm', kind: 'id' }, { name: 'array', kind: 'id' }, { name: 'index', kind: 'id' }, { name: 'value', kind: 'int32' }], result: 'none', batchable: true, maxResponse: 7, errors: ["out_of_range (vm)","not_acquired","out_of_range (array)","out_of_range (index >= VM_ARRAY_ELEMENTS)","array_inactive","past_size"] },
+  { name: 'stats', code: 8, args: [], result: 'stats', batchable: false, maxResponse: "max_message", errors: [] },
+  { name: 'batch', code: 9, args: [{ name: 'ops', kind: 'ops' }], result: 'batch', batchable: false, maxResponse: "batch", errors: ["bad_arg (not an array)","too_large (> max_batch_ops)"] },
+  { name: 'echo', code: 10, args: [{ name: 'payload', kind: 'bytes' }], result: 'bytes', batchable: false, maxResponse: "request", errors: [] },
+  { name: 'reset_pool', code: 11, args: [], result: 'none', batchable: true, maxResponse: 7, errors: [] },
+];
+
 /** Operation name by op code. */
 export const OpNameByCode: Readonly<Record<number, OpName>> = {
   0: 'hello',
@@ -149,6 +210,10 @@ export const ErrorCode = {
   too_large: 10,
   /** hello, stats, batch or echo inside a batch: only pool operations may be batched. */
   not_in_batch: 11,
+  /** Not executed: the request's seq is neither the next one the device expects nor in its replay cache (a gap after a lost request, or too old). The response is [seq, 12, expected_seq]: go back to expected_seq. */
+  out_of_sequence: 12,
+  /** Not executed: no session is open (no hello since boot). Send hello first. */
+  no_session: 13,
 } as const;
 export type ErrorName = keyof typeof ErrorCode;
 
@@ -166,6 +231,8 @@ export const HelloKey = {
   uptime_ms: 10,
   reset_cause: 11,
   unique_id: 12,
+  replay_depth: 13,
+  replay_bytes: 14,
 } as const;
 
 /** Key of each field of the stats map. */
@@ -198,6 +265,14 @@ export const StatsKey = {
   rx_overrun: 13,
   /** One entry per context, in vm id order (see context_fields). */
   contexts: 14,
+  /** Duplicate requests answered from the replay cache without executing them again. */
+  replayed: 15,
+  /** Requests refused with out_of_sequence (past a gap, or older than the cache). */
+  out_of_sequence: 16,
+  /** Requests refused with no_session (before the first hello since boot). */
+  no_session: 17,
+  /** Sessions opened: hellos that were not duplicates. */
+  sessions: 18,
 } as const;
 
 /** Fields of one context entry of stats, in wire order. */
