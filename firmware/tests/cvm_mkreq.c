@@ -4,9 +4,13 @@
  *   cvm-mkreq seeds DIR          writes the fuzzer's hand-chosen seed files into DIR (created if
  *                                missing): every op with valid and invalid arguments, batches,
  *                                echo, malformed CBOR under a good CRC, bad CRC, bad base64,
- *                                noise, CRLF, overlong lines, and whole sessions.
- *   cvm-mkreq store-global N     writes to stdout an `acquire 0` request line (seq 1) followed by
- *                                N `store_global(0, i % 64, i)` lines (seq i + 2), for callgrind.
+ *                                noise, CRLF, overlong lines, whole sessions, and the link layer
+ *                                (PROTOCOL.md §3.3): requests before any hello, duplicates, gaps,
+ *                                a hello mid-session, the replay cache's eviction and wrap-around,
+ *                                seqs wrapping from 0xFFFFFFFF to 0.
+ *   cvm-mkreq store-global N     writes to stdout a v2 session for callgrind: `hello` (seq 0),
+ *                                `acquire 0` (seq 1), then N `store_global(0, i % 64, i)` lines
+ *                                (seq i + 2).
  *
  * Requests are encoded with the core's own CBOR writer and framed with its CRC-16 and base64
  * modules, so a seed is exactly what a conforming host would send. Deliberately broken messages
@@ -28,7 +32,7 @@
 #include "cvm_crc16.h"
 #include "cvm_protocol.h"
 
-/* One seed file: libFuzzer runs with -max_len=4096, so no seed is longer. */
+/* One seed file: at most 4096 bytes (the fuzzer's -max_len, FUZZ_MAX_LEN, cuts longer ones). */
 #define SEED_CAP 4096u
 
 typedef struct {
@@ -167,6 +171,9 @@ static void put_req(seed *s, uint64_t seq, uint64_t op, size_t argc, const int64
 #define REQ(s, seq, op, ...) put_req((s), (seq), (op), NARGS(__VA_ARGS__), ARGS(__VA_ARGS__))
 #define REQ0(s, seq, op) put_req((s), (seq), (op), 0u, NULL)
 
+/* hello with this seq: opens a session whose next requests are seq + 1, seq + 2, ... (§3.3). */
+#define HELLO(s, seq) REQ0((s), (seq), CVM_OP_HELLO)
+
 /* One batch entry: its op code and integer arguments; argc is SIZE_MAX for "not an array". */
 typedef struct {
     int64_t code;
@@ -264,14 +271,15 @@ static void make_seeds(void)
 
     /* One op a seed, valid. */
     BEGIN(); REQ0(&s, 0, CVM_OP_HELLO); save("hello", &s);
-    BEGIN(); REQ0(&s, 4294967295u, CVM_OP_STATS); save("stats-max-seq", &s);
-    BEGIN(); REQ0(&s, 7, CVM_OP_RESET_POOL); save("reset-pool", &s);
-    BEGIN(); REQ(&s, 1, CVM_OP_ACQUIRE, 3); REQ(&s, 2, CVM_OP_ACQUIRE, 3); REQ(&s, 3, CVM_OP_RELEASE, 3);
+    BEGIN(); HELLO(&s, 4294967294u); REQ0(&s, 4294967295u, CVM_OP_STATS); save("stats-max-seq", &s);
+    BEGIN(); HELLO(&s, 6); REQ0(&s, 7, CVM_OP_RESET_POOL); save("reset-pool", &s);
+    BEGIN(); HELLO(&s, 0); REQ(&s, 1, CVM_OP_ACQUIRE, 3); REQ(&s, 2, CVM_OP_ACQUIRE, 3); REQ(&s, 3, CVM_OP_RELEASE, 3);
     REQ(&s, 4, CVM_OP_RELEASE, 3); save("acquire-release-twice", &s);
     BEGIN(); seed_session(&s); save("session", &s);
 
     /* Globals and arrays: every check of §4, in order. */
     BEGIN();
+    HELLO(&s, 0);
     REQ(&s, 1, CVM_OP_STORE_GLOBAL, 0, 0, 1);                 /* not_acquired */
     REQ(&s, 2, CVM_OP_ACQUIRE, 0);
     REQ(&s, 3, CVM_OP_STORE_GLOBAL, 0, 63, INT32_MAX);
@@ -285,6 +293,7 @@ static void make_seeds(void)
     save("globals", &s);
 
     BEGIN();
+    HELLO(&s, 0);
     REQ(&s, 1, CVM_OP_ACQUIRE, 1);
     REQ(&s, 2, CVM_OP_CREATE_ARRAY, 1, 0, 0);                 /* bad_size */
     REQ(&s, 3, CVM_OP_CREATE_ARRAY, 1, 0, 65);                /* bad_size */
@@ -305,6 +314,7 @@ static void make_seeds(void)
 
     /* Argument counts and types (§3.1 steps 3 and 4). */
     BEGIN();
+    HELLO(&s, 0);
     REQ(&s, 1, CVM_OP_ACQUIRE, 0, 0);                         /* too many */
     REQ0(&s, 2, CVM_OP_ACQUIRE);                              /* too few */
     REQ(&s, 3, CVM_OP_HELLO, 1);
@@ -319,6 +329,7 @@ static void make_seeds(void)
     save("bad-args", &s);
 
     BEGIN();
+    HELLO(&s, 0);
     put_raw(&s, "81 01");                                     /* [1]: no op: bad_arg */
     put_raw(&s, "82 02 20");                                  /* op -1 */
     put_raw(&s, "83 03 01 f9 3c00");                          /* vm 1.0 (half float) */
@@ -339,6 +350,7 @@ static void make_seeds(void)
 
     /* Integers in every width, shortest or not (all accepted). */
     BEGIN();
+    HELLO(&s, 0);
     put_raw(&s, "83 18 01 18 01 18 00");
     put_raw(&s, "84 19 0002 19 0003 19 0000 19 0005");
     put_raw(&s, "85 1a 00000003 1a 00000004 1a 00000000 1a 00000005 1a 7fffffff");
@@ -351,6 +363,7 @@ static void make_seeds(void)
 
     /* batch (§4.2). */
     BEGIN();
+    HELLO(&s, 0);
     {
         const batch_op ops[] = {
             {CVM_OP_ACQUIRE, 1, {2}},          {CVM_OP_STORE_GLOBAL, 3, {2, 1, -1}},
@@ -365,6 +378,7 @@ static void make_seeds(void)
     save("batch", &s);
 
     BEGIN();
+    HELLO(&s, 1);
     {
         const batch_op ops[] = {
             {CVM_OP_HELLO, 0, {0}},  {CVM_OP_STATS, 0, {0}}, {CVM_OP_BATCH, 1, {0}},
@@ -379,6 +393,7 @@ static void make_seeds(void)
     save("batch-bad-entries", &s);
 
     BEGIN();
+    HELLO(&s, 0);
     {
         batch_op ops[CVM_MAX_BATCH_OPS + 1u];
         ops[0] = (batch_op){CVM_OP_ACQUIRE, 1, {0}};
@@ -391,13 +406,14 @@ static void make_seeds(void)
     save("batch-full-and-too-large", &s);
 
     /* echo: small, the largest that fits a frame, one byte past it (bad_frame). */
-    BEGIN(); put_echo(&s, 1, 0); put_echo(&s, 2, 16); save("echo-small", &s);
-    BEGIN(); put_echo(&s, 3, 376); save("echo-largest", &s);
-    BEGIN(); put_echo(&s, 4, 377); save("echo-too-large", &s);
-    BEGIN(); put_raw(&s, "83 05 0a 43 7e0a0d"); save("echo-framing-bytes", &s);
+    BEGIN(); HELLO(&s, 0); put_echo(&s, 1, 0); put_echo(&s, 2, 16); save("echo-small", &s);
+    BEGIN(); HELLO(&s, 2); put_echo(&s, 3, 376); save("echo-largest", &s);
+    BEGIN(); HELLO(&s, 3); put_echo(&s, 4, 377); save("echo-too-large", &s);
+    BEGIN(); HELLO(&s, 4); put_raw(&s, "83 05 0a 43 7e0a0d"); save("echo-framing-bytes", &s);
 
     /* Malformed CBOR under a good CRC (§3.1 steps 1 and 2): no reply. */
     BEGIN();
+    HELLO(&s, 0);
     put_raw(&s, "9f 01 00 ff");                               /* indefinite array */
     put_raw(&s, "83 01 0a 5f 41 00 ff");                      /* indefinite bstr */
     put_raw(&s, "82 01 1c");                                  /* reserved additional info */
@@ -418,7 +434,7 @@ static void make_seeds(void)
     put_raw(&s, "00 00 00");                                  /* three uints */
     save("malformed-cbor", &s);
 
-    /* Damaged lines (§2.1 rows 1..5). */
+    /* Damaged lines (§2.1 rows 1..5): the hellos are lost, so the stats gets no_session. */
     BEGIN();
     put_req_x(&s, 1, CVM_OP_HELLO, 0, NULL, 0x0001u, "\n");  /* bad CRC */
     put_req_x(&s, 2, CVM_OP_HELLO, 0, NULL, 0x8000u, "\n");
@@ -437,10 +453,12 @@ static void make_seeds(void)
     put_text(&s, "hello\nCVM-BOOT proto=1 fw=x nonce=00000000 vms=4\n\n\r\n\r\r\n");
     put_fill(&s, 0x00, 5);
     put_text(&s, "\n\xff\xfe\x80~\n");
+    HELLO(&s, 0);
     REQ0(&s, 1, CVM_OP_STATS);
     save("noise-and-empty", &s);
 
     BEGIN();
+    put_req_x(&s, 0, CVM_OP_HELLO, 0, NULL, 0u, "\r\n");
     put_req_x(&s, 1, CVM_OP_ACQUIRE, 1, ARGS(0), 0u, "\r\n");
     put_req_x(&s, 2, CVM_OP_STORE_GLOBAL, 3, ARGS(0, 1, 2), 0u, "\r\n");
     put_req_x(&s, 3, CVM_OP_LOAD_GLOBAL, 2, ARGS(0, 1), 0u, "\r\n");
@@ -449,6 +467,7 @@ static void make_seeds(void)
     /* Overlong lines: exactly max_line_bytes, one past it, far past it; each followed by a good
      * request, which must still be answered. */
     BEGIN();
+    HELLO(&s, 0);
     put_text(&s, "~");
     put_fill(&s, 'A', CVM_MAX_LINE_BYTES - 1u);
     put_text(&s, "\n");
@@ -456,6 +475,7 @@ static void make_seeds(void)
     save("line-exactly-max", &s);
 
     BEGIN();
+    HELLO(&s, 1);
     put_text(&s, "~");
     put_fill(&s, 'A', CVM_MAX_LINE_BYTES);
     put_text(&s, "\n");
@@ -463,6 +483,7 @@ static void make_seeds(void)
     save("line-one-past-max", &s);
 
     BEGIN();
+    HELLO(&s, 2);
     put_fill(&s, 'x', 3u * CVM_MAX_LINE_BYTES);
     put_text(&s, "\n");
     REQ0(&s, 3, CVM_OP_STATS);
@@ -472,6 +493,7 @@ static void make_seeds(void)
     save("overlong", &s);
 
     BEGIN();
+    HELLO(&s, 4);
     put_text(&s, "~");
     put_fill(&s, 'A', 516u);                                 /* 387 bytes: past max_frame_bytes */
     put_text(&s, "\n");
@@ -484,23 +506,101 @@ static void make_seeds(void)
 
     /* Pipelined: many requests back to back, as the host's in-flight window allows. */
     BEGIN();
+    HELLO(&s, 0);
     REQ(&s, 1, CVM_OP_ACQUIRE, 0);
     for (uint32_t i = 0; i < 60u; i++) {
         REQ(&s, 2u + i, CVM_OP_STORE_GLOBAL, 0, (int64_t)(i % 64u), (int64_t)i * 1000003);
     }
-    REQ0(&s, 100, CVM_OP_STATS);
+    REQ0(&s, 62, CVM_OP_STATS);
     save("pipelined-stores", &s);
 
     BEGIN();
+    HELLO(&s, 0);
     for (uint32_t vm = 0; vm < 5u; vm++) {
-        REQ(&s, vm + 1u, CVM_OP_ACQUIRE, vm);
-        REQ(&s, vm + 11u, CVM_OP_CREATE_ARRAY, vm, 0, 64);
-        REQ(&s, vm + 21u, CVM_OP_STORE_GLOBAL, vm, 63, -1);
+        REQ(&s, 3u * vm + 1u, CVM_OP_ACQUIRE, vm);
+        REQ(&s, 3u * vm + 2u, CVM_OP_CREATE_ARRAY, vm, 0, 64);
+        REQ(&s, 3u * vm + 3u, CVM_OP_STORE_GLOBAL, vm, 63, -1);
     }
-    REQ0(&s, 30, CVM_OP_STATS);
-    REQ0(&s, 31, CVM_OP_RESET_POOL);
-    REQ0(&s, 32, CVM_OP_STATS);
+    REQ0(&s, 16, CVM_OP_STATS);
+    REQ0(&s, 17, CVM_OP_RESET_POOL);
+    REQ0(&s, 18, CVM_OP_STATS);
     save("every-context", &s);
+
+    /* The link layer (§3.3). Requests before any hello: no_session, nothing executed. */
+    BEGIN();
+    REQ(&s, 5, CVM_OP_ACQUIRE, 0);
+    REQ0(&s, 6, CVM_OP_STATS);
+    put_raw(&s, "83 07 00 00");                               /* [7, 0, 0]: not a hello */
+    HELLO(&s, 8);
+    REQ(&s, 9, CVM_OP_LOAD_GLOBAL, 0, 0);                     /* not_acquired: never executed */
+    save("link-no-session", &s);
+
+    /* Duplicates answered from the cache, a gap, an old seq, the hello's duplicate. */
+    BEGIN();
+    HELLO(&s, 10);
+    REQ(&s, 11, CVM_OP_ACQUIRE, 0);
+    REQ(&s, 12, CVM_OP_STORE_GLOBAL, 0, 1, 77);
+    REQ(&s, 12, CVM_OP_STORE_GLOBAL, 0, 1, 78);               /* duplicate: replays 12 */
+    REQ(&s, 11, CVM_OP_ACQUIRE, 0);                           /* duplicate: not already_acquired */
+    REQ(&s, 20, CVM_OP_LOAD_GLOBAL, 0, 1);                    /* gap: [20, 12, 13] */
+    REQ(&s, 13, CVM_OP_LOAD_GLOBAL, 0, 1);
+    HELLO(&s, 10);                                            /* duplicate hello: opens nothing */
+    REQ(&s, 9, CVM_OP_RELEASE, 0);                            /* before the session */
+    REQ0(&s, 14, CVM_OP_STATS);
+    REQ0(&s, 14, CVM_OP_STATS);                               /* a stats replayed, not re-run */
+    save("link-duplicates-and-gaps", &s);
+
+    /* A hello mid-session: the pool is kept, the cache is emptied. */
+    BEGIN();
+    HELLO(&s, 0);
+    REQ(&s, 1, CVM_OP_ACQUIRE, 2);
+    REQ(&s, 2, CVM_OP_STORE_GLOBAL, 2, 0, 5);
+    HELLO(&s, 1000);
+    REQ(&s, 2, CVM_OP_STORE_GLOBAL, 2, 0, 5);                 /* not cached now: out_of_sequence */
+    REQ(&s, 1001, CVM_OP_LOAD_GLOBAL, 2, 0);                  /* 5: the pool survived */
+    HELLO(&s, 1000);                                          /* a duplicate of the new hello */
+    HELLO(&s, 1002);                                          /* a hello at next: a new session */
+    REQ(&s, 1003, CVM_OP_ACQUIRE, 2);                         /* already_acquired */
+    save("link-hello-mid-session", &s);
+
+    /* seq wraps from 0xFFFFFFFF to 0; duplicates across the wrap. */
+    BEGIN();
+    HELLO(&s, 4294967294u);
+    REQ(&s, 4294967295u, CVM_OP_ACQUIRE, 1);
+    REQ(&s, 0, CVM_OP_STORE_GLOBAL, 1, 2, 3);
+    REQ(&s, 1, CVM_OP_LOAD_GLOBAL, 1, 2);
+    REQ(&s, 4294967295u, CVM_OP_ACQUIRE, 1);                  /* duplicate from before the wrap */
+    REQ(&s, 0, CVM_OP_STORE_GLOBAL, 1, 2, 3);
+    REQ(&s, 3, CVM_OP_LOAD_GLOBAL, 1, 2);                     /* gap: [3, 12, 2] */
+    save("link-seq-wrap", &s);
+
+    /* Evicted by depth: CVM_DEFAULT_REPLAY_DEPTH + 4 small responses, then duplicates of the
+     * oldest (evicted: out_of_sequence) and the newest (replayed). */
+    BEGIN();
+    HELLO(&s, 0);
+    for (uint32_t i = 1; i <= CVM_DEFAULT_REPLAY_DEPTH + 4u; i++) {
+        REQ0(&s, i, CVM_OP_RESET_POOL);
+    }
+    REQ0(&s, 1, CVM_OP_RESET_POOL);
+    REQ0(&s, 4, CVM_OP_RESET_POOL);
+    REQ0(&s, 5, CVM_OP_RESET_POOL);
+    REQ0(&s, CVM_DEFAULT_REPLAY_DEPTH + 4u, CVM_OP_RESET_POOL);
+    save("link-evict-by-depth", &s);
+
+    /* Evicted by bytes, the ring wrapping: 40 stats responses (about 80 bytes each here) fill
+     * CVM_DEFAULT_REPLAY_BYTES and wrap around it before CVM_DEFAULT_REPLAY_DEPTH entries are
+     * cached; then duplicates from the newest back past the oldest cached one (entries that may
+     * straddle the ring's end, then evicted ones), and one long evicted. */
+    BEGIN();
+    HELLO(&s, 0);
+    for (uint32_t i = 1; i <= 40u; i++) {
+        REQ0(&s, i, CVM_OP_STATS);
+    }
+    for (uint32_t i = 40; i >= 10u; i--) {
+        REQ0(&s, i, CVM_OP_STATS);
+    }
+    REQ0(&s, 2, CVM_OP_STATS);
+    save("link-evict-by-bytes-and-wrap", &s);
 #undef BEGIN
 }
 
@@ -541,6 +641,7 @@ int main(int argc, char **argv)
         unsigned long n = parse_count(argv[2]);
         seed s;
         s.len = 0;
+        HELLO(&s, 0);
         REQ(&s, 1, CVM_OP_ACQUIRE, 0);
         for (unsigned long i = 0; i < n; i++) {
             REQ(&s, (uint64_t)i + 2u, CVM_OP_STORE_GLOBAL, 0, (int64_t)(i % 64u), (int64_t)(int32_t)(uint32_t)i);

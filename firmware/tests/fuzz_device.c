@@ -13,10 +13,16 @@
  *   - a log line never starts with '~' (cvm_device.h: the host must never mistake it for a frame);
  *   - a frame line is canonical base64 (it re-encodes to the same text) of 3..CVM_MAX_FRAME_BYTES
  *     bytes, its CRC-16 matches, its CBOR is one well-formed item that is an array [seq, 0] /
- *     [seq, 0, result] / [seq, 1..11] with seq a uint <= 0xFFFFFFFF (§3, §4);
+ *     [seq, 0, result] / [seq, 1..13] / [seq, 12, next] with seq a uint <= 0xFFFFFFFF (§3, §4);
  *   - responses answer, in order, exactly the requests that pass §3.1 steps 1 and 2, each with its
  *     seq (§3.2). The expected seqs come from the core's own line assembler and CBOR checker run
  *     over the input beforehand: this checks the device's glue and dispatcher, not those modules;
+ *   - the link layer's rules (§3.3), against a model of them kept here from the responses alone:
+ *     a duplicate of a seq the model still caches is answered with exactly the line first written
+ *     for that seq (a replay equals the original bytes); before any hello, [seq, 13]; a gap or an
+ *     evicted seq, [seq, 12, next]; executed requests never answer 12 or 13. The model caches
+ *     CVM_REPLAY_DEPTH responses in CVM_REPLAY_BYTES, evicting FIFO as §3.3 says, so it also
+ *     checks that the device evicts neither too early nor too late;
  *   - feeding in one call and in chunks writes the same bytes (compared by hash).
  * The harness also logs the input (up to its first NUL) with cvm_device_log() to check that log
  * lines are sanitised, and writes the banner.
@@ -28,6 +34,7 @@
 
 #include "cvm_base64.h"
 #include "cvm_cbor.h"
+#include "cvm_config.h"
 #include "cvm_crc16.h"
 #include "cvm_device.h"
 #include "cvm_line.h"
@@ -43,13 +50,94 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Longest text handed to cvm_device_log(): past CVM_MAX_LINE_BYTES, to reach the cut. */
 #define FUZZ_LOG_TEXT_MAX (CVM_MAX_LINE_BYTES + 64u)
 
+/* The model's cache entry: a response line as first written, and its CBOR message's length. */
+typedef struct {
+    uint32_t seq;
+    size_t msg_len;
+    size_t line_len;
+    uint8_t line[CVM_MAX_LINE_BYTES + 1u];
+} fuzz_cached;
+
 static struct {
     uint32_t expected_seq[FUZZ_MAX_EXPECTED];
+    bool expected_hello[FUZZ_MAX_EXPECTED];  /* exactly [seq, 0] */
     size_t expected;         /* requests that must be answered */
     size_t answered;         /* frame lines written so far in this pass */
     bool feeding;            /* only frames may be written while feeding */
     uint64_t hash;           /* FNV-1a of everything written in this pass */
+    /* The model of §3.3. */
+    bool open;
+    uint32_t next;
+    size_t first;            /* oldest entry in cache[] */
+    size_t count;
+    size_t used;             /* message bytes of the entries */
+    fuzz_cached cache[CVM_REPLAY_DEPTH];
 } fz;
+
+static void fuzz_fail(const char *why, const uint8_t *line, size_t len);
+
+/* The model caches the response line of seq next (§3.3: FIFO eviction by depth and bytes). */
+static void fuzz_model_cache(const uint8_t *line, size_t line_len, size_t msg_len)
+{
+    while (fz.count > 0u && (fz.count == CVM_REPLAY_DEPTH || fz.used + msg_len > CVM_REPLAY_BYTES)) {
+        fz.used -= fz.cache[fz.first].msg_len;
+        fz.first = (fz.first + 1u) % CVM_REPLAY_DEPTH;
+        fz.count--;
+    }
+    fuzz_cached *c = &fz.cache[(fz.first + fz.count) % CVM_REPLAY_DEPTH];
+    c->seq = fz.next;
+    c->msg_len = msg_len;
+    c->line_len = line_len;
+    memcpy(c->line, line, line_len);
+    fz.count++;
+    fz.used += msg_len;
+    fz.next++;
+}
+
+/* Checks the response line (message msg[0..m), status, element count) of request k against the
+ * model of §3.3, and updates the model. */
+static void fuzz_check_link(const uint8_t *data, size_t len, const uint8_t *msg, size_t m,
+                            uint64_t count, uint64_t status, size_t k)
+{
+    uint32_t seq = fz.expected_seq[k];
+    uint32_t d = fz.next - seq;
+    if (fz.open && d >= 1u && d <= fz.count) {
+        const fuzz_cached *c = &fz.cache[(fz.first + fz.count - d) % CVM_REPLAY_DEPTH];
+        if (c->line_len != len || memcmp(c->line, data, len) != 0) {
+            fuzz_fail("a duplicate's answer is not the line first written for its seq", data, len);
+        }
+        return;
+    }
+    if (fz.expected_hello[k]) {
+        fz.open = true;
+        fz.next = seq;
+        fz.first = 0;
+        fz.count = 0;
+        fz.used = 0;
+    } else if (!fz.open) {
+        if (count != 2u || status != CVM_ERR_NO_SESSION) {
+            fuzz_fail("a request before any hello is not answered [seq, no_session]", data, len);
+        }
+        return;
+    } else if (d != 0u) {
+        uint8_t want[16];
+        cvm_cbor_writer w;
+        cvm_cbor_writer_init(&w, want, sizeof want);
+        (void)cvm_cbor_put_array(&w, 3u);
+        (void)cvm_cbor_put_uint(&w, seq);
+        (void)cvm_cbor_put_uint(&w, CVM_ERR_OUT_OF_SEQUENCE);
+        (void)cvm_cbor_put_uint(&w, fz.next);
+        if (cvm_cbor_writer_len(&w) != m || memcmp(want, msg, m) != 0) {
+            fuzz_fail("a gap or evicted seq is not answered [seq, out_of_sequence, next]", data,
+                      len);
+        }
+        return;
+    }
+    if (status == CVM_ERR_OUT_OF_SEQUENCE || status == CVM_ERR_NO_SESSION) {
+        fuzz_fail("an executed request answered out_of_sequence or no_session", data, len);
+    }
+    fuzz_model_cache(data, len, m);
+}
 
 static void fuzz_fail(const char *why, const uint8_t *line, size_t len)
 {
@@ -98,12 +186,17 @@ static void fuzz_check_frame(const uint8_t *data, size_t len)
         fuzz_fail("response is not an array starting with a uint32 seq", data, len);
     }
     if (count < 2u || count > 3u || cvm_cbor_read_uint(&r, &status) != CVM_CBOR_OK ||
-        status > CVM_ERR_NOT_IN_BATCH || (count == 3u && status != CVM_ERR_OK)) {
-        fuzz_fail("response is not [seq, 0], [seq, 0, result] or [seq, 1..11]", data, len);
+        status > CVM_ERR_NO_SESSION ||
+        (count == 3u && status != CVM_ERR_OK && status != CVM_ERR_OUT_OF_SEQUENCE) ||
+        (count == 2u && status == CVM_ERR_OUT_OF_SEQUENCE)) {
+        fuzz_fail("response is not [seq, 0], [seq, 0, result], [seq, 1..13] or [seq, 12, next]",
+                  data, len);
     }
-    if (fz.answered < fz.expected && fz.answered < FUZZ_MAX_EXPECTED &&
-        seq != fz.expected_seq[fz.answered]) {
-        fuzz_fail("response seq is not the next request's", data, len);
+    if (fz.answered < fz.expected && fz.answered < FUZZ_MAX_EXPECTED) {
+        if (seq != fz.expected_seq[fz.answered]) {
+            fuzz_fail("response seq is not the next request's", data, len);
+        }
+        fuzz_check_link(data, len, frame, m, count, status, fz.answered);
     }
     fz.answered++;
     if (fz.answered > fz.expected) {
@@ -197,7 +290,11 @@ static void fuzz_expect(const uint8_t *data, size_t size)
             continue;
         }
         if (fz.expected < FUZZ_MAX_EXPECTED) {
+            uint64_t op;
             fz.expected_seq[fz.expected] = (uint32_t)seq;
+            fz.expected_hello[fz.expected] = count == 2u &&
+                                             cvm_cbor_read_uint(&r, &op) == CVM_CBOR_OK &&
+                                             op == CVM_OP_HELLO;
         }
         fz.expected++;
     }
@@ -212,6 +309,11 @@ static uint64_t fuzz_pass(const uint8_t *data, size_t size, uint64_t *split)
 
     fz.answered = 0;
     fz.hash = 0xCBF29CE484222325ull;
+    fz.open = false;
+    fz.next = 0;
+    fz.first = 0;
+    fz.count = 0;
+    fz.used = 0;
     fz.feeding = false;
     cvm_device_init();
     cvm_device_banner();

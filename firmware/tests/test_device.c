@@ -1,4 +1,8 @@
-/* The device end to end: request lines in, exact response lines out through the (fake) port. */
+/*
+ * The device end to end: request lines in, exact response lines out through the (fake) port.
+ * Every test but the banner's runs in a session opened by boot() (hello, seq 0), so its requests
+ * number 1, 2, 3, ... (PROTOCOL.md §3.3; test_link.c covers the link layer's other rules).
+ */
 #include "cvm_base64.h"
 #include "cvm_cbor.h"
 #include "cvm_crc16.h"
@@ -7,16 +11,23 @@
 #include "cvm_test.h"
 #include "fake_port.h"
 
+static void feed(const char *text)
+{
+    cvm_device_feed((const uint8_t *)text, strlen(text));
+}
+
+/* The seq of stats_field()'s next request. */
+static uint32_t stats_seq;
+
+/* A fresh device with a session open: hello [0, 0] sent and its answer dropped. */
 static void boot(void)
 {
     fake_port_reset();
     cvm_device_init();
+    feed("~ggAAVTo=\n"); /* [0, 0] */
+    CHECK(fake_port_out_len > 0u);
     fake_port_clear();
-}
-
-static void feed(const char *text)
-{
-    cvm_device_feed((const uint8_t *)text, strlen(text));
+    stats_seq = 1;
 }
 
 /* The frame line "~" base64(cbor ‖ crc) "\n" for the CBOR given in hex. */
@@ -63,12 +74,14 @@ static size_t last_message(uint8_t *msg, size_t cap)
     return m;
 }
 
-/* Asks for stats and returns the uint at `key` (or the entry field for key 14 + field). */
+/* Asks for stats with seq stats_seq (then + 1) and returns the uint at `key` (1..13). */
 static uint32_t stats_field(unsigned key)
 {
     uint8_t msg[400];
+    char hex[32];
+    snprintf(hex, sizeof hex, "82 1a %08x 08", (unsigned)stats_seq++);
     fake_port_clear();
-    feed(frame("82 19 0100 08"));
+    feed(frame(hex));
     size_t n = last_message(msg, sizeof msg);
     fake_port_clear();
     cvm_cbor_reader r;
@@ -79,7 +92,7 @@ static uint32_t stats_field(unsigned key)
         r.cur >= r.end || (*r.cur & 0xE0u) != 0xA0u) {
         return 0xDEADBEEFu;
     }
-    r.cur++; /* map head (14 pairs) */
+    r.cur++; /* map head (18 pairs) */
     for (unsigned k = 1; k <= key && k <= 13u; k++) {
         (void)cvm_cbor_skip(&r);
         (void)cvm_cbor_read_uint(&r, &v);
@@ -104,8 +117,8 @@ static void test_banner_and_id(void)
     cvm_device_banner();
     char want[300];
     snprintf(want, sizeof want,
-             "CVM-BOOT proto=1 fw=%s nonce=12345678 vms=%u globals=%u arrays=%u elements=%u\n",
-             want_fw, (unsigned)MAX_CONCURRENT_VMS, (unsigned)VM_MAX_GLOBALS,
+             "CVM-BOOT proto=%u fw=%s nonce=12345678 vms=%u globals=%u arrays=%u elements=%u\n",
+             (unsigned)CVM_PROTOCOL_VERSION, want_fw, (unsigned)MAX_CONCURRENT_VMS, (unsigned)VM_MAX_GLOBALS,
              (unsigned)VM_MAX_ARRAYS, (unsigned)VM_ARRAY_ELEMENTS);
     CHECK_EQ(fake_port_writes, 1);
     EXPECT_OUT(want);
@@ -156,26 +169,26 @@ static void test_exchanges(void)
     EXPECT_OUT(frame("82 08 03")); /* negative global */
     feed(frame("85 09 05 00 00 00"));
     EXPECT_OUT(frame("82 09 08")); /* bad_size 0 */
-    feed(frame("85 09 05 00 00 20"));
-    EXPECT_OUT(frame("82 09 08")); /* bad_size negative */
-    feed(frame("85 0a 05 00 00 02"));
-    EXPECT_OUT(frame("82 0a 00"));
+    feed(frame("85 0a 05 00 00 20"));
+    EXPECT_OUT(frame("82 0a 08")); /* bad_size negative */
     feed(frame("85 0b 05 00 00 02"));
-    EXPECT_OUT(frame("82 0b 07")); /* array_exists */
-    feed(frame("86 0c 07 00 00 01 18 2a"));
-    EXPECT_OUT(frame("82 0c 00"));
-    feed(frame("85 0d 06 00 00 01"));
-    EXPECT_OUT(frame("83 0d 00 18 2a"));
-    feed(frame("85 0e 06 00 00 02"));
-    EXPECT_OUT(frame("82 0e 09")); /* past_size */
-    feed(frame("85 0f 06 00 01 00"));
-    EXPECT_OUT(frame("82 0f 06")); /* array_inactive */
-    feed(frame("85 10 06 00 01 20"));
-    EXPECT_OUT(frame("82 10 03")); /* negative index: out_of_range before array_inactive */
-    feed(frame("83 11 0a 43 7e0a0d"));
-    EXPECT_OUT(frame("83 11 00 43 7e0a0d")); /* echo, bytes that look like framing */
-    feed(frame("82 12 0d"));
-    EXPECT_OUT(frame("82 12 01"));
+    EXPECT_OUT(frame("82 0b 00"));
+    feed(frame("85 0c 05 00 00 02"));
+    EXPECT_OUT(frame("82 0c 07")); /* array_exists */
+    feed(frame("86 0d 07 00 00 01 18 2a"));
+    EXPECT_OUT(frame("82 0d 00"));
+    feed(frame("85 0e 06 00 00 01"));
+    EXPECT_OUT(frame("83 0e 00 18 2a"));
+    feed(frame("85 0f 06 00 00 02"));
+    EXPECT_OUT(frame("82 0f 09")); /* past_size */
+    feed(frame("85 10 06 00 01 00"));
+    EXPECT_OUT(frame("82 10 06")); /* array_inactive */
+    feed(frame("85 11 06 00 01 20"));
+    EXPECT_OUT(frame("82 11 03")); /* negative index: out_of_range before array_inactive */
+    feed(frame("83 12 0a 43 7e0a0d"));
+    EXPECT_OUT(frame("83 12 00 43 7e0a0d")); /* echo, bytes that look like framing */
+    feed(frame("82 13 0d"));
+    EXPECT_OUT(frame("82 13 01"));
     CHECK_EQ(fake_port_writes, 0);
 }
 
@@ -196,7 +209,7 @@ static void test_link_rules(void)
     feed(frame("ff"));                    /* malformed CBOR: no reply */
     feed(frame("82 20 00"));              /* seq -1: no reply */
     CHECK_EQ(fake_port_out_len, 0);
-    CHECK_EQ(stats_field(CVM_STATS_RX_FRAMES), 3);      /* two malformed + the stats itself */
+    CHECK_EQ(stats_field(CVM_STATS_RX_FRAMES), 4); /* boot's hello, two malformed, this stats */
     CHECK_EQ(stats_field(CVM_STATS_RX_BAD_FRAME), 2);
     CHECK_EQ(stats_field(CVM_STATS_RX_BAD_CRC), 1);
     CHECK_EQ(stats_field(CVM_STATS_RX_OVERLONG), 1);
@@ -206,7 +219,7 @@ static void test_link_rules(void)
     fake_port_overruns = 5;
     CHECK_EQ(stats_field(CVM_STATS_RX_OVERRUN), 5);
     /* Malformed frames are not ops; each stats is counted after it answers. */
-    CHECK_EQ(stats_field(CVM_STATS_OPS), 8); /* the eight stats above */
+    CHECK_EQ(stats_field(CVM_STATS_OPS), 9); /* boot's hello and the eight stats above */
     CHECK_EQ(stats_field(CVM_STATS_OP_ERRORS), 0);
 }
 
@@ -265,9 +278,11 @@ static void test_hello_and_reset(void)
         found = found || memcmp(msg + i, key2, kl) == 0;
     }
     CHECK(found);
-    const uint8_t tail[] = {0x0a, 0x19, 0x10, 0xe1, 0x0b, 0x68, 'p', 'o', 'w', 'e', 'r', '_',
-                            'o',  'n',  0x0c, 0x4c, 1,    2,    3,    4,    5,   6,   7,   8,
-                            9,    10,   11,   12};
+    const uint8_t tail[] = {0x0a, 0x19, 0x10, 0xe1, 0x0b, 0x68, 'p',  'o',  'w',  'e',
+                            'r',  '_',  'o',  'n',  0x0c, 0x4c, 1,    2,    3,    4,
+                            5,    6,    7,    8,    9,    10,   11,   12,   0x0d, 0x18,
+                            CVM_REPLAY_DEPTH, 0x0e, 0x19, (uint8_t)(CVM_REPLAY_BYTES >> 8),
+                            (uint8_t)CVM_REPLAY_BYTES};
     CHECK(n > sizeof tail);
     CHECK_MEM(msg + n - sizeof tail, sizeof tail, tail, sizeof tail);
     fake_port_clear();
@@ -278,7 +293,7 @@ static void test_hello_and_reset(void)
     cvm_device_init();
     feed(frame("82 01 00"));
     n = last_message(msg, sizeof msg);
-    CHECK(n > 2u && msg[n - 2u] == 0x0c && msg[n - 1u] == 0x40);
+    CHECK(n > 9u && msg[n - 9u] == 0x0c && msg[n - 8u] == 0x40); /* then keys 13, 14 */
 
     /* reset_pool: pool counters cleared, link counters kept, ops = 1 after. */
     boot();
@@ -288,9 +303,9 @@ static void test_hello_and_reset(void)
     fake_port_clear();
     feed(frame("82 04 08"));
     n = last_message(msg, sizeof msg);
-    /* [4, 0, {1: 0, 2: 0, 3: 0, 4: 0, 5: 1, 6: 0, 7: 4, ...}] */
-    const uint8_t head[] = {0x83, 0x04, 0x00, 0xae, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00, 0x04,
-                            0x00, 0x05, 0x01, 0x06, 0x00, 0x07, 0x04};
+    /* [4, 0, {1: 0, 2: 0, 3: 0, 4: 0, 5: 1, 6: 0, 7: 5 (boot's hello too), ...}] */
+    const uint8_t head[] = {0x83, 0x04, 0x00, 0xb2, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00, 0x04,
+                            0x00, 0x05, 0x01, 0x06, 0x00, 0x07, 0x05};
     CHECK(n > sizeof head);
     CHECK_MEM(msg, sizeof head, head, sizeof head);
     fake_port_clear();
@@ -313,8 +328,8 @@ static void test_hello_and_reset(void)
         got = got || memcmp(msg + i, ctx0, sizeof ctx0) == 0;
     }
     CHECK(got);
-    /* 1: acquired 1, 2: hw 1, 3: acquires 2, 4: releases 1, 5: ops 5, 6: errors 0 */
-    const uint8_t pool[] = {0x01, 0x01, 0x02, 0x01, 0x03, 0x02, 0x04, 0x01, 0x05, 0x05, 0x06, 0x00};
+    /* 1: acquired 1, 2: hw 1, 3: acquires 2, 4: releases 1, 5: ops 6 (with the hello), 6: 0 */
+    const uint8_t pool[] = {0x01, 0x01, 0x02, 0x01, 0x03, 0x02, 0x04, 0x01, 0x05, 0x06, 0x06, 0x00};
     CHECK(n > 4u + sizeof pool);
     CHECK_MEM(msg + 4, sizeof pool, pool, sizeof pool);
     fake_port_clear();
@@ -365,11 +380,11 @@ static void test_large_frames(void)
     CHECK_EQ(last_message(msg, sizeof msg), 382);
     fake_port_clear();
     /* A full batch of the largest results fits. */
-    feed(frame("83 01 01 00"));
-    feed(frame("85 02 05 00 00 01"));
-    feed(frame("86 03 07 00 00 00 3a 7fffffff"));
+    feed(frame("83 02 01 00"));
+    feed(frame("85 03 05 00 00 01"));
+    feed(frame("86 04 07 00 00 00 3a 7fffffff"));
     fake_port_clear();
-    char req[800] = "83 04 09 98 20";
+    char req[800] = "83 05 09 98 20";
     for (int i = 0; i < 32; i++) {
         strcat(req, " 84 06 00 00 00");
     }

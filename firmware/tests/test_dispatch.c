@@ -1,6 +1,8 @@
 /*
  * The dispatcher (PROTOCOL.md §3.1, §4, §5, §6) against a MOCK memory-operations table that
  * records every call and returns injected errors, so each check is seen in isolation from the pool.
+ * Requests go through cvm_dispatch_parse() then cvm_dispatch_execute(), without the link layer
+ * (test_link.c covers it), so any seq is executed.
  */
 #include "cvm_cbor.h"
 #include "cvm_dispatch.h"
@@ -112,6 +114,7 @@ static bool contains(const uint8_t *hay, size_t n, const uint8_t *needle, size_t
 
 static cvm_dispatch D;
 static cvm_line_counters link_counters;
+static cvm_link_counters session_counters;
 static uint8_t out[CVM_MAX_MESSAGE_BYTES];
 static size_t out_len;
 
@@ -124,9 +127,20 @@ static void setup(void)
                        .unique_id_len = 12};
     fake_port_reset();
     memset(&link_counters, 0, sizeof link_counters);
-    cvm_dispatch_init(&D, &mock_ops, &link_counters, &id);
+    memset(&session_counters, 0, sizeof session_counters);
+    cvm_dispatch_init(&D, &mock_ops, &link_counters, &session_counters, &id);
     ncalls = 0;
     inject = CVM_ERR_OK;
+}
+
+/* Parses then executes msg[0..n) into out[0..cap); 0 when parse refused it (no reply). */
+static size_t handle(const uint8_t *msg, size_t n, uint8_t *dst, size_t cap)
+{
+    cvm_dispatch_request r;
+    if (!cvm_dispatch_parse(&D, msg, n, &r)) {
+        return 0;
+    }
+    return cvm_dispatch_execute(&D, &r, dst, cap);
 }
 
 /* Sends the request given in hex; returns the response length (0 = no reply). */
@@ -135,8 +149,18 @@ static size_t req(const char *hex)
     uint8_t msg[CVM_MAX_MESSAGE_BYTES];
     size_t n = cvm_test_unhex(hex, msg, sizeof msg);
     ncalls = 0;
-    out_len = cvm_dispatch_handle(&D, msg, n, out, sizeof out);
+    out_len = handle(msg, n, out, sizeof out);
     return out_len;
+}
+
+/* What parse makes of the request in hex: its seq and whether it is a hello (§3.3 rule 2). */
+static bool parse_hex(const char *hex, cvm_dispatch_request *r)
+{
+    uint8_t msg[CVM_MAX_MESSAGE_BYTES];
+    static uint8_t keep[CVM_MAX_MESSAGE_BYTES]; /* r points into it */
+    size_t n = cvm_test_unhex(hex, msg, sizeof msg);
+    memcpy(keep, msg, n);
+    return cvm_dispatch_parse(&D, keep, n, r);
 }
 
 static bool resp_is(const char *hex, const char *file, int line)
@@ -185,6 +209,24 @@ static void test_malformed(void)
     req("82 1a ffffffff 00"); /* hello */
     CHECK(out_len > 0u && out[0] == 0x83 && out[1] == 0x1a && out[5] == 0xff);
     EXPECT("83 1b 0000000000000007 0a 40", "83 07 00 40");
+}
+
+static void test_parse(void)
+{
+    setup();
+    cvm_dispatch_request r;
+    /* A hello is exactly [seq, 0], the 0 in any encoding; parse executes nothing. */
+    CHECK(parse_hex("82 05 00", &r) && r.seq == 5u && r.is_hello);
+    CHECK(parse_hex("82 1a ffffffff 18 00", &r) && r.seq == 0xFFFFFFFFu && r.is_hello);
+    CHECK(parse_hex("83 05 00 00", &r) && r.seq == 5u && !r.is_hello); /* hello with an arg */
+    CHECK(parse_hex("81 06", &r) && r.seq == 6u && !r.is_hello);       /* no op */
+    CHECK(parse_hex("82 07 20", &r) && !r.is_hello);                   /* op -1 */
+    CHECK(parse_hex("82 07 f9 0000", &r) && !r.is_hello);              /* op 0.0 */
+    CHECK(parse_hex("82 07 08", &r) && !r.is_hello);                   /* stats */
+    CHECK(!parse_hex("82 20 00", &r));
+    CHECK_EQ(D.rx_malformed, 1);
+    CHECK_EQ(D.ops, 0);
+    CHECK_EQ(ncalls, 0);
 }
 
 static void test_op_and_args(void)
@@ -304,24 +346,28 @@ static void test_hello(void)
     fake_port_uptime = 1000;
 #if MAX_CONCURRENT_VMS == 4 && VM_MAX_GLOBALS == 64 && VM_MAX_ARRAYS == 16 && VM_ARRAY_ELEMENTS == 64
     EXPECT("82 01 00",
-           "83 01 00 ac 01 01 02 62 6677 03 04 04 18 40 05 10 06 18 40 07 19 0208 08 18 20"
-           " 09 1a 12345678 0a 19 03e8 0b 68 706f7765725f6f6e 0c 4c 0102030405060708090a0b0c");
+           "83 01 00 ae 01 02 02 62 6677 03 04 04 18 40 05 10 06 18 40 07 19 0208 08 18 20"
+           " 09 1a 12345678 0a 19 03e8 0b 68 706f7765725f6f6e 0c 4c 0102030405060708090a0b0c"
+           " 0d 18 20 0e 19 0800");
 #elif MAX_CONCURRENT_VMS == 2 && VM_MAX_GLOBALS == 16 && VM_MAX_ARRAYS == 4 && VM_ARRAY_ELEMENTS == 16
     EXPECT("82 01 00",
-           "83 01 00 ac 01 01 02 62 6677 03 02 04 10 05 04 06 10 07 19 0208 08 18 20"
-           " 09 1a 12345678 0a 19 03e8 0b 68 706f7765725f6f6e 0c 4c 0102030405060708090a0b0c");
+           "83 01 00 ae 01 02 02 62 6677 03 02 04 10 05 04 06 10 07 19 0208 08 18 20"
+           " 09 1a 12345678 0a 19 03e8 0b 68 706f7765725f6f6e 0c 4c 0102030405060708090a0b0c"
+           " 0d 18 20 0e 19 0800");
 #endif
     CHECK_EQ(cvm_cbor_check(out, out_len, 4), CVM_CBOR_OK);
     CHECK_EQ(ncalls, 0);
     /* No unique id, an unknown reset cause, uptime wrapping past 2^32 is just a uint32. */
     cvm_identity id = {.firmware_id = "", .boot_nonce = 0, .reset_cause = (cvm_reset_cause)99,
                        .unique_id_len = 0};
-    cvm_dispatch_init(&D, &mock_ops, NULL, &id);
+    cvm_dispatch_init(&D, &mock_ops, NULL, NULL, &id);
     fake_port_uptime = 0xFFFFFFFFu;
     req("82 00 00");
-    /* ... 02 60 ... 09 00 0a 1a ffffffff 0b 67 "unknown" 0c 40 */
+    /* ... 02 60 ... 09 00 0a 1a ffffffff 0b 67 "unknown" 0c 40 0d 18 20 0e 19 0800 */
     const uint8_t tail[] = {0x09, 0x00, 0x0a, 0x1a, 0xff, 0xff, 0xff, 0xff, 0x0b, 0x67,
-                            'u',  'n',  'k',  'n',  'o',  'w',  'n',  0x0c, 0x40};
+                            'u',  'n',  'k',  'n',  'o',  'w',  'n',  0x0c, 0x40,
+                            0x0d, 0x18, CVM_REPLAY_DEPTH, 0x0e, 0x19,
+                            (uint8_t)(CVM_REPLAY_BYTES >> 8), (uint8_t)CVM_REPLAY_BYTES};
     CHECK(out_len > sizeof tail);
     CHECK_MEM(out + out_len - sizeof tail, sizeof tail, tail, sizeof tail);
     CHECK(out[6] == 0x02 && out[7] == 0x60);
@@ -329,10 +375,11 @@ static void test_hello(void)
     const char *names[] = CVM_RESET_CAUSE_NAMES;
     for (unsigned c = 0; c < CVM_RESET_CAUSE_COUNT; c++) {
         id.reset_cause = (cvm_reset_cause)c;
-        cvm_dispatch_init(&D, &mock_ops, NULL, &id);
+        cvm_dispatch_init(&D, &mock_ops, NULL, NULL, &id);
         req("82 00 00");
         size_t n = strlen(names[c]);
-        CHECK(out_len > n + 2u && memcmp(out + out_len - 2u - n, names[c], n) == 0);
+        /* ... 0b <text head> <name> 0c 40 0d 18 20 0e 19 0800 */
+        CHECK(out_len > n + 9u && memcmp(out + out_len - 9u - n, names[c], n) == 0);
     }
 }
 
@@ -366,12 +413,14 @@ static void test_stats(void)
     link_counters = (cvm_line_counters){.rx_frames = 7, .rx_bad_frame = 8, .rx_bad_crc = 9,
                                         .rx_overlong = 10, .rx_noise = 12};
     fake_port_overruns = 70000;
+    session_counters = (cvm_link_counters){.replayed = 15, .out_of_sequence = 16,
+                                           .no_session = 0x10000u, .sessions = 1};
     NO_REPLY("ff");                  /* rx_malformed = 1 */
     EXPECT("82 01 0c", "82 01 01");  /* ops 1, op_errors 1 */
     EXPECT("82 02 0a", "82 02 02");  /* ops 2, op_errors 2 */
     EXPECT("83 03 0a 40", "83 03 00 40"); /* ops 3 */
 
-    char want[1024] = "83 18 20 00 ae";
+    char want[1024] = "83 18 20 00 b2";
     const uint32_t values[13] = {1, 2, 0xFFFFFFFFu, 300, 3, 2, 7, 8, 9, 10, 1, 12, 70000};
     for (uint32_t k = 0; k < 13u; k++) {
         hex_uint(want, k + 1u);
@@ -385,6 +434,12 @@ static void test_stats(void)
         for (unsigned i = 0; i < 8u; i++) {
             hex_uint(want, f[i]);
         }
+    }
+    /* Keys 15..18 after the contexts (key 14): ascending key order. */
+    const uint32_t link_values[4] = {15, 16, 0x10000u, 1};
+    for (uint32_t k = 0; k < 4u; k++) {
+        hex_uint(want, 15u + k);
+        hex_uint(want, link_values[k]);
     }
     /* hex_uint wrote 0x80|n as a uint head; fix it to the one-byte array head. */
     char *p = strstr(want, " 0e 18");
@@ -407,11 +462,14 @@ static void test_stats(void)
     CHECK_EQ(D.ops, 5);
     /* Without link counters the link fields read 0. */
     cvm_identity id = {.firmware_id = "fw"};
-    cvm_dispatch_init(&D, &mock_ops, NULL, &id);
+    cvm_dispatch_init(&D, &mock_ops, NULL, NULL, &id);
     req("82 00 08");
     const uint8_t zeros[] = {0x05, 0x00, 0x06, 0x00, 0x07, 0x00, 0x08, 0x00, 0x09, 0x00,
                              0x0a, 0x00, 0x0b, 0x00, 0x0c, 0x00, 0x0d, 0x1a, 0x00, 0x01, 0x11, 0x70};
     CHECK(contains(out, out_len, zeros, sizeof zeros));
+    const uint8_t link_zeros[] = {0x0f, 0x00, 0x10, 0x00, 0x11, 0x00, 0x12, 0x00};
+    CHECK(out_len > sizeof link_zeros &&
+          memcmp(out + out_len - sizeof link_zeros, link_zeros, sizeof link_zeros) == 0);
 }
 
 static void test_echo(void)
@@ -433,7 +491,7 @@ static void test_echo(void)
     for (size_t i = 0; i < n; i++) {
         msg[head + i] = (uint8_t)i;
     }
-    out_len = cvm_dispatch_handle(&D, msg, CVM_MAX_MESSAGE_BYTES, out, sizeof out);
+    out_len = handle(msg, CVM_MAX_MESSAGE_BYTES, out, sizeof out);
     CHECK_EQ(out_len, CVM_MAX_MESSAGE_BYTES);
     CHECK(out_len == CVM_MAX_MESSAGE_BYTES && out[2] == 0x00 &&
           memcmp(out + head, msg + head, n) == 0);
@@ -528,7 +586,7 @@ static void test_reset_counting(void)
     CHECK(ncalls == 1u && calls[0].op == 'R');
     CHECK_EQ(D.ops, 1);
     CHECK_EQ(D.op_errors, 0);
-    CHECK_EQ(D.rx_malformed, 3); /* link counters are kept */
+    CHECK_EQ(D.rx_malformed, 3); /* line counters are kept */
     /* Counters wrap. */
     D.ops = 0xFFFFFFFFu;
     D.op_errors = 0xFFFFFFFFu;
@@ -543,13 +601,14 @@ static void test_small_out(void)
     setup();
     uint8_t msg[] = {0x83, 0x01, 0x0a, 0x44, 1, 2, 3, 4};
     uint8_t tiny[4];
-    CHECK_EQ(cvm_dispatch_handle(&D, msg, sizeof msg, tiny, sizeof tiny), 0);
+    CHECK_EQ(handle(msg, sizeof msg, tiny, sizeof tiny), 0);
     CHECK_EQ(D.ops, 1);
 }
 
 int main(void)
 {
     test_malformed();
+    test_parse();
     test_op_and_args();
     test_pool_ops();
     test_hello();

@@ -35,6 +35,13 @@ function tsFile(): string {
     out.push(`  /** ${v.doc} */`, `  ${camel(k)}: ${v.value},`);
   }
   out.push('} as const;', '');
+  out.push('/** Range each replay-cache size may take (C: CVM_LIMIT_MIN_REPLAY_* .. CVM_LIMIT_REPLAY_*, checked in cvm_config.h). */');
+  out.push('export const LinkBounds = {');
+  for (const k of ['replay_depth', 'replay_bytes']) {
+    const v = src.link[k] as { min: number; max: number };
+    out.push(`  ${camel(k)}: { min: ${v.min}, max: ${v.max} },`);
+  }
+  out.push('} as const;', '');
   out.push('/** Default build-time limits of the pool (a device reports its own in hello). */');
   out.push('export const DefaultLimits = {');
   for (const [k, v] of Object.entries<{ value: number; doc: string }>(src.limits)) {

@@ -10,16 +10,18 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classifyLine } from '../../host/src/framing/frame.js';
-import { decodeCbor } from '../../host/src/codec/cbor.js';
-import { BANNER_PREFIX } from '../../host/src/protocol/constants.js';
+import { decodeCbor, encodeCbor } from '../../host/src/codec/cbor.js';
+import { BANNER_PREFIX, HelloKey, RESET_CAUSES } from '../../host/src/protocol/constants.js';
 import { TwinDevice } from '../../host/src/twin/device.js';
 import { buildFirmware } from '../../host/src/targets/toolchain.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const frames = JSON.parse(readFileSync(join(here, 'frames.json'), 'utf8')).cases as Array<{ name: string; line_hex: string; class: string; message?: unknown }>;
+/** One expected response line (PROTOCOL.md §7): exactly `line`, a hello checked by its structure, or the line of response `same_as`. */
+type Expected = { meaning: unknown; line?: string; hello?: { seq: number; fixed: { map: [number, unknown][] } }; same_as?: number };
 const exchanges = JSON.parse(readFileSync(join(here, 'exchanges.json'), 'utf8')).cases as Array<{
   name: string;
-  steps: Array<{ meaning: string; send_hex: string; expect: Array<{ meaning: unknown; line: string }> }>;
+  steps: Array<{ meaning: string; send_hex: string; expect: Expected[] }>;
 }>;
 
 /** A decoded CBOR value in the vectors' JSON form (PROTOCOL.md §7). */
@@ -44,16 +46,48 @@ describe('vectors: frames.json through the host framing and codec', () => {
   }
 });
 
+/**
+ * Why a response line is not the hello response the expectation describes, or undefined when it is:
+ * a frame of [seq, 0, map] in core deterministic encoding, the map holding exactly the hello keys
+ * in ascending order, the fixed ones with their values, and the variable ones of their types.
+ */
+function helloMismatch(line: string, e: NonNullable<Expected['hello']>): string | undefined {
+  const c = classifyLine(Buffer.from(line.replace(/\n$/, ''), 'latin1'));
+  if (c.kind !== 'frame' || !line.endsWith('\n')) return 'not a frame line';
+  const v = decodeCbor(c.message);
+  if (!Buffer.from(encodeCbor(v)).equals(c.message)) return 'not in core deterministic encoding';
+  if (!Array.isArray(v) || v.length !== 3 || v[0] !== e.seq || v[1] !== 0 || !(v[2] instanceof Map)) return `not [${e.seq}, 0, map]`;
+  const m = v[2] as Map<number, unknown>;
+  const keys = Object.values(HelloKey);
+  if (JSON.stringify([...m.keys()]) !== JSON.stringify(keys)) return `keys ${JSON.stringify([...m.keys()])}, want ${JSON.stringify(keys)}`;
+  for (const [k, want] of e.fixed.map) if (m.get(k) !== want) return `key ${k} is ${String(m.get(k))}, want ${String(want)}`;
+  const fw = m.get(HelloKey.firmware_id);
+  if (typeof fw !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(fw)) return `firmware id ${JSON.stringify(fw)}: want 1..64 printable ASCII characters, no spaces`;
+  for (const k of [HelloKey.boot_nonce, HelloKey.uptime_ms]) {
+    const n = m.get(k);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) return `key ${k} is not a uint32`;
+  }
+  if (!(RESET_CAUSES as readonly unknown[]).includes(m.get(HelloKey.reset_cause))) return `reset cause ${String(m.get(HelloKey.reset_cause))}`;
+  const uid = m.get(HelloKey.unique_id);
+  if (!(uid instanceof Uint8Array) || (uid.length !== 0 && uid.length !== 12)) return 'unique id is not 0 or 12 bytes';
+  return undefined;
+}
+
 /** Feeds every step in order, then compares all output lines (banner excluded) with the expected lines. */
 function checkExchange(x: (typeof exchanges)[number], output: string[]): void {
-  const expected = x.steps.flatMap((s) => s.expect.map((e) => ({ step: s.meaning, line: e.line, meaning: e.meaning })));
+  const expected = x.steps.flatMap((s) => s.expect.map((e) => ({ step: s.meaning, e })));
   const got = output.filter((l) => !l.startsWith(BANNER_PREFIX));
   for (let i = 0; i < Math.max(expected.length, got.length); i++) {
-    const e = expected[i];
+    const ex = expected[i];
     const g = got[i];
-    if (e?.line === g) continue;
+    let why: string | undefined;
+    if (ex === undefined || g === undefined) why = 'missing';
+    else if (ex.e.hello) why = helloMismatch(g, ex.e.hello);
+    else if (ex.e.same_as !== undefined) why = g === got[ex.e.same_as] ? undefined : `not the line of response ${ex.e.same_as + 1} (${JSON.stringify(got[ex.e.same_as])})`;
+    else why = g === ex.e.line ? undefined : 'other bytes';
+    if (why === undefined) continue;
     const decoded = g === undefined ? 'nothing' : describeLine(g);
-    expect.fail(`${x.name}: response ${i + 1} differs\n  request:  ${e?.step ?? '(none: extra output)'}\n  expected: ${JSON.stringify(e?.meaning)} ${JSON.stringify(e?.line)}\n  got:      ${decoded} ${JSON.stringify(g)}`);
+    expect.fail(`${x.name}: response ${i + 1} differs (${why})\n  request:  ${ex?.step ?? '(none: extra output)'}\n  expected: ${JSON.stringify(ex?.e.meaning)} ${JSON.stringify(ex?.e.line ?? ex?.e.hello ?? ex?.e.same_as)}\n  got:      ${decoded} ${JSON.stringify(g)}`);
   }
 }
 

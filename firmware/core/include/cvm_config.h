@@ -1,5 +1,5 @@
 /*
- * Build-time limits of the pool. Each is #ifndef-guarded so a build overrides it with -D, e.g.
+ * Build-time limits of the pool and of the link layer's replay cache. Each is #ifndef-guarded so a build overrides it with -D, e.g.
  * `-DMAX_CONCURRENT_VMS=2 -DVM_MAX_GLOBALS=16 -DVM_MAX_ARRAYS=4 -DVM_ARRAY_ELEMENTS=16` (the
  * "small" configuration of firmware/Makefile). Defaults come from protocol/constants.json through
  * the generated cvm_protocol.h; the protocol's maxima are enforced here at compile time.
@@ -41,6 +41,25 @@ _Static_assert(VM_MAX_ARRAYS >= 1 && VM_MAX_ARRAYS <= CVM_LIMIT_VM_MAX_ARRAYS,
 _Static_assert(VM_ARRAY_ELEMENTS >= 1 && VM_ARRAY_ELEMENTS <= CVM_LIMIT_VM_ARRAY_ELEMENTS,
                "VM_ARRAY_ELEMENTS must be 1..CVM_LIMIT_VM_ARRAY_ELEMENTS");
 
+/** Responses the link layer's replay cache keeps (PROTOCOL.md §3.3; hello key 13). */
+#ifndef CVM_REPLAY_DEPTH
+#define CVM_REPLAY_DEPTH CVM_DEFAULT_REPLAY_DEPTH
+#endif
+
+/** Bytes of response messages the replay cache holds (§3.3; hello key 14). */
+#ifndef CVM_REPLAY_BYTES
+#define CVM_REPLAY_BYTES CVM_DEFAULT_REPLAY_BYTES
+#endif
+
+_Static_assert(CVM_REPLAY_DEPTH >= CVM_LIMIT_MIN_REPLAY_DEPTH &&
+                   CVM_REPLAY_DEPTH <= CVM_LIMIT_REPLAY_DEPTH,
+               "CVM_REPLAY_DEPTH must be CVM_LIMIT_MIN_REPLAY_DEPTH..CVM_LIMIT_REPLAY_DEPTH");
+_Static_assert(CVM_REPLAY_BYTES >= CVM_LIMIT_MIN_REPLAY_BYTES &&
+                   CVM_REPLAY_BYTES <= CVM_LIMIT_REPLAY_BYTES,
+               "CVM_REPLAY_BYTES must be CVM_LIMIT_MIN_REPLAY_BYTES..CVM_LIMIT_REPLAY_BYTES");
+_Static_assert(CVM_REPLAY_BYTES >= CVM_MAX_MESSAGE_BYTES,
+               "CVM_REPLAY_BYTES must hold the largest response (CVM_MAX_MESSAGE_BYTES)");
+
 /*
  * Worst-case response sizes, computed from the limits above, so that a configuration whose
  * answers could not fit one frame fails to compile instead of failing on the wire.
@@ -48,15 +67,16 @@ _Static_assert(VM_ARRAY_ELEMENTS >= 1 && VM_ARRAY_ELEMENTS <= CVM_LIMIT_VM_ARRAY
  * CVM_CBOR_UINT_SIZE(v) is the size of the shortest CBOR head carrying v (RFC 8949 §4.2.1).
  * A response starts with [seq, 0, ...]: array head 1 + seq (uint32) 5 + status 1 = 7 bytes.
  *
- * stats = 7 + map head 1 + keys 1..14 (14 x 1) + 13 uint32 counters (13 x 5)
- *         + key 14's array head + MAX_CONCURRENT_VMS x context entry, where a context entry is
+ * stats = 7 + map head 1 + keys 1..18 (18 x 1) + 17 uint32 counters (keys 1..13 and 15..18,
+ *         17 x 5) + key 14's array head + MAX_CONCURRENT_VMS x context entry, where a context
+ *         entry is
  *         array head 1 + acquired 1 + globals_in_use + arrays_active + elements + bytes_used
  *         + the three high-water marks, each at most its limit:
  *           globals_in_use, hw_globals <= VM_MAX_GLOBALS
  *           arrays_active, hw_arrays   <= VM_MAX_ARRAYS
  *           elements, hw_elements      <= VM_MAX_ARRAYS * VM_ARRAY_ELEMENTS
  *           bytes_used                 <= 4 * (VM_MAX_GLOBALS + VM_MAX_ARRAYS * VM_ARRAY_ELEMENTS)
- *         Defaults (4, 64, 16, 64): 17 bytes an entry, 156 bytes in all.
+ *         Defaults (4, 64, 16, 64): 17 bytes an entry, 180 bytes in all.
  *
  * batch = 7 + array head (<= 32 entries: 2) + CVM_MAX_BATCH_OPS x 7, the largest result being
  *         [0, int32] = array head 1 + 0 + int32 5. 233 bytes.
@@ -80,9 +100,13 @@ _Static_assert(VM_ARRAY_ELEMENTS >= 1 && VM_ARRAY_ELEMENTS <= CVM_LIMIT_VM_ARRAY
      2u * CVM_CBOR_UINT_SIZE(CVM_MAX_ELEMENTS_PER_CONTEXT) +                                        \
      CVM_CBOR_UINT_SIZE(4ull * (VM_MAX_GLOBALS + CVM_MAX_ELEMENTS_PER_CONTEXT)))
 
+/** stats' uint32 counters: every key but CVM_STATS_CONTEXTS (the per-context array). */
+#define CVM_STATS_COUNTER_COUNT (CVM_STATS_KEY_COUNT - 1u)
+_Static_assert(CVM_STATS_KEY_COUNT < 24u, "stats keys and map head must stay one byte each");
+
 /** Largest stats response of this build, in bytes. */
 #define CVM_STATS_RESPONSE_MAX                                                                      \
-    (CVM_RESPONSE_HEAD_MAX + 1u + CVM_STATS_KEY_COUNT + 13u * 5u +                                  \
+    (CVM_RESPONSE_HEAD_MAX + 1u + CVM_STATS_KEY_COUNT + CVM_STATS_COUNTER_COUNT * 5u +              \
      CVM_CBOR_UINT_SIZE(MAX_CONCURRENT_VMS) + MAX_CONCURRENT_VMS * CVM_STATS_CONTEXT_ENTRY_MAX)
 
 /** Largest batch response, in bytes. */

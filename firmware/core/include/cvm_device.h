@@ -1,6 +1,7 @@
 /*
- * The device: the glue a port calls. It owns the one line assembler, dispatcher and output buffer
- * of the firmware and drives the pool (cvm_pool.h) through its memory-operations table. Every byte
+ * The device: the glue a port calls. It owns the one line assembler, link layer (cvm_link.h),
+ * dispatcher and output buffer of the firmware and drives the pool (cvm_pool.h) through its
+ * memory-operations table. Every byte
  * it sends, frame or log line, goes out as one whole line through cvm_port_write(), so a log line
  * never lands inside a frame (PROTOCOL.md §2).
  *
@@ -23,7 +24,8 @@
 #define CVM_FIRMWARE_VERSION "0.1.0"
 
 /**
- * Boot state: empties the pool, zeroes every counter, empties the line assembler, and reads the
+ * Boot state: empties the pool, zeroes every counter, empties the line assembler, opens no
+ * session (the link layer answers no_session until a hello, §3.3), and reads the
  * boot nonce, reset cause and unique id from the port (cvm_port_boot_nonce(),
  * cvm_port_reset_cause(), cvm_port_unique_id()). Call once before anything else; calling again
  * is a reboot of the core. Writes nothing.
@@ -32,14 +34,15 @@ void cvm_device_init(void);
 
 /**
  * Writes the boot banner log line (§5):
- * "CVM-BOOT proto=1 fw=<firmware id> nonce=<8 lowercase hex> vms=<n> globals=<n> arrays=<n>
- * elements=<n>\n". Call after cvm_device_init() and before feeding any byte.
+ * "CVM-BOOT proto=<CVM_PROTOCOL_VERSION> fw=<firmware id> nonce=<8 lowercase hex> vms=<n>
+ * globals=<n> arrays=<n> elements=<n>\n". Call after cvm_device_init() and before feeding any byte.
  */
 void cvm_device_banner(void);
 
 /**
  * Feeds received bytes (any split: a line may span calls, a call may hold many lines). Each
- * complete line is handled at once (§2.1, §3); each answered request writes its response frame
+ * complete line is handled at once (§2.1, §3, the link layer of §3.3); each answered request
+ * (executed, refused, or a duplicate replayed from the cache) writes its response frame
  * line "~" base64(CBOR ‖ CRC-16 big-endian) "\n" (no '\r') with one cvm_port_write() call,
  * before this function returns. data may be NULL when len is 0.
  */

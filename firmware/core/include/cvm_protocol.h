@@ -25,9 +25,9 @@
 #define CVM_DEFAULT_BAUD 115200u
 
 /* Default build-time limits; firmware/core/include/cvm_config.h lets -D override them. */
-/** VM memory contexts in the pool (MAX_CONCURRENT_VMS). At most 16 so that a stats response fits in one frame. */
+/** VM memory contexts in the pool (MAX_CONCURRENT_VMS). At most 15 so that a worst-case stats response (v2: with the link counters 15..18) fits in one frame. */
 #define CVM_DEFAULT_MAX_CONCURRENT_VMS 4u
-#define CVM_LIMIT_MAX_CONCURRENT_VMS 16u
+#define CVM_LIMIT_MAX_CONCURRENT_VMS 15u
 /** int32 globals per context (VM_MAX_GLOBALS). */
 #define CVM_DEFAULT_VM_MAX_GLOBALS 64u
 #define CVM_LIMIT_VM_MAX_GLOBALS 255u
@@ -88,7 +88,7 @@ typedef enum {
 /** Device error codes (PROTOCOL.md section 4). */
 typedef enum {
     CVM_ERR_OK = 0, /**< Success. */
-    CVM_ERR_UNKNOWN_OP = 1, /**< The op code is an unsigned integer but names no operation (or batch holds an op code that is not a pool operation). */
+    CVM_ERR_UNKNOWN_OP = 1, /**< The op code is an unsigned integer but names no operation (in a request, or in a batch entry). */
     CVM_ERR_BAD_ARG = 2, /**< Wrong number of arguments, or an argument of the wrong CBOR type, or a value outside int32. */
     CVM_ERR_OUT_OF_RANGE = 3, /**< A vm, global or array id past its build-time limit, an array index at or past VM_ARRAY_ELEMENTS, or any negative id or index. */
     CVM_ERR_NOT_ACQUIRED = 4, /**< The context is not acquired. */

@@ -7,6 +7,7 @@
 #include "cvm_crc16.h"
 #include "cvm_dispatch.h"
 #include "cvm_line.h"
+#include "cvm_link.h"
 #include "cvm_pool.h"
 #include "cvm_port.h"
 #include "cvm_protocol.h"
@@ -22,6 +23,7 @@ _Static_assert(1u + CVM_BASE64_ENCODED_LEN(CVM_MAX_FRAME_BYTES) + 1u <= CVM_DEVI
 
 static cvm_line cvm_device_rx;
 static cvm_dispatch cvm_device_dispatcher;
+static cvm_link cvm_device_link;
 static uint8_t cvm_device_response[CVM_MAX_FRAME_BYTES];
 static uint8_t cvm_device_out[CVM_DEVICE_OUT_MAX];
 static char cvm_device_fw_id[CVM_FIRMWARE_ID_MAX + 1u];
@@ -90,6 +92,7 @@ void cvm_device_init(void)
 
     cvm_pool_init();
     cvm_line_init(&cvm_device_rx);
+    cvm_link_init(&cvm_device_link);
     cvm_device_build_firmware_id();
     memset(&identity, 0, sizeof identity);
     identity.firmware_id = cvm_device_fw_id;
@@ -99,7 +102,7 @@ void cvm_device_init(void)
                                  ? CVM_UNIQUE_ID_BYTES
                                  : 0u;
     cvm_dispatch_init(&cvm_device_dispatcher, &cvm_pool_memory_ops, &cvm_device_rx.counters,
-                      &identity);
+                      &cvm_device_link.counters, &identity);
 }
 
 const char *cvm_device_firmware_id(void)
@@ -152,16 +155,31 @@ void cvm_device_log(const char *text)
     cvm_port_write(cvm_device_out, n + 1u);
 }
 
-/* Answers the frame the line assembler just completed, if it is a request. */
+/*
+ * Answers the frame the line assembler just completed, if it is a request: §3.1 steps 1 and 2,
+ * then the link layer's rules (§3.3), which either answer it themselves (a replay, no_session,
+ * out_of_sequence) or have it executed and cache the response.
+ */
 static void cvm_device_answer(void)
 {
     size_t len;
+    cvm_dispatch_request req;
     const uint8_t *msg = cvm_line_message(&cvm_device_rx, &len);
-    size_t n = cvm_dispatch_handle(&cvm_device_dispatcher, msg, len, cvm_device_response,
-                                   CVM_MAX_MESSAGE_BYTES);
+    if (!cvm_dispatch_parse(&cvm_device_dispatcher, msg, len, &req)) {
+        return;
+    }
+    size_t n;
+    cvm_link_action action = cvm_link_receive(&cvm_device_link, req.seq, req.is_hello,
+                                              cvm_device_response, CVM_MAX_MESSAGE_BYTES, &n);
+    if (action == CVM_LINK_EXECUTE || action == CVM_LINK_NEW_SESSION) {
+        n = cvm_dispatch_execute(&cvm_device_dispatcher, &req, cvm_device_response,
+                                 CVM_MAX_MESSAGE_BYTES);
+        cvm_link_cache(&cvm_device_link, cvm_device_response, n);
+    }
     if (n == 0u) {
         return;
     }
+    /* The same message always makes the same line, so a replay is byte for byte the original. */
     uint16_t crc = cvm_crc16(cvm_device_response, n);
     cvm_device_response[n] = (uint8_t)(crc >> 8);
     cvm_device_response[n + 1u] = (uint8_t)crc;

@@ -6,23 +6,53 @@
 #include "cvm_port.h"
 
 /*
- * Largest hello response: head 7, map head 1, 12 one-byte keys, then the values: version 1,
+ * Largest hello response: head 7, map head 1, 14 one-byte keys, then the values: version 1,
  * firmware id (head 2 + CVM_FIRMWARE_ID_MAX), the four limits (at most 1 + 2 + 2 + 3 at their
  * protocol maxima), max_line 3, max_batch 2, nonce 5, uptime 5, reset cause (head 1 + 9), unique
- * id (head 1 + 12).
+ * id (head 1 + 12), replay_depth (at most 2), replay_bytes (at most 3).
  */
-#define CVM_HELLO_RESPONSE_MAX (7u + 1u + 12u + 1u + 2u + CVM_FIRMWARE_ID_MAX + 8u + 3u + 2u + 5u + 5u + 10u + 13u)
+#define CVM_HELLO_RESPONSE_MAX                                                                      \
+    (7u + 1u + CVM_HELLO_KEY_COUNT + 1u + 2u + CVM_FIRMWARE_ID_MAX + 8u + 3u + 2u + 5u + 5u + 10u + \
+     13u + CVM_CBOR_UINT_SIZE(CVM_LIMIT_REPLAY_DEPTH) + CVM_CBOR_UINT_SIZE(CVM_LIMIT_REPLAY_BYTES))
 _Static_assert(CVM_HELLO_RESPONSE_MAX <= CVM_MAX_MESSAGE_BYTES, "hello response may not fit");
+_Static_assert(CVM_HELLO_KEY_COUNT == CVM_HELLO_REPLAY_BYTES && CVM_HELLO_KEY_COUNT < 24u,
+               "hello keys moved: update cvm_dispatch_put_hello");
 _Static_assert(CVM_FIRMWARE_ID_MAX < 256u, "firmware id head must stay 2 bytes");
 
 static const char *const cvm_reset_cause_names[CVM_RESET_CAUSE_COUNT] = CVM_RESET_CAUSE_NAMES;
 
+/*
+ * The per-op facts, generated from protocol/constants.json. Sized by their initialisers, so a
+ * table with a missing (or extra) entry fails here instead of reading a zero-filled default.
+ */
+static const uint8_t cvm_op_argc[] = CVM_OP_ARGC_TABLE;
+static const uint8_t cvm_op_arg_kind[][CVM_OP_MAX_ARGS] = CVM_OP_ARG_KIND_TABLE;
+static const bool cvm_op_batchable[] = CVM_OP_BATCHABLE_TABLE;
+static const bool cvm_op_int32_result[] = CVM_OP_INT32_RESULT_TABLE;
+_Static_assert(sizeof cvm_op_argc == CVM_OP_COUNT, "CVM_OP_ARGC_TABLE needs one entry per op");
+_Static_assert(sizeof cvm_op_arg_kind / sizeof cvm_op_arg_kind[0] == CVM_OP_COUNT,
+               "CVM_OP_ARG_KIND_TABLE needs one entry per op");
+_Static_assert(sizeof cvm_op_batchable == CVM_OP_COUNT * sizeof(bool),
+               "CVM_OP_BATCHABLE_TABLE needs one entry per op");
+_Static_assert(sizeof cvm_op_int32_result == CVM_OP_COUNT * sizeof(bool),
+               "CVM_OP_INT32_RESULT_TABLE needs one entry per op");
+
+/* An operation's arguments, read by kind (§3.1 step 4), at their positions. */
+typedef struct {
+    uint32_t id[CVM_OP_MAX_ARGS];    /* CVM_ARG_ID; CVM_POOL_ID_INVALID when negative or > uint32 */
+    int32_t int32[CVM_OP_MAX_ARGS];  /* CVM_ARG_INT32 */
+    const uint8_t *bytes;            /* CVM_ARG_BYTES (at most one) */
+    size_t bytes_len;
+    uint64_t ops_count;              /* CVM_ARG_OPS (at most one): its entries follow in rest */
+} cvm_dispatch_args;
+
 void cvm_dispatch_init(cvm_dispatch *d, const cvm_memory_ops *mem, const cvm_line_counters *link,
-                       const cvm_identity *identity)
+                       const cvm_link_counters *session, const cvm_identity *identity)
 {
     memset(d, 0, sizeof *d);
     d->mem = mem;
     d->link = link;
+    d->session = session;
     d->identity = *identity;
     if (d->identity.unique_id_len > CVM_UNIQUE_ID_BYTES) {
         d->identity.unique_id_len = CVM_UNIQUE_ID_BYTES;
@@ -39,83 +69,80 @@ static void cvm_dispatch_count(cvm_dispatch *d, cvm_err e)
 }
 
 /*
- * Reads an id, index or size argument (§3.1 step 4): any integer is the right type; a negative one
- * or one past uint32 becomes CVM_POOL_ID_INVALID, which the pool rejects at that argument's own
- * check (out_of_range, or bad_size for a size). Anything else is bad_arg.
+ * Reads the argc arguments of op from r into *a, each by its kind (§3.1 step 4). An id, index or
+ * size may be any integer: a negative one or one past uint32 becomes CVM_POOL_ID_INVALID, which
+ * the pool rejects at that argument's own check (out_of_range, or bad_size for a size).
+ * @return CVM_ERR_OK, or CVM_ERR_BAD_ARG for a wrong count or a wrong type.
  */
-static cvm_err cvm_dispatch_read_id(cvm_cbor_reader *r, uint32_t *id)
+static cvm_err cvm_dispatch_read_args(cvm_op op, uint64_t argc, cvm_cbor_reader *r,
+                                      cvm_dispatch_args *a)
 {
-    bool negative;
-    uint64_t arg;
-    if (cvm_cbor_read_int(r, &negative, &arg) != CVM_CBOR_OK) {
+    if (argc != cvm_op_argc[op]) {
         return CVM_ERR_BAD_ARG;
     }
-    *id = (negative || arg > 0xFFFFFFFFu) ? CVM_POOL_ID_INVALID : (uint32_t)arg;
-    return CVM_ERR_OK;
-}
-
-/* Arguments of each pool operation, by op code; 0xFF for the operations that are not. */
-static const uint8_t cvm_pool_op_argc[CVM_OP_COUNT] = {
-    [CVM_OP_HELLO] = 0xFFu,       [CVM_OP_ACQUIRE] = 1u,      [CVM_OP_RELEASE] = 1u,
-    [CVM_OP_LOAD_GLOBAL] = 2u,    [CVM_OP_STORE_GLOBAL] = 3u, [CVM_OP_CREATE_ARRAY] = 3u,
-    [CVM_OP_LOAD_ARRAY] = 3u,     [CVM_OP_STORE_ARRAY] = 4u,  [CVM_OP_STATS] = 0xFFu,
-    [CVM_OP_BATCH] = 0xFFu,       [CVM_OP_ECHO] = 0xFFu,      [CVM_OP_RESET_POOL] = 0u,
-};
-
-/*
- * Runs the pool operation `op` (one whose cvm_pool_op_argc is not 0xFF) whose argc arguments are
- * next in r: §3.1 step 4, then the pool's checks (step 5). Sets *has_value when the result is an
- * int32 in *value. Does not count the operation.
- */
-static cvm_err cvm_dispatch_pool_op(cvm_dispatch *d, cvm_op op, cvm_cbor_reader *r, uint64_t argc,
-                                    int32_t *value, bool *has_value)
-{
-    uint32_t a[3] = {0, 0, 0};
-    int32_t v = 0;
-    uint8_t want = cvm_pool_op_argc[op];
-
-    *has_value = false;
-    if (argc != want) {
-        return CVM_ERR_BAD_ARG;
-    }
-    /* store_global and store_array end in an int32 value; every other argument is an id. */
-    bool stores = op == CVM_OP_STORE_GLOBAL || op == CVM_OP_STORE_ARRAY;
-    unsigned ids = stores ? want - 1u : want;
-    for (unsigned i = 0; i < ids; i++) {
-        if (cvm_dispatch_read_id(r, &a[i]) != CVM_ERR_OK) {
+    for (unsigned i = 0; i < cvm_op_argc[op]; i++) {
+        bool negative = false;
+        uint64_t v = 0;
+        int ok = CVM_CBOR_ERR_TYPE;
+        /* No default: a cvm_arg_kind without a case here fails the build (-Wswitch). */
+        switch ((cvm_arg_kind)cvm_op_arg_kind[op][i]) {
+        case CVM_ARG_ID:
+            ok = cvm_cbor_read_int(r, &negative, &v);
+            a->id[i] = (negative || v > 0xFFFFFFFFu) ? CVM_POOL_ID_INVALID : (uint32_t)v;
+            break;
+        case CVM_ARG_INT32:
+            ok = cvm_cbor_read_int32(r, &a->int32[i]);
+            break;
+        case CVM_ARG_BYTES:
+            ok = cvm_cbor_read_bstr(r, &a->bytes, &a->bytes_len);
+            break;
+        case CVM_ARG_OPS:
+            ok = cvm_cbor_enter_array(r, &a->ops_count);
+            break;
+        }
+        if (ok != CVM_CBOR_OK) {
             return CVM_ERR_BAD_ARG;
         }
     }
-    if (stores && cvm_cbor_read_int32(r, &v) != CVM_CBOR_OK) {
-        return CVM_ERR_BAD_ARG;
-    }
+    return CVM_ERR_OK;
+}
 
+/*
+ * Runs the pool operation op (one whose cvm_op_batchable entry is true) on its read arguments:
+ * the pool's checks (step 5). Stores an int32 result in *value (cvm_op_int32_result). Does not
+ * count the operation.
+ */
+static cvm_err cvm_dispatch_pool_op(cvm_dispatch *d, cvm_op op, const cvm_dispatch_args *a,
+                                    int32_t *value)
+{
     const cvm_memory_ops *m = d->mem;
     switch (op) {
     case CVM_OP_ACQUIRE:
-        return m->acquire(a[0]);
+        return m->acquire(a->id[0]);
     case CVM_OP_RELEASE:
-        return m->release(a[0]);
+        return m->release(a->id[0]);
     case CVM_OP_LOAD_GLOBAL:
-        *has_value = true;
-        return m->load_global(a[0], a[1], value);
+        return m->load_global(a->id[0], a->id[1], value);
     case CVM_OP_STORE_GLOBAL:
-        return m->store_global(a[0], a[1], v);
+        return m->store_global(a->id[0], a->id[1], a->int32[2]);
     case CVM_OP_CREATE_ARRAY:
-        return m->create_array(a[0], a[1], a[2]);
+        return m->create_array(a->id[0], a->id[1], a->id[2]);
     case CVM_OP_LOAD_ARRAY:
-        *has_value = true;
-        return m->load_array(a[0], a[1], a[2], value);
+        return m->load_array(a->id[0], a->id[1], a->id[2], value);
     case CVM_OP_STORE_ARRAY:
-        return m->store_array(a[0], a[1], a[2], v);
+        return m->store_array(a->id[0], a->id[1], a->id[2], a->int32[3]);
     case CVM_OP_RESET_POOL:
         m->reset();
         d->ops = 0;
         d->op_errors = 0;
         return CVM_ERR_OK;
-    default:
-        return CVM_ERR_UNKNOWN_OP; /* not reached: callers pass pool operations only */
+    case CVM_OP_HELLO:
+    case CVM_OP_STATS:
+    case CVM_OP_BATCH:
+    case CVM_OP_ECHO:
+        break; /* not pool operations: callers pass batchable ones only */
     }
+    return CVM_ERR_NOT_IN_BATCH;
 }
 
 /* Runs one batch entry (§4.2) and writes its result. Counts it. */
@@ -124,7 +151,7 @@ static void cvm_dispatch_batch_entry(cvm_dispatch *d, cvm_cbor_reader *entry, cv
     uint64_t n;
     uint64_t code;
     int32_t value = 0;
-    bool has_value = false;
+    cvm_dispatch_args a;
     cvm_err e;
 
     if (cvm_cbor_enter_array(entry, &n) != CVM_CBOR_OK || n == 0u ||
@@ -132,16 +159,19 @@ static void cvm_dispatch_batch_entry(cvm_dispatch *d, cvm_cbor_reader *entry, cv
         e = CVM_ERR_BAD_ARG;
     } else if (code >= CVM_OP_COUNT) {
         e = CVM_ERR_UNKNOWN_OP;
-    } else if (cvm_pool_op_argc[code] == 0xFFu) {
+    } else if (!cvm_op_batchable[code]) {
         e = CVM_ERR_NOT_IN_BATCH;
     } else {
-        e = cvm_dispatch_pool_op(d, (cvm_op)code, entry, n - 1u, &value, &has_value);
+        e = cvm_dispatch_read_args((cvm_op)code, n - 1u, entry, &a);
+        if (e == CVM_ERR_OK) {
+            e = cvm_dispatch_pool_op(d, (cvm_op)code, &a, &value);
+        }
     }
     cvm_dispatch_count(d, e);
     if (e != CVM_ERR_OK) {
         (void)cvm_cbor_put_array(w, 1u);
         (void)cvm_cbor_put_uint(w, (uint64_t)e);
-    } else if (has_value) {
+    } else if (cvm_op_int32_result[code]) {
         (void)cvm_cbor_put_array(w, 2u);
         (void)cvm_cbor_put_uint(w, 0u);
         (void)cvm_cbor_put_int(w, value);
@@ -151,7 +181,7 @@ static void cvm_dispatch_batch_entry(cvm_dispatch *d, cvm_cbor_reader *entry, cv
     }
 }
 
-/* Writes hello's result map (§5). */
+/* Writes hello's result map (§5), keys in ascending order. */
 static void cvm_dispatch_put_hello(const cvm_dispatch *d, cvm_cbor_writer *w)
 {
     const cvm_identity *id = &d->identity;
@@ -188,26 +218,35 @@ static void cvm_dispatch_put_hello(const cvm_dispatch *d, cvm_cbor_writer *w)
     (void)cvm_cbor_put_tstr(w, cause, strlen(cause));
     (void)cvm_cbor_put_uint(w, CVM_HELLO_UNIQUE_ID);
     (void)cvm_cbor_put_bstr(w, id->unique_id, id->unique_id_len);
+    (void)cvm_cbor_put_uint(w, CVM_HELLO_REPLAY_DEPTH);
+    (void)cvm_cbor_put_uint(w, CVM_REPLAY_DEPTH);
+    (void)cvm_cbor_put_uint(w, CVM_HELLO_REPLAY_BYTES);
+    (void)cvm_cbor_put_uint(w, CVM_REPLAY_BYTES);
 }
 
 /* Writes stats' result map (§6): the counters as they are before this operation is counted. */
 static void cvm_dispatch_put_stats(const cvm_dispatch *d, cvm_cbor_writer *w)
 {
     cvm_pool_telemetry t;
-    static const cvm_line_counters none;
-    const cvm_line_counters *link = d->link != NULL ? d->link : &none;
+    static const cvm_line_counters no_line;
+    static const cvm_link_counters no_link;
+    const cvm_line_counters *line = d->link != NULL ? d->link : &no_line;
+    const cvm_link_counters *link = d->session != NULL ? d->session : &no_link;
 
     d->mem->telemetry(&t);
-    const uint32_t counters[13] = {
-        t.contexts_acquired, t.contexts_hw,   t.acquires,         t.releases,
-        d->ops,              d->op_errors,    link->rx_frames,    link->rx_bad_frame,
-        link->rx_bad_crc,    link->rx_overlong, d->rx_malformed,  link->rx_noise,
+    /* Keys 1..13, then (after key 14, the contexts) keys 15..18: ascending, as §3.1 requires. */
+    const uint32_t before[13] = {
+        t.contexts_acquired, t.contexts_hw,    t.acquires,        t.releases,
+        d->ops,              d->op_errors,     line->rx_frames,   line->rx_bad_frame,
+        line->rx_bad_crc,    line->rx_overlong, d->rx_malformed,  line->rx_noise,
         cvm_port_rx_overruns(),
     };
+    const uint32_t after[4] = {link->replayed, link->out_of_sequence, link->no_session,
+                               link->sessions};
     (void)cvm_cbor_put_map(w, CVM_STATS_KEY_COUNT);
     for (unsigned k = 0; k < 13u; k++) {
-        (void)cvm_cbor_put_uint(w, k + 1u); /* keys CVM_STATS_CONTEXTS_ACQUIRED..RX_OVERRUN */
-        (void)cvm_cbor_put_uint(w, counters[k]);
+        (void)cvm_cbor_put_uint(w, CVM_STATS_CONTEXTS_ACQUIRED + k);
+        (void)cvm_cbor_put_uint(w, before[k]);
     }
     (void)cvm_cbor_put_uint(w, CVM_STATS_CONTEXTS);
     (void)cvm_cbor_put_array(w, MAX_CONCURRENT_VMS);
@@ -223,8 +262,15 @@ static void cvm_dispatch_put_stats(const cvm_dispatch *d, cvm_cbor_writer *w)
         (void)cvm_cbor_put_uint(w, c->hw_arrays);
         (void)cvm_cbor_put_uint(w, c->hw_elements);
     }
+    for (unsigned k = 0; k < 4u; k++) {
+        (void)cvm_cbor_put_uint(w, CVM_STATS_REPLAYED + k);
+        (void)cvm_cbor_put_uint(w, after[k]);
+    }
 }
-_Static_assert(CVM_STATS_RX_OVERRUN == 13 && CVM_STATS_CONTEXTS == 14, "stats keys moved");
+_Static_assert(CVM_STATS_CONTEXTS_ACQUIRED == 1 && CVM_STATS_RX_OVERRUN == 13 &&
+                   CVM_STATS_CONTEXTS == 14 && CVM_STATS_REPLAYED == 15 &&
+                   CVM_STATS_SESSIONS == 18 && CVM_STATS_KEY_COUNT == 18,
+               "stats keys moved: update cvm_dispatch_put_stats");
 
 /* [seq, code]: an error, or success without a result. */
 static void cvm_dispatch_put_status(cvm_cbor_writer *w, uint32_t seq, cvm_err e)
@@ -242,103 +288,104 @@ static void cvm_dispatch_put_ok_head(cvm_cbor_writer *w, uint32_t seq)
     (void)cvm_cbor_put_uint(w, 0u);
 }
 
-size_t cvm_dispatch_handle(cvm_dispatch *d, const uint8_t *msg, size_t len, uint8_t *out,
-                           size_t cap)
+bool cvm_dispatch_parse(cvm_dispatch *d, const uint8_t *msg, size_t len, cvm_dispatch_request *req)
 {
-    cvm_cbor_reader r;
-    cvm_cbor_writer w;
-    uint64_t n;
-    uint64_t seq64;
-    uint64_t op;
-
-    /* Steps 1 and 2: no reply. */
+    uint64_t seq;
     if (cvm_cbor_check(msg, len, CVM_MAX_CBOR_DEPTH) != CVM_CBOR_OK) {
         d->rx_malformed++;
-        return 0;
+        return false;
     }
-    cvm_cbor_reader_init(&r, msg, len);
-    if (cvm_cbor_enter_array(&r, &n) != CVM_CBOR_OK || n == 0u ||
-        cvm_cbor_read_uint(&r, &seq64) != CVM_CBOR_OK || seq64 > 0xFFFFFFFFu) {
+    cvm_cbor_reader_init(&req->rest, msg, len);
+    if (cvm_cbor_enter_array(&req->rest, &req->elements) != CVM_CBOR_OK || req->elements == 0u ||
+        cvm_cbor_read_uint(&req->rest, &seq) != CVM_CBOR_OK || seq > 0xFFFFFFFFu) {
         d->rx_malformed++;
-        return 0;
+        return false;
     }
-    uint32_t seq = (uint32_t)seq64;
-    cvm_cbor_writer_init(&w, out, cap);
+    req->seq = (uint32_t)seq;
+    uint64_t op;
+    cvm_cbor_reader peek = req->rest;
+    req->is_hello = req->elements == 2u && cvm_cbor_read_uint(&peek, &op) == CVM_CBOR_OK &&
+                    op == CVM_OP_HELLO;
+    return true;
+}
 
-    /* Step 3. */
-    cvm_err e;
-    if (n < 2u || cvm_cbor_read_uint(&r, &op) != CVM_CBOR_OK) {
-        e = CVM_ERR_BAD_ARG;
-    } else if (op >= CVM_OP_COUNT) {
-        e = CVM_ERR_UNKNOWN_OP;
-    } else {
-        uint64_t argc = n - 2u;
-        switch ((cvm_op)op) {
-        case CVM_OP_HELLO:
-            if (argc != 0u) {
-                e = CVM_ERR_BAD_ARG;
-                break;
-            }
-            cvm_dispatch_put_ok_head(&w, seq);
-            cvm_dispatch_put_hello(d, &w);
-            cvm_dispatch_count(d, CVM_ERR_OK);
-            return cvm_cbor_writer_len(&w);
-        case CVM_OP_STATS:
-            if (argc != 0u) {
-                e = CVM_ERR_BAD_ARG;
-                break;
-            }
-            cvm_dispatch_put_ok_head(&w, seq);
-            cvm_dispatch_put_stats(d, &w);
-            cvm_dispatch_count(d, CVM_ERR_OK);
-            return cvm_cbor_writer_len(&w);
-        case CVM_OP_ECHO: {
-            const uint8_t *payload;
-            size_t payload_len;
-            if (argc != 1u || cvm_cbor_read_bstr(&r, &payload, &payload_len) != CVM_CBOR_OK) {
-                e = CVM_ERR_BAD_ARG;
-                break;
-            }
-            cvm_dispatch_put_ok_head(&w, seq);
-            (void)cvm_cbor_put_bstr(&w, payload, payload_len);
-            cvm_dispatch_count(d, CVM_ERR_OK);
+/* Step 3 and 4: the op code and its arguments. Fills *op and *a, or returns the error. */
+static cvm_err cvm_dispatch_decode(cvm_dispatch_request *req, cvm_op *op, cvm_dispatch_args *a)
+{
+    uint64_t code;
+    if (req->elements < 2u || cvm_cbor_read_uint(&req->rest, &code) != CVM_CBOR_OK) {
+        return CVM_ERR_BAD_ARG;
+    }
+    if (code >= CVM_OP_COUNT) {
+        return CVM_ERR_UNKNOWN_OP;
+    }
+    *op = (cvm_op)code;
+    return cvm_dispatch_read_args(*op, req->elements - 2u, &req->rest, a);
+}
+
+size_t cvm_dispatch_execute(cvm_dispatch *d, const cvm_dispatch_request *request, uint8_t *out,
+                            size_t cap)
+{
+    cvm_dispatch_request req = *request;
+    cvm_cbor_writer w;
+    cvm_dispatch_args a;
+    cvm_op op = CVM_OP_HELLO;
+    int32_t value = 0;
+
+    cvm_cbor_writer_init(&w, out, cap);
+    cvm_err e = cvm_dispatch_decode(&req, &op, &a);
+    if (e == CVM_ERR_OK && cvm_op_batchable[op]) {
+        e = cvm_dispatch_pool_op(d, op, &a, &value);
+        if (e == CVM_ERR_OK && cvm_op_int32_result[op]) {
+            cvm_dispatch_put_ok_head(&w, req.seq);
+            (void)cvm_cbor_put_int(&w, value);
+            cvm_dispatch_count(d, e);
             return cvm_cbor_writer_len(&w);
         }
-        case CVM_OP_BATCH: {
-            uint64_t entries;
-            if (argc != 1u || cvm_cbor_enter_array(&r, &entries) != CVM_CBOR_OK) {
-                e = CVM_ERR_BAD_ARG;
-                break;
-            }
-            if (entries > CVM_MAX_BATCH_OPS) {
+    } else if (e == CVM_ERR_OK) {
+        switch (op) {
+        case CVM_OP_HELLO:
+            cvm_dispatch_put_ok_head(&w, req.seq);
+            cvm_dispatch_put_hello(d, &w);
+            break;
+        case CVM_OP_STATS:
+            cvm_dispatch_put_ok_head(&w, req.seq);
+            cvm_dispatch_put_stats(d, &w);
+            break;
+        case CVM_OP_ECHO:
+            cvm_dispatch_put_ok_head(&w, req.seq);
+            (void)cvm_cbor_put_bstr(&w, a.bytes, a.bytes_len);
+            break;
+        case CVM_OP_BATCH:
+            if (a.ops_count > CVM_MAX_BATCH_OPS) {
                 e = CVM_ERR_TOO_LARGE;
                 break;
             }
-            cvm_dispatch_put_ok_head(&w, seq);
-            (void)cvm_cbor_put_array(&w, entries);
-            for (uint64_t i = 0; i < entries; i++) {
-                cvm_cbor_reader entry = r;
-                (void)cvm_cbor_skip(&r); /* cannot fail: step 1 proved the message well-formed */
+            cvm_dispatch_put_ok_head(&w, req.seq);
+            (void)cvm_cbor_put_array(&w, a.ops_count);
+            for (uint64_t i = 0; i < a.ops_count; i++) {
+                cvm_cbor_reader entry = req.rest;
+                (void)cvm_cbor_skip(&req.rest); /* cannot fail: step 1 proved it well-formed */
                 cvm_dispatch_batch_entry(d, &entry, &w);
             }
             /* A batch counts as its entries, each counted as it completed. */
             return cvm_cbor_writer_len(&w);
+        case CVM_OP_ACQUIRE:
+        case CVM_OP_RELEASE:
+        case CVM_OP_LOAD_GLOBAL:
+        case CVM_OP_STORE_GLOBAL:
+        case CVM_OP_CREATE_ARRAY:
+        case CVM_OP_LOAD_ARRAY:
+        case CVM_OP_STORE_ARRAY:
+        case CVM_OP_RESET_POOL:
+            break; /* not reached: batchable, run above */
         }
-        default: {
-            int32_t value = 0;
-            bool has_value = false;
-            e = cvm_dispatch_pool_op(d, (cvm_op)op, &r, argc, &value, &has_value);
-            if (e == CVM_ERR_OK && has_value) {
-                cvm_dispatch_put_ok_head(&w, seq);
-                (void)cvm_cbor_put_int(&w, value);
-                cvm_dispatch_count(d, e);
-                return cvm_cbor_writer_len(&w);
-            }
-            break;
-        }
+        if (e == CVM_ERR_OK) {
+            cvm_dispatch_count(d, e);
+            return cvm_cbor_writer_len(&w);
         }
     }
-    cvm_dispatch_put_status(&w, seq, e);
+    cvm_dispatch_put_status(&w, req.seq, e);
     cvm_dispatch_count(d, e);
     return cvm_cbor_writer_len(&w);
 }

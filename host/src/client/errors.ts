@@ -6,6 +6,9 @@
  * - RequestTimeout: no answer within the request's timeout.
  * - ClientClosed: the link closed (by close() or a disconnect) while the request was pending.
  * - ProtocolError: the answer broke the schema (a device bug).
+ * - RetriesExhausted: the request was transmitted Link.maxAttempts times without an answer.
+ * - LinkDead: nothing at all was received for Link.deadLinkMs while requests were unanswered.
+ * - BoardReset: the target rebooted (banner, new nonce, or no_session) under the request.
  */
 import { ErrorCode, type ErrorName } from '../protocol/constants.js';
 
@@ -101,5 +104,68 @@ export class BoardReset extends Error {
   ) {
     super(`${target}: board reset${op ? ` (${op} not completed)` : ''}: ${reason}; call hello() to re-handshake`);
     this.name = 'BoardReset';
+  }
+}
+
+/** The link-quality figures quoted in RetriesExhausted and LinkDead (a subset of LinkStats). */
+export interface LinkCounters {
+  transmissions: number;
+  retransmits: number;
+  goBacks: number;
+  fastRetransmits: number;
+  timeouts: number;
+  rtoMs: number;
+}
+
+function counters(c: LinkCounters): string {
+  return `${c.transmissions} transmissions, ${c.retransmits} retransmits, ${c.goBacks} go-backs, ${c.fastRetransmits} fast retransmits, ${c.timeouts} timeouts, RTO ${Math.round(c.rtoMs)} ms`;
+}
+
+/**
+ * The request was transmitted `attempts` times (the same seq each time) and never answered,
+ * while the link was not silent (else it would be LinkDead): its frames or its responses keep
+ * being lost. The device executed it at most once.
+ */
+export class RetriesExhausted extends Error {
+  /**
+   * @param args a short description of the arguments, e.g. "vm 1, global 2"
+   * @param attempts transmissions made (Link.maxAttempts, or the client's maxAttempts option)
+   * @param link the client's link counters when it gave up
+   */
+  constructor(
+    readonly target: string,
+    readonly op: string,
+    readonly args: string,
+    readonly attempts: number,
+    readonly lastHeard: string,
+    readonly link: LinkCounters,
+  ) {
+    super(`${target}: ${call(op, args)} got no response after ${attempts} transmissions; last heard from the target: ${lastHeard}; link: ${counters(link)}`);
+    this.name = 'RetriesExhausted';
+  }
+}
+
+/**
+ * Nothing at all (no line, no byte) arrived for `silentMs` while requests were unanswered: every
+ * unanswered and queued request fails at once with this error, rather than one timeout after
+ * another. Whether an unanswered request was executed is unknown.
+ */
+export class LinkDead extends Error {
+  /**
+   * @param silentMs how long nothing was received, ms (at least Link.deadLinkMs)
+   * @param failed how many requests (and raw writes) failed with it, this one included
+   * @param op the request this instance failed, when it is one
+   */
+  constructor(
+    readonly target: string,
+    readonly silentMs: number,
+    readonly failed: number,
+    readonly lastHeard: string,
+    readonly link: LinkCounters,
+    readonly op?: string,
+    readonly args = '',
+  ) {
+    super(`${target}: ${op ? `${call(op, args)} failed: ` : ''}the link is dead: nothing received for ${Math.round(silentMs)} ms, ${failed} requests failed; last heard from the target: ${lastHeard}; link: ${counters(link)}`);
+    this.name = 'LinkDead';
   }
 }

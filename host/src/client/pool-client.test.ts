@@ -1,145 +1,25 @@
 /**
- * PoolClient against a small scripted fake device built from the framing and codec modules (not
- * the twin: these tests pin the client's own behaviour, including what a correct device never
- * does: answering out of order, answering twice, answering garbage, never answering).
+ * PoolClient against a small scripted fake device with the v2 link layer (./testing/fake-device:
+ * not the twin; these tests pin the client's own behaviour, including what a correct device never
+ * does: answering out of order, answering twice, answering garbage, never answering), and lines
+ * lost on purpose in either direction.
  */
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { decodeCbor, encodeCbor } from '../codec/cbor.js';
-import { classifyLine, encodeFrame } from '../framing/frame.js';
-import { LineReader } from '../framing/line-reader.js';
-import { Framing, Op } from '../protocol/constants.js';
-import { helloToWire, statsToWire, type Hello } from '../protocol/messages.js';
-import { createMemoryLink, type MemoryTransport } from '../transport/memory.js';
-import { BoardReset, ClientClosed, DeviceError, ProtocolError, RequestTimeout } from './errors.js';
+import { prng } from '../util/prng.js';
+import { encodeCbor } from '../codec/cbor.js';
+import { encodeFrame } from '../framing/frame.js';
+import { Op } from '../protocol/constants.js';
+import { createMemoryLink } from '../transport/memory.js';
+import { BoardReset, ClientClosed, DeviceError, LinkDead, ProtocolError, RequestTimeout, RetriesExhausted } from './errors.js';
 import { PoolClient, type BatchOp } from './pool-client.js';
-
-type Request = [number, number, ...unknown[]];
-/** What the device does with a request: answer with a message, or nothing (drop or answer later). */
-type Script = (req: Request, device: FakeDevice) => unknown[] | undefined;
+import { FakeDevice, defaultScript, fakeHello, type Request } from './testing/fake-device.js';
 
 const ops = (n: number): BatchOp[] => Array.from({ length: n }, (_, i) => ({ op: 'load_global', vm: i % 4, global: i % 64 }));
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function hello(overrides: Partial<Hello> = {}): Hello {
-  return {
-    protoVersion: 1,
-    firmwareId: 'fake 0.0',
-    maxVms: 4,
-    maxGlobals: 64,
-    maxArrays: 16,
-    arrayElements: 64,
-    maxLine: Framing.maxLineBytes,
-    maxBatch: Framing.maxBatchOps,
-    bootNonce: 0x1234abcd,
-    uptimeMs: 5,
-    resetCause: 'power_on',
-    uniqueId: new Uint8Array(0),
-    ...overrides,
-  };
-}
-
-/** Answers like a trivial device: loads return vm*1000 + id, stores succeed, global ≥ 64 is out_of_range. */
-const defaultScript: Script = (req, device) => {
-  const [seq, op, ...args] = req;
-  switch (op) {
-    case Op.hello:
-      return [seq, 0, helloToWire(device.hello)];
-    case Op.echo:
-      return [seq, 0, args[0]];
-    case Op.load_global:
-    case Op.store_global:
-      if ((args[1] as number) >= 64) return [seq, 3];
-      return op === Op.load_global ? [seq, 0, (args[0] as number) * 1000 + (args[1] as number)] : [seq, 0];
-    case Op.load_array:
-      return [seq, 0, (args[0] as number) * 1000 + (args[2] as number)];
-    case Op.stats:
-      return [seq, 0, statsToWire(zeroStats())];
-    case Op.batch: {
-      const ops = args[0] as number[][];
-      if (ops.length > device.hello.maxBatch) return [seq, 10];
-      return [seq, 0, ops.map((o) => (o[0] === Op.load_global ? [0, o[1]! * 1000 + o[2]!] : o[0] === Op.acquire && o[1]! >= 4 ? [3] : [0]))];
-    }
-    default:
-      return op <= 11 ? [seq, 0] : [seq, 1];
-  }
-};
-
-function zeroStats() {
-  const c = { acquired: false, globalsInUse: 0, arraysActive: 0, elements: 0, bytesUsed: 0, hwGlobals: 0, hwArrays: 0, hwElements: 0 };
-  return {
-    contextsAcquired: 0, contextsHw: 0, acquires: 0, releases: 0, ops: 0, opErrors: 0, rxFrames: 0, rxBadFrame: 0,
-    rxBadCrc: 0, rxOverlong: 0, rxMalformed: 0, rxNoise: 0, rxOverrun: 0, contexts: [c, c, c, c],
-  };
-}
-
-class FakeDevice {
-  hello = hello();
-  script: Script = defaultScript;
-  /** Decoded requests in arrival order. */
-  readonly requests: Request[] = [];
-  /** Non-frame or undecodable lines received. */
-  readonly other: Buffer[] = [];
-  /** Bytes of request lines received and not yet answered, and the most there ever were. */
-  unanswered = 0;
-  maxUnanswered = 0;
-  private readonly lineBytes = new Map<number, number>();
-  private readonly reader = new LineReader((line) => this.onLine(line));
-
-  constructor(readonly end: MemoryTransport) {
-    end.on('data', (chunk) => this.reader.push(chunk));
-  }
-
-  private onLine(line: Buffer): void {
-    const c = classifyLine(line);
-    if (c.kind !== 'frame') {
-      this.other.push(line);
-      return;
-    }
-    let req: Request;
-    try {
-      req = decodeCbor(c.message) as Request;
-    } catch {
-      this.other.push(line);
-      return;
-    }
-    if (!Array.isArray(req) || typeof req[0] !== 'number') {
-      this.other.push(line);
-      return;
-    }
-    this.requests.push(req);
-    this.unanswered += line.length + 1;
-    this.maxUnanswered = Math.max(this.maxUnanswered, this.unanswered);
-    this.lineBytes.set(req[0], line.length + 1);
-    const answer = this.script(req, this);
-    if (answer) this.send(answer);
-  }
-
-  /** Writes a response (or any message) as a frame line; a response settles its request's bytes. */
-  send(message: unknown[]): void {
-    const seq = message[0] as number;
-    const bytes = this.lineBytes.get(seq);
-    if (bytes !== undefined) {
-      this.unanswered -= bytes;
-      this.lineBytes.delete(seq);
-    }
-    void this.end.write(encodeFrame(encodeCbor(message)));
-  }
-
-  /** Answers a request the script held back, as the default script would. */
-  answer(req: Request): void {
-    this.send(defaultScript(req, this)!);
-  }
-
-  log(text: string): void {
-    void this.end.write(Buffer.from(text + '\n', 'latin1'));
-  }
-
-  raw(bytes: Buffer): void {
-    void this.end.write(bytes);
-  }
-}
+const hello = fakeHello;
 
 async function setup(options: ConstructorParameters<typeof PoolClient>[1] = {}, connect = true) {
   const [host, dev] = createMemoryLink('fake', 'fake-device');
@@ -286,7 +166,8 @@ describe('PoolClient', () => {
 
     it('sequence numbers wrap from 0xFFFFFFFF to 0', async () => {
       const { client, device } = await setup();
-      (client as unknown as { seq: number }).seq = 0xffffffff;
+      (client as unknown as { link: { nextSeq: number } }).link.nextSeq = 0xffffffff;
+      (device as unknown as { next: number }).next = 0xffffffff;
       await Promise.all([client.acquire(0), client.acquire(1)]);
       expect(device.requests.slice(-2).map((r) => r[0])).to.deep.equal([0xffffffff, 0]);
       await client.close();
@@ -395,7 +276,7 @@ describe('PoolClient', () => {
     });
 
     it('counts raw writes in the window until a later answer shows the device read past them', async () => {
-      const { client, device } = await setup({ maxInflightBytes: 100 });
+      const { client, device } = await setup({ maxInflightBytes: 100, retransmit: false, timeoutMs: 5000 });
       device.script = () => undefined;
       void client.writeRaw(Buffer.from('A'.repeat(89) + '\n'));
       const p = client.acquire(0); // does not fit beside the 90 raw bytes
@@ -411,16 +292,23 @@ describe('PoolClient', () => {
   });
 
   describe('timeouts', () => {
-    it('a request with no answer fails with RequestTimeout naming op, target and what was last heard', async () => {
-      const { client, device } = await setup({ timeoutMs: 50 }, false);
+    it('without retransmission, a request with no answer fails with RequestTimeout naming op, target and what was last heard', async () => {
+      const { client, device } = await setup({ timeoutMs: 50, retransmit: false }, false);
+      device.script = () => undefined;
+      const h = (await rejection(client.hello())) as RequestTimeout;
+      expect(h).to.be.instanceOf(RequestTimeout);
+      expect(h).to.include({ op: 'hello', target: 'fake', timeoutMs: 50, lastHeard: 'nothing since open' });
+      expect(h.message).to.equal('fake: hello got no response within 50 ms; last heard from the target: nothing since open');
+      device.script = defaultScript;
+      await client.hello();
       device.script = () => undefined;
       const e = (await rejection(client.loadGlobal(1, 2))) as RequestTimeout;
-      expect(e).to.be.instanceOf(RequestTimeout);
-      expect(e).to.include({ op: 'load_global', target: 'fake', timeoutMs: 50, lastHeard: 'nothing since open' });
-      expect(e.message).to.equal('fake: load_global(vm 1, global 2) got no response within 50 ms; last heard from the target: nothing since open');
-      device.log('CVM-BOOT proto=1 fw=fake');
+      expect(e.message).to.match(/^fake: load_global\(vm 1, global 2\) got no response within 50 ms; last heard from the target: response frame \(seq \d+\) \d+ ms ago$/);
+      expect(device.requests.filter((r) => r[1] === Op.load_global)).to.have.length(1); // sent once
+      device.log('a diagnostic line');
+      await turn();
       const e2 = (await rejection(client.acquire(0))) as RequestTimeout;
-      expect(e2.lastHeard).to.match(/^log line "CVM-BOOT proto=1 fw=fake" \d+ ms ago$/);
+      expect(e2.lastHeard).to.match(/^log line "a diagnostic line" \d+ ms ago$/);
       await client.close();
     });
 
@@ -454,7 +342,7 @@ describe('PoolClient', () => {
 
     it('an idle client holds no timer that keeps the process alive', async () => {
       const { client, device } = await setup();
-      const timer = () => (client as unknown as { timer?: NodeJS.Timeout }).timer;
+      const timer = () => (client as unknown as { link: { timer?: NodeJS.Timeout } }).link.timer;
       expect(timer()?.hasRef() ?? false).to.equal(false);
       device.script = () => undefined;
       const p = client.acquire(0);
@@ -600,6 +488,219 @@ describe('PoolClient', () => {
       const [host] = createMemoryLink('fake', 'dev');
       const client = new PoolClient(host);
       expect((await rejection(client.acquire(0))).message).to.match(/not open/);
+    });
+  });
+
+  describe('the link layer (PROTOCOL.md §3.3)', () => {
+    /** Store then load `n` distinct globals, pipelined; returns the loads. */
+    const storesAndLoads = (client: PoolClient, n: number) =>
+      Promise.all(Array.from({ length: n }, (_, i) => (i % 2 === 0 ? client.storeGlobal(i & 3, (i >> 1) & 63, i) : client.loadGlobal(i & 3, (i >> 1) & 63))));
+
+    /** Every executed request after the hello has the next seq, once, in the order the client issued them. */
+    function expectExactlyOnceInOrder(device: FakeDevice, issued: number): void {
+      const session = device.executed.slice(device.executed.map((r) => r[1]).lastIndexOf(Op.hello));
+      const seqs = session.map((r) => r[0]);
+      seqs.forEach((q, i) => expect(q).to.equal((seqs[0]! + i) >>> 0, `executed seq #${i}`));
+      const work = session.slice(1);
+      expect(work).to.have.length(issued);
+      work.forEach((r, i) => expect([r[1], r[2], r[3]]).to.deep.equal([i % 2 === 0 ? Op.store_global : Op.load_global, i & 3, (i >> 1) & 63]));
+    }
+
+    it('hello opens the session alone, after one newline, at a random seq; requests follow it consecutively', async () => {
+      const [host, dev] = createMemoryLink('fake', 'fake-device');
+      await dev.open();
+      const device = new FakeDevice(dev);
+      const bytes: Buffer[] = [];
+      dev.on('data', (c) => bytes.push(c));
+      const client = new PoolClient(host);
+      await client.open();
+      const hellos = [client.hello(), client.acquire(0), client.storeGlobal(0, 1, 2), client.hello(), client.loadGlobal(0, 1)];
+      const [h1, , , h2, v] = await Promise.all(hellos);
+      expect(v).to.equal(1);
+      expect(h1).to.deep.equal(h2);
+      const wire = Buffer.concat(bytes).toString('latin1');
+      expect(wire.startsWith('\n~')).to.equal(true);
+      expect(wire.split('\n\n~')).to.have.length(2); // the second hello too is preceded by a newline
+      const r = device.requests;
+      expect(r.map((q) => q[1])).to.deep.equal([Op.hello, Op.acquire, Op.store_global, Op.hello, Op.load_global]);
+      expect(r[1]![0]).to.equal((r[0]![0] + 1) >>> 0);
+      expect(r[2]![0]).to.equal((r[0]![0] + 2) >>> 0);
+      expect(r[4]![0]).to.equal((r[3]![0] + 1) >>> 0);
+      await client.close();
+    });
+
+    it('a request issued before any hello makes the client open a session first', async () => {
+      const { client, device } = await setup({}, false);
+      expect(await client.loadGlobal(1, 2)).to.equal(1002);
+      expect(device.requests.map((q) => q[1])).to.deep.equal([Op.hello, Op.load_global]);
+      expect(client.info).to.not.equal(undefined);
+      await client.close();
+    });
+
+    it('a lost request: the gap reply sends the client back to it; everything executes once, in order', async () => {
+      const { client, device } = await setup();
+      const seen = new Set<number>();
+      device.dropIn = (req) => !seen.has(req[0]) && seen.add(req[0]) && (seen.size === 4 || seen.size === 11); // two first transmissions lost
+      await storesAndLoads(client, 40);
+      expectExactlyOnceInOrder(device, 40);
+      const s = client.linkStats();
+      expect(s.goBacks).to.equal(1); // both were in the first burst: one go-back resends both
+      expect(s.retransmits).to.be.greaterThan(0);
+      expect(device.link.outOfSequence).to.be.greaterThan(0);
+      await client.close();
+    });
+
+    it('a lost response: a later answer shows it, the client resends, the cache answers without executing again', async () => {
+      const { client, device } = await setup();
+      device.dropOut = (_m, n) => n === 5;
+      const results = await storesAndLoads(client, 20);
+      expectExactlyOnceInOrder(device, 20);
+      results.forEach((v, i) => expect(v).to.equal(i % 2 === 0 ? undefined : (i & 3) * 1000 + ((i >> 1) & 63)));
+      expect(client.linkStats().fastRetransmits).to.equal(1);
+      expect(device.link.replayed).to.equal(1);
+      await client.close();
+    });
+
+    it('the last request lost with nothing after it: the RTO recovers it, and backs off', async () => {
+      const { client, device } = await setup();
+      let drops = 2;
+      device.dropIn = (req) => req[1] === Op.acquire && drops-- > 0;
+      void turn;
+      await client.acquire(2);
+      expect(device.executed.filter((r) => r[1] === Op.acquire)).to.have.length(1);
+      const s = client.linkStats();
+      expect(s.timeouts).to.equal(2);
+      expect(s.retransmits).to.equal(2);
+      expect(s.attempts[3]).to.equal(1);
+      expect(s.maxAttemptsUsed).to.equal(3);
+      await client.close();
+    });
+
+    it('after maxAttempts transmissions the request fails with RetriesExhausted naming op, arguments, attempts and counters', async () => {
+      const { client, device } = await setup({ maxAttempts: 3 });
+      device.dropIn = (req) => req[1] === Op.store_global;
+      const e = (await rejection(client.storeGlobal(1, 7, 99))) as RetriesExhausted;
+      expect(e).to.be.instanceOf(RetriesExhausted);
+      expect(e).to.include({ target: 'fake', op: 'store_global', args: 'vm 1, global 7', attempts: 3 });
+      expect(e.message).to.match(/^fake: store_global\(vm 1, global 7\) got no response after 3 transmissions; last heard from the target: .*; link: \d+ transmissions, 2 retransmits, 0 go-backs, 0 fast retransmits, 3 timeouts, RTO \d+ ms$/);
+      // The request the device never executed has left the session: the next one takes its seq.
+      device.dropIn = () => false;
+      expect(await client.loadGlobal(1, 7)).to.equal(1007);
+      expect(client.linkStats().resyncs).to.equal(1);
+      await client.close();
+    });
+
+    it('a dead link fails every pending and queued request at once with LinkDead', async () => {
+      const { client, device } = await setup({ deadLinkMs: 150 });
+      device.silent = true;
+      const n = 640;
+      let settled = 0;
+      const settledAt: number[] = [];
+      const all = Array.from({ length: n }, (_, i) =>
+        client.storeGlobal(i & 3, i & 63, i).then(
+          () => expect.fail('resolved'),
+          (e: Error) => {
+            settledAt.push(settled);
+            return e;
+          },
+        ),
+      );
+      // One macrotask boundary counter: requests that settle together see the same value.
+      const ticker = setInterval(() => settled++, 1);
+      const errors = await Promise.all(all);
+      clearInterval(ticker);
+      for (const e of errors) {
+        expect(e).to.be.instanceOf(LinkDead);
+        expect((e as LinkDead).failed).to.equal(n);
+      }
+      expect(new Set(settledAt).size).to.equal(1, 'all settled in the same turn');
+      expect(errors[0]!.message).to.match(/^fake: store_global\(vm 0, global 0\) failed: the link is dead: nothing received for \d+ ms, 640 requests failed; last heard from the target: response frame \(seq \d+\) \d+ ms ago; link: /);
+      expect(client.linkStats().deadLinks).to.equal(1);
+      await client.close();
+    });
+
+    it('no_session: the device lost its session; pending requests fail as a board reset', async () => {
+      const { client, device } = await setup();
+      const resets: string[] = [];
+      client.on('reset', (r) => resets.push(r));
+      device.reboot();
+      const e = await rejection(client.acquire(0));
+      expect(e).to.be.instanceOf(BoardReset);
+      expect(e.message).to.equal('fake: board reset (acquire not completed): the device answered acquire with no_session: it lost its session (it rebooted); call hello() to re-handshake');
+      expect(resets).to.have.length(1);
+      await client.hello();
+      await client.acquire(0);
+      await client.close();
+    });
+
+    it('out_of_sequence naming a later seq than the request means its response left the cache: ProtocolError', async () => {
+      const { client, device } = await setup();
+      device.script = (req) => [req[0], 12, (req[0] + 40) >>> 0];
+      const e = await rejection(client.acquire(1));
+      expect(e).to.be.instanceOf(ProtocolError);
+      expect(e.message).to.match(/^fake: acquire\(vm 1\): answered out_of_sequence expecting seq \d+, after this request's seq \d+: its response has left the device's replay cache \(a host window bug\)$/);
+      await client.close();
+    });
+
+    it('without retransmission a lost request fails as RequestTimeout, the ones after it as out_of_sequence, then the client resynchronises', async () => {
+      const { client, device } = await setup({ retransmit: false, timeoutMs: 60 });
+      device.dropIn = (req) => req[1] === Op.store_global && req[3] === 1;
+      const r = await Promise.allSettled([client.storeGlobal(0, 1, 1), client.storeGlobal(0, 2, 2), client.loadGlobal(0, 3)]);
+      expect((r[0] as PromiseRejectedResult).reason).to.be.instanceOf(RequestTimeout);
+      for (const x of r.slice(1)) expect(((x as PromiseRejectedResult).reason as DeviceError).codeName).to.equal('out_of_sequence');
+      expect(await client.loadGlobal(0, 4)).to.equal(4);
+      expect(client.linkStats()).to.include({ retransmits: 0, resyncs: 1 });
+      await client.close();
+    });
+
+    it("keeps the window within the device's replay_depth and replay_bytes from hello", async () => {
+      const { client, device } = await setup({}, false);
+      device.hello = hello({ replayDepth: 4, replayBytes: 400 } as Partial<ReturnType<typeof hello>>);
+      await client.hello();
+      const held: Request[] = [];
+      let maxHeld = 0;
+      device.script = (req) => {
+        held.push(req);
+        maxHeld = Math.max(maxHeld, held.length);
+        setImmediate(() => held.splice(0).forEach((q) => device.answer(q)));
+        return undefined;
+      };
+      await Promise.all(Array.from({ length: 40 }, (_, i) => client.loadGlobal(0, i)));
+      expect(maxHeld).to.equal(4);
+      maxHeld = 0;
+      await Promise.all(Array.from({ length: 6 }, () => client.stats())); // 382 bytes each at most: one at a time
+      expect(maxHeld).to.equal(1);
+      await client.close();
+    });
+
+    it('exactly once, in order, over a seeded lossy link in both directions (HIL_SEED replays)', async function () {
+      this.timeout(20_000);
+      const seed = process.env.HIL_SEED ? Number(process.env.HIL_SEED) : (Math.random() * 0x100000000) >>> 0;
+      console.log(`      seed ${seed} (replay: HIL_SEED=${seed})`);
+      const random = prng(seed);
+      const { client, device } = await setup();
+      device.dropIn = () => random() < 0.05;
+      device.dropOut = () => random() < 0.05;
+      const n = 2000;
+      const results = await storesAndLoads(client, n);
+      results.forEach((v, i) => expect(v).to.equal(i % 2 === 0 ? undefined : (i & 3) * 1000 + ((i >> 1) & 63), `seed ${seed}, request ${i}`));
+      expectExactlyOnceInOrder(device, n);
+      const s = client.linkStats();
+      expect(s.retransmits).to.be.greaterThan(0);
+      expect(s.transmissions).to.equal(n + 1 + s.retransmits);
+      await client.close();
+    });
+
+    it('linkStats() reports RTO, SRTT and RTTVAR from round trips (RFC 6298)', async () => {
+      const { client } = await setup();
+      const before = client.linkStats();
+      expect(before.srttMs).to.be.a('number'); // the hello's round trip
+      for (let i = 0; i < 10; i++) await client.acquire(0);
+      const s = client.linkStats();
+      expect(s.rtoMs).to.be.at.least(10).and.at.most(1000);
+      expect(s.rttvarMs).to.be.a('number');
+      expect(s.attempts[1]).to.equal(11);
+      await client.close();
     });
   });
 

@@ -1,35 +1,35 @@
 /**
- * The client of the pool protocol (PROTOCOL.md): typed requests over any Transport, pipelined
- * within a bounded in-flight window, matched to their responses by sequence number.
+ * The client of the pool protocol (PROTOCOL.md): typed requests over any Transport, matched to
+ * their responses by sequence number. The link layer (window, seqs, retransmission, dead link:
+ * §3.2–§3.3) is the Link of ./link.ts; this module encodes requests, classifies received lines,
+ * decodes results and turns failures into the typed errors of ./errors.ts.
  *
- * Window: at most maxInflightRequests requests and maxInflightBytes bytes of request lines are
- * unanswered at any time (the device's receive ring holds max_inflight_bytes; a pty stalls when
- * a host floods it). Requests past the window wait in a FIFO queue, in call order, and are never
- * dropped. A request leaves the window when it is answered, times out or fails. Bytes written by
- * sendMessage()/writeRaw() expect no answer: they stay in the window until a response to a
- * request sent after them proves the device has read past them, or at most for the time they
- * take on a 115200-baud line plus a margin.
- *
- * Timeouts run from the moment a request is written, not from when it was queued, and are
- * checked by one sweep timer armed for the earliest deadline (no timer per request).
+ * Requests wait in a FIFO queue, in call order, for the window and are never dropped. A request
+ * issued before any session is open makes the client say hello first. Bytes written by
+ * sendMessage()/writeRaw() expect no answer; they go in order with requests, inside the window.
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { classifyLine, encodeFrame, type LineDefect } from '../framing/frame.js';
 import { LineReader } from '../framing/line-reader.js';
-import { BANNER_PREFIX, Framing, Op, OpArgs, OpNameByCode, type ErrorName } from '../protocol/constants.js';
+import { BANNER_PREFIX, ErrorCode, Framing, Link as LinkDefaults, Op, OpArgs, OpFacts, OpNameByCode, type ErrorName } from '../protocol/constants.js';
 import { describe, helloFromWire, statsFromWire, type Hello, type Stats } from '../protocol/messages.js';
 import type { Transport, TransportError } from '../transport/transport.js';
-import { BoardReset, ClientClosed, DeviceError, ProtocolError, RequestTimeout, errorName } from './errors.js';
+import { BoardReset, ClientClosed, DeviceError, LinkDead, ProtocolError, RequestTimeout, RetriesExhausted, errorName } from './errors.js';
+import { Link, UNSENT, type Clock, type LinkOptions, type LinkRaw, type LinkRequest, type LinkStats } from './link.js';
 
-export interface ClientOptions {
-  /** Per-request timeout in milliseconds, counted from when the request is written; default 2000. */
+export type { LinkStats } from './link.js';
+
+export interface ClientOptions extends LinkOptions {
+  /**
+   * Overall bound on one request, ms, counted from its first transmission: past it the request
+   * fails with RequestTimeout. Default: none with retransmission (a request is bounded by
+   * maxAttempts and the dead link), 2000 without.
+   */
   timeoutMs?: number;
-  /** Most bytes of unanswered request lines; default Framing.maxInflightBytes (1024). */
-  maxInflightBytes?: number;
-  /** Most unanswered requests; default 32. */
-  maxInflightRequests?: number;
+  /** Timers and time for the link layer (tests); default the real ones. */
+  clock?: Clock;
 }
 
 /** One pool operation of a batch (PROTOCOL.md §4.2). C: one entry of the batch array in cvm_dispatch.c. */
@@ -59,48 +59,12 @@ export interface ClientEvents {
   close: [error?: Error];
 }
 
-/** The operations a batch may hold (PROTOCOL.md §4.2): the pool's own. */
-const BATCHABLE: ReadonlySet<string> = new Set<BatchOp['op']>(['acquire', 'release', 'load_global', 'store_global', 'create_array', 'load_array', 'store_array', 'reset_pool']);
-
 const OP_NAME_OF = (code: number): string | undefined => OpNameByCode[code];
 
 type Decode = (result: unknown) => unknown;
 
-interface Request {
-  raw: false;
-  seq: number;
-  code: number;
-  name: string;
-  args: readonly unknown[];
-  line: Buffer;
-  timeoutMs: number;
-  deadline: number;
-  order: number;
-  decode: Decode;
-  resolve: (value: never) => void;
-  reject: (error: Error) => void;
-}
-
-interface RawWrite {
-  raw: true;
-  line: Buffer;
-  frame: boolean;
-  /** Settles the caller's promise; set on the last chunk of a writeRaw() only. */
-  resolve?: () => void;
-  reject: (error: Error) => void;
-}
-
-interface RawSlot {
-  bytes: number;
-  order: number;
-  deadline: number;
-}
-
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
-/** Bytes per millisecond on a 115200-baud 8N1 line: how fast a device can possibly read raw bytes. */
-const LINE_BYTES_PER_MS = 11.52;
-const RAW_SETTLE_MS = 5;
 
 const noResult: Decode = (r) => {
   if (r !== undefined) throw new ProtocolError(`expected no result, got ${describe(r)}`);
@@ -164,36 +128,23 @@ function ago(ms: number): string {
 /**
  * A client of one device over one Transport. Methods may be called concurrently: requests are
  * pipelined. Every request fails with a typed error naming the target and the operation:
- * DeviceError, RequestTimeout, ClientClosed or ProtocolError.
+ * DeviceError, RetriesExhausted, LinkDead, RequestTimeout, BoardReset, ClientClosed or
+ * ProtocolError.
  */
 export class PoolClient extends EventEmitter<ClientEvents> {
   /** The transport's name, used in every error message. */
   readonly target: string;
   /** The last hello result; undefined until hello() succeeds. */
   info: Hello | undefined;
-  /** Traffic since construction. Lines in = frames + logs + defects + empty lines. */
+  /** Traffic since construction. Lines in = frames + logs + defects + empty lines; frames out include retransmissions. */
   readonly counters = { linesIn: 0, framesIn: 0, logsIn: 0, defectsIn: 0, unsolicited: 0, framesOut: 0, bytesOut: 0 };
 
   private readonly transport: Transport;
-  private readonly timeoutMs: number;
+  private readonly timeoutMs: number | undefined;
   private readonly maxBytes: number;
-  private readonly maxRequests: number;
   private readonly reader: LineReader;
+  private readonly link: Link;
   private state: 'new' | 'open' | 'closed' = 'new';
-
-  private seq = (Math.random() * 0x100000000) >>> 0;
-  private order = 0; // counts lines written, to relate raw writes to later responses
-  private queue: (Request | RawWrite)[] = [];
-  private queueHead = 0;
-  private pumpScheduled = false;
-  private readonly pending = new Map<number, Request>();
-  private rawSlots: RawSlot[] = [];
-  private rawHead = 0;
-  private inflightBytes = 0;
-  private inflightRequests = 0;
-
-  private timer: NodeJS.Timeout | undefined;
-  private armedFor = Infinity;
 
   private resetReason: string | undefined;
   private lastAt = 0;
@@ -204,11 +155,15 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     super();
     this.transport = transport;
     this.target = transport.name;
-    this.timeoutMs = options.timeoutMs ?? 2000;
+    const retransmit = options.retransmit ?? true;
+    this.timeoutMs = options.timeoutMs ?? (retransmit ? undefined : 2000);
     this.maxBytes = options.maxInflightBytes ?? Framing.maxInflightBytes;
-    this.maxRequests = Math.max(1, options.maxInflightRequests ?? 32);
+    this.link = new Link(this.writeLines, this.linkErrors, options, options.clock);
     this.reader = new LineReader((line) => this.onLine(line));
-    transport.on('data', (chunk) => this.reader.push(chunk));
+    transport.on('data', (chunk) => {
+      this.link.heard();
+      this.reader.push(chunk);
+    });
     transport.on('close', (error) => this.onTransportClose(error));
   }
 
@@ -230,7 +185,8 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     await this.transport.open();
     this.state = 'open';
     this.lastKind = 'none';
-    this.schedulePump();
+    this.link.heard();
+    this.link.pump();
   }
 
   /** Fails every pending and queued request with ClientClosed, then closes the transport. Safe to call twice. */
@@ -239,9 +195,19 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     await this.transport.close();
   }
 
+  /** Link quality since construction: transmissions, retransmits, go-backs, RTO, SRTT... (a copy). */
+  linkStats(): LinkStats {
+    return this.link.stats;
+  }
+
   // ---- typed operations (PROTOCOL.md §4) ----
 
-  /** Protocol version, firmware id, limits, boot nonce...; sets `info`, and emits `reset` when the boot nonce changed. */
+  /**
+   * Opens a new session (PROTOCOL.md §3.3): waits for every unanswered request, then sends hello
+   * alone with a random seq; requests issued after it wait for its answer. Resolves with the
+   * protocol version, firmware id, limits, boot nonce...; sets `info`, and emits `reset` when the
+   * boot nonce changed.
+   */
   async hello(): Promise<Hello> {
     const h = await this.request<Hello>(Op.hello, 'hello', [], helloFromWire, this.timeoutMs);
     const before = this.info;
@@ -266,7 +232,11 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     // A banner before the first hello is the target coming up, not a reset of a session.
     if (this.info !== undefined) {
       this.resetReason = reason;
-      for (const p of [...this.pending.values()]) if (p.code !== Op.hello) this.settle(p, new BoardReset(this.target, reason, p.name));
+      this.link.endSession();
+      this.link.failAll(
+        (r) => new BoardReset(this.target, reason, (r as LinkRequest).name),
+        (r) => isRequest(r) && r.code !== Op.hello,
+      );
     }
     this.emit('reset', reason);
   }
@@ -337,13 +307,18 @@ export class PoolClient extends EventEmitter<ClientEvents> {
    * Raw request: sends [seq, op, ...args] encoded with the project's cbor-x config; resolves with
    * the result element (undefined when the response has none); rejects with DeviceError on an
    * error code. For robustness tests and scripting: arguments are sent as given, unchecked.
+   * `timeoutMs` bounds this request as the client option does.
    */
   call(op: number, args: unknown[], options?: { timeoutMs?: number; name?: string }): Promise<unknown> {
     const name = options?.name ?? OP_NAME_OF(op) ?? `op ${op}`;
     return this.request<unknown>(op, name, args, anyResult, options?.timeoutMs ?? this.timeoutMs);
   }
 
-  /** Frames arbitrary CBOR bytes (message as-is, CRC appended) and writes the line; expects no response. */
+  /**
+   * Frames arbitrary CBOR bytes (message as-is, CRC appended) and writes the line; expects no
+   * response. A request in it is outside the session's numbering: the device answers it
+   * out_of_sequence (or from its cache), and the client reports that answer as unsolicited.
+   */
   sendMessage(message: Uint8Array): Promise<void> {
     let line: Buffer;
     try {
@@ -363,7 +338,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     return this.enqueueRaw(chunks, false);
   }
 
-  // ---- requests and the window ----
+  // ---- requests ----
 
   private op<T>(code: number, name: string, args: number[], decode: Decode): Promise<T> {
     for (let i = 0; i < args.length; i++) {
@@ -387,27 +362,46 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     parts.push(this.request<BatchResult[]>(Op.batch, 'batch', [wire], batchResults(wire.length), this.timeoutMs));
   }
 
-  private request<T>(code: number, name: string, args: readonly unknown[], decode: Decode, timeoutMs: number): Promise<T> {
+  private request<T>(code: number, name: string, args: readonly unknown[], decode: Decode, timeoutMs: number | undefined): Promise<T> {
     if (this.state !== 'open') return Promise.reject(this.notOpen(name));
     if (this.resetReason !== undefined && code !== Op.hello) return Promise.reject(new BoardReset(this.target, this.resetReason, name));
-    const seq = this.nextSeq();
-    let line: Buffer;
-    try {
-      line = encodeFrame(encodeCbor([seq, code, ...args]));
-    } catch (e) {
-      return Promise.reject(e);
+    // A request needs a session: open one when none is open or on its way.
+    if (code !== Op.hello && !this.link.sessionOpen && !this.link.helloPending) void this.hello().catch(() => {});
+    return new Promise<T>((resolve, reject) => this.link.submit(new PendingRequest(this, code, name, args, timeoutMs, decode, resolve as (v: unknown) => void, reject)));
+  }
+
+  /** Turns a reply into the request's result or typed error. @internal for PendingRequest */
+  settleReply(r: LinkRequest, msg: unknown[], decode: Decode, resolve: (v: unknown) => void, reject: (e: Error) => void): void {
+    const code: unknown = msg[1];
+    if (code === 0 && msg.length <= 3) {
+      let value: unknown;
+      try {
+        value = decode(msg[2]);
+        if (r.code === Op.hello) {
+          const h = value as Partial<Record<'replayDepth' | 'replayBytes', number>>;
+          this.link.setReplayLimits(h.replayDepth ?? LinkDefaults.replayDepth, h.replayBytes ?? LinkDefaults.replayBytes);
+        }
+      } catch (e) {
+        return reject(this.protocolError(r, (e as Error).message));
+      }
+      return resolve(value);
     }
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ raw: false, seq, code, name, args, line, timeoutMs, deadline: 0, order: 0, decode, resolve: resolve as (v: never) => void, reject });
-      this.schedulePump();
-    });
+    // [seq, 12, next] reaches a request only without retransmission: the device refused it.
+    const refused = code === ErrorCode.out_of_sequence && msg.length === 3;
+    if (typeof code === 'number' && Number.isInteger(code) && code > 0 && (msg.length === 2 || refused)) {
+      return reject(new DeviceError(this.target, r.name, code, formatArgs(r.code, r.args, code === 2)));
+    }
+    reject(this.protocolError(r, `malformed response ${describe(msg)}: expected [seq, 0], [seq, 0, result] or [seq, code]`));
   }
 
   private enqueueRaw(lines: Buffer[], frame: boolean): Promise<void> {
     if (this.state !== 'open') return Promise.reject(this.notOpen(frame ? 'sendMessage' : 'writeRaw'));
     return new Promise<void>((resolve, reject) => {
-      lines.forEach((line, i) => this.queue.push({ raw: true, line, frame, reject, resolve: i === lines.length - 1 ? resolve : undefined }));
-      this.schedulePump();
+      lines.forEach((line, i) => {
+        const last = i === lines.length - 1;
+        const raw: LinkRaw = { line, frame, settle: (error) => (error ? reject(error) : last ? resolve() : undefined) };
+        this.link.submit(raw);
+      });
     });
   }
 
@@ -417,131 +411,40 @@ export class PoolClient extends EventEmitter<ClientEvents> {
       : new Error(`${this.target}: ${op}: the client is not open (call open() or PoolClient.connect())`);
   }
 
-  private nextSeq(): number {
-    let s = this.seq;
-    while (this.pending.has(s)) s = (s + 1) >>> 0;
-    this.seq = (s + 1) >>> 0;
-    return s;
-  }
-
-  private schedulePump(): void {
-    if (this.pumpScheduled || this.queueHead === this.queue.length) return;
-    this.pumpScheduled = true;
-    queueMicrotask(this.pump);
-  }
-
-  /** Writes as much of the queue as the window allows, as one transport write. */
-  private readonly pump = (): void => {
-    this.pumpScheduled = false;
+  /** The Link's transmissions: one transport write each, its failure failing what it carried. */
+  private readonly writeLines = (data: Buffer, raws: LinkRaw[] | undefined, sent: LinkRequest[] | undefined): void => {
     if (this.state !== 'open' || !this.transport.isOpen) return;
-    const queue = this.queue;
-    let head = this.queueHead;
-    const lines: Buffer[] = [];
-    let sent: Request[] | undefined;
-    let raws: RawWrite[] | undefined;
-    let now = 0;
-    while (head < queue.length) {
-      const item = queue[head]!;
-      const n = item.line.length;
-      if (!item.raw && this.inflightRequests >= this.maxRequests) break;
-      if (this.inflightBytes > 0 && this.inflightBytes + n > this.maxBytes) break;
-      head++;
-      if (now === 0) now = performance.now();
-      this.inflightBytes += n;
-      const order = ++this.order;
-      lines.push(item.line);
-      this.counters.bytesOut += n;
-      if (item.raw) {
-        if (item.frame) this.counters.framesOut++;
-        this.rawSlots.push({ bytes: n, order, deadline: now + RAW_SETTLE_MS + n / LINE_BYTES_PER_MS });
-        this.arm(this.rawSlots[this.rawSlots.length - 1]!.deadline);
-        (raws ??= []).push(item);
-      } else {
-        this.counters.framesOut++;
-        this.inflightRequests++;
-        item.order = order;
-        item.deadline = now + item.timeoutMs;
-        this.pending.set(item.seq, item);
-        this.arm(item.deadline);
-        (sent ??= []).push(item);
-      }
-    }
-    if (head > 1024 && head * 2 > queue.length) {
-      this.queue = queue.slice(head);
-      head = 0;
-    }
-    this.queueHead = head;
-    if (lines.length === 0) return;
-    const data = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
+    this.counters.bytesOut += data.length;
+    this.counters.framesOut += sent?.length ?? 0;
+    if (raws) for (const r of raws) if (r.frame) this.counters.framesOut++;
     this.transport.write(data).then(
       raws &&
         (() => {
-          for (const r of raws!) r.resolve?.();
+          for (const r of raws) r.settle();
         }),
       (error: Error) => {
-        for (const r of raws ?? []) r.reject(error);
-        for (const p of sent ?? []) if (this.pending.get(p.seq) === p) this.settle(p, error);
+        for (const r of raws ?? []) r.settle(error);
+        if (sent) this.link.failAll(() => error, (q) => sent.includes(q as LinkRequest));
       },
     );
   };
 
-  /** Takes a sent request out of the window and settles it: with `error`, or with its decoded result. */
-  private settle(p: Request, error: Error | undefined, result?: unknown): void {
-    this.pending.delete(p.seq);
-    this.inflightRequests--;
-    this.inflightBytes -= p.line.length;
-    // Nothing left to guard: let the armed timer lapse without holding the process open.
-    if (this.inflightRequests === 0 && this.rawHead === this.rawSlots.length) this.timer?.unref();
-    this.schedulePump();
-    if (error) return p.reject(error);
-    let value: unknown;
-    try {
-      value = p.decode(result);
-    } catch (e) {
-      return p.reject(this.protocolError(p, (e as Error).message));
-    }
-    p.resolve(value as never);
-  }
-
-  private protocolError(p: Request, what: string): ProtocolError {
-    return new ProtocolError(`${this.target}: ${p.name}(${formatArgs(p.code, p.args, true)}): ${what}`);
-  }
-
-  private arm(deadline: number): void {
-    if (this.timer !== undefined && this.armedFor <= deadline) {
-      this.timer.ref(); // it may have been idle (unref'd); it guards a deadline again
-      return;
-    }
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.armedFor = deadline;
-    this.timer = setTimeout(this.sweep, Math.max(0, Math.ceil(deadline - performance.now())));
-  }
-
-  /** Expires requests past their deadline, releases settled raw bytes, re-arms for the next deadline. */
-  private readonly sweep = (): void => {
-    this.timer = undefined;
-    this.armedFor = Infinity;
-    const now = performance.now() + 1; // timers may fire up to a millisecond early against performance.now()
-    let next = Infinity;
-    for (const p of this.pending.values()) {
-      if (p.deadline <= now) {
-        this.settle(p, new RequestTimeout(this.target, p.name, p.timeoutMs, this.lastHeard(), formatArgs(p.code, p.args, false)));
-      } else if (p.deadline < next) {
-        next = p.deadline;
-      }
-    }
-    while (this.rawHead < this.rawSlots.length && this.rawSlots[this.rawHead]!.deadline <= now) this.releaseRawHead();
-    if (this.rawHead < this.rawSlots.length) next = Math.min(next, this.rawSlots[this.rawHead]!.deadline);
-    if (next !== Infinity) this.arm(next);
-    this.schedulePump();
+  private readonly linkErrors = {
+    timeout: (r: LinkRequest): Error => new RequestTimeout(this.target, r.name, r.timeoutMs!, this.lastHeard(), formatArgs(r.code, r.args, false)),
+    exhausted: (r: LinkRequest, stats: LinkStats): Error => new RetriesExhausted(this.target, r.name, formatArgs(r.code, r.args, false), r.attempts, this.lastHeard(), stats),
+    dead: (silentMs: number, failed: number, stats: LinkStats) => {
+      const heard = this.lastHeard();
+      return (item: LinkRequest | LinkRaw): Error =>
+        isRequest(item)
+          ? new LinkDead(this.target, silentMs, failed, heard, stats, item.name, formatArgs(item.code, item.args, false))
+          : new LinkDead(this.target, silentMs, failed, heard, stats, item.frame ? 'sendMessage' : 'writeRaw');
+    },
+    protocol: (r: LinkRequest, what: string): Error => this.protocolError(r, what),
+    noSession: (r: LinkRequest): void => this.boardReset(`the device answered ${r.name} with no_session: it lost its session (it rebooted)`),
   };
 
-  private releaseRawHead(): void {
-    this.inflightBytes -= this.rawSlots[this.rawHead]!.bytes;
-    if (++this.rawHead === this.rawSlots.length) {
-      this.rawSlots = [];
-      this.rawHead = 0;
-    }
+  private protocolError(r: LinkRequest, what: string): ProtocolError {
+    return new ProtocolError(`${this.target}: ${r.name}(${formatArgs(r.code, r.args, true)}): ${what}`);
   }
 
   // ---- receiving ----
@@ -586,16 +489,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     if (!Array.isArray(msg) || typeof msg[0] !== 'number') return this.unsolicited(msg);
     const seq: number = msg[0];
     this.lastDetail = seq;
-    const p = this.pending.get(seq);
-    if (!p) return this.unsolicited(msg);
-    // Everything written before this request has been read by the device.
-    while (this.rawHead < this.rawSlots.length && this.rawSlots[this.rawHead]!.order < p.order) this.releaseRawHead();
-    const code: unknown = msg[1];
-    if (code === 0 && msg.length <= 3) return this.settle(p, undefined, msg[2]);
-    if (typeof code === 'number' && Number.isInteger(code) && code > 0 && msg.length === 2) {
-      return this.settle(p, new DeviceError(this.target, p.name, code, formatArgs(p.code, p.args, code === 2)));
-    }
-    this.settle(p, this.protocolError(p, `malformed response ${describe(msg)}: expected [seq, 0], [seq, 0, result] or [seq, code]`));
+    if (!this.link.onReply(seq, msg)) this.unsolicited(msg);
   }
 
   private unsolicited(message: unknown): void {
@@ -603,7 +497,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     this.emit('unsolicited', message);
   }
 
-  /** What the target last sent and how long ago, for RequestTimeout. */
+  /** What the target last sent and how long ago, for RequestTimeout, RetriesExhausted and LinkDead. */
   private lastHeard(): string {
     if (this.lastKind === 'none') return 'nothing since open';
     const when = ago(performance.now() - this.lastAt);
@@ -630,26 +524,49 @@ export class PoolClient extends EventEmitter<ClientEvents> {
 
   private shutdown(disconnected: boolean, cause: Error | undefined): void {
     this.state = 'closed';
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.armedFor = Infinity;
     const opts = cause ? { cause } : undefined;
-    const pending = [...this.pending.values()];
-    const queued = this.queue.slice(this.queueHead);
-    this.pending.clear();
-    this.queue = [];
-    this.queueHead = 0;
-    this.rawSlots = [];
-    this.rawHead = 0;
-    this.inflightBytes = 0;
-    this.inflightRequests = 0;
-    for (const p of pending) p.reject(new ClientClosed(this.target, disconnected, p.name, opts));
-    for (const q of queued) {
-      if (q.raw) q.reject(new ClientClosed(this.target, disconnected, q.frame ? 'sendMessage' : 'writeRaw', opts));
-      else q.reject(new ClientClosed(this.target, disconnected, q.name, opts));
-    }
+    this.link.close((q) => new ClientClosed(this.target, disconnected, isRequest(q) ? q.name : q.frame ? 'sendMessage' : 'writeRaw', opts));
     this.emit('close', cause);
   }
+}
+
+/**
+ * One request of a PoolClient on its way through the Link. A class rather than an object of
+ * closures: a pipelined client makes one per request, and the common path stays allocation-light.
+ */
+class PendingRequest implements LinkRequest {
+  seq = -1;
+  line: Buffer = UNSENT;
+  maxResponse = 0;
+  attempts = 0;
+  firstTxAt = 0;
+  lastTxAt = 0;
+  lastTx = 0;
+  done = false;
+
+  constructor(
+    private readonly client: PoolClient,
+    readonly code: number,
+    readonly name: string,
+    readonly args: readonly unknown[],
+    readonly timeoutMs: number | undefined,
+    private readonly decode: Decode,
+    private readonly resolve: (v: unknown) => void,
+    private readonly reject: (e: Error) => void,
+  ) {}
+
+  encode(seq: number): Buffer {
+    return encodeFrame(encodeCbor([seq, this.code, ...this.args]));
+  }
+
+  settle(error: Error | undefined, message?: unknown[]): void {
+    if (error) this.reject(error);
+    else this.client.settleReply(this, message!, this.decode, this.resolve, this.reject);
+  }
+}
+
+function isRequest(item: LinkRequest | LinkRaw): item is LinkRequest {
+  return (item as LinkRequest).encode !== undefined;
 }
 
 function hex8(n: number): string {
@@ -657,7 +574,8 @@ function hex8(n: number): string {
 }
 
 function batchOpToWire(op: BatchOp, i: number): number[] {
-  if (!BATCHABLE.has(op?.op)) throw new TypeError(`batch: ops[${i}]: unknown op ${JSON.stringify(op?.op)}`);
+  const fact = OpFacts[Op[op?.op as keyof typeof Op]];
+  if (fact === undefined || !fact.batchable) throw new TypeError(`batch: ops[${i}]: unknown op ${JSON.stringify(op?.op)}`);
   const fields = OpArgs[Op[op.op]]!;
   const out: number[] = [Op[op.op]];
   const src = op as unknown as Record<string, unknown>;

@@ -2,8 +2,26 @@
  * Board diagnostics: what a bench engineer asks first of a target. Collected through the public
  * client API only, so a script can do the same.
  */
-import type { PoolClient } from '../client/pool-client.js';
+import type { LinkStats, PoolClient } from '../client/pool-client.js';
 import type { Hello, Stats } from '../protocol/messages.js';
+
+/** The device's link-layer counters (stats keys 15..18, PROTOCOL.md §3.3, §6). */
+export interface DeviceLinkCounters {
+  /** Duplicates answered from the replay cache. */
+  replayed: number;
+  /** Requests refused with out_of_sequence. */
+  outOfSequence: number;
+  /** Requests refused with no_session. */
+  noSession: number;
+  /** Sessions opened (hellos that were not duplicates). */
+  sessions: number;
+}
+
+/** Link quality after the measurement: the client's retransmission figures and the device's counters. */
+export interface LinkQuality {
+  client: LinkStats;
+  device: DeviceLinkCounters;
+}
 
 export interface LinkFigures {
   /** Round trips measured. */
@@ -19,6 +37,7 @@ export interface Diagnostics {
   hello: Hello;
   stats: Stats;
   link: LinkFigures;
+  linkQuality: LinkQuality;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -47,7 +66,10 @@ export async function collectDiagnostics(client: PoolClient, options: { samples?
   const hello = await client.hello();
   const stats = await client.stats();
   const link = await measureLink(client, options.samples ?? 200);
-  return { target: client.target, hello, stats, link };
+  // Read after the measurement, so the counters cover it.
+  const after = (await client.stats()) as Stats & Partial<DeviceLinkCounters>;
+  const device: DeviceLinkCounters = { replayed: after.replayed ?? 0, outOfSequence: after.outOfSequence ?? 0, noSession: after.noSession ?? 0, sessions: after.sessions ?? 0 };
+  return { target: client.target, hello, stats, link, linkQuality: { client: client.linkStats(), device } };
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -74,6 +96,19 @@ export function formatDiagnostics(d: Diagnostics): string {
     `link rx         ${s.rxFrames} frames, ${s.rxBadFrame} bad frames, ${s.rxBadCrc} bad CRC, ${s.rxOverlong} overlong, ${s.rxMalformed} malformed, ${s.rxNoise} noise, ${s.rxOverrun} overrun`,
     `round trip      median ${d.link.medianMs.toFixed(3)} ms, p99 ${d.link.p99Ms.toFixed(3)} ms (${d.link.samples} echoes)`,
     `throughput      ${(d.link.echoBytesPerS / 1024).toFixed(1)} KiB/s echo payload, pipelined`,
+    ...formatLinkQuality(d.linkQuality),
   ];
   return lines.join('\n');
+}
+
+const ms = (v: number | undefined): string => (v === undefined ? '-' : `${v < 10 ? v.toFixed(3) : v.toFixed(1)} ms`);
+
+/** Two lines: what the client had to do to get every request through, and what the device saw. */
+export function formatLinkQuality(q: LinkQuality): string[] {
+  const c = q.client;
+  const d = q.device;
+  return [
+    `link quality    ${c.transmissions} transmissions, ${c.retransmits} retransmits (${c.goBacks} go-backs, ${c.fastRetransmits} fast, ${c.timeouts} timeouts), most attempts ${c.maxAttemptsUsed}; RTO ${ms(c.rtoMs)}, SRTT ${ms(c.srttMs)}, RTTVAR ${ms(c.rttvarMs)}`,
+    `device link     ${d.replayed} replayed from cache, ${d.outOfSequence} out of sequence, ${d.noSession} no session, ${d.sessions} sessions`,
+  ];
 }

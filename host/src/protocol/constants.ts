@@ -45,9 +45,15 @@ export const Link = {
   readyMs: 1000,
 } as const;
 
+/** Range each replay-cache size may take (C: CVM_LIMIT_MIN_REPLAY_* .. CVM_LIMIT_REPLAY_*, checked in cvm_config.h). */
+export const LinkBounds = {
+  replayDepth: { min: 1, max: 255 },
+  replayBytes: { min: 382, max: 65535 },
+} as const;
+
 /** Default build-time limits of the pool (a device reports its own in hello). */
 export const DefaultLimits = {
-  /** VM memory contexts in the pool (MAX_CONCURRENT_VMS). At most 16 so that a stats response fits in one frame. */
+  /** VM memory contexts in the pool (MAX_CONCURRENT_VMS). At most 15 so that a worst-case stats response (v2: with the link counters 15..18) fits in one frame. */
   maxConcurrentVms: 4,
   /** int32 globals per context (VM_MAX_GLOBALS). */
   vmMaxGlobals: 64,
@@ -59,7 +65,7 @@ export const DefaultLimits = {
 
 /** Largest value each build-time limit may take. */
 export const LimitMaxima = {
-  maxConcurrentVms: 16,
+  maxConcurrentVms: 15,
   vmMaxGlobals: 255,
   vmMaxArrays: 255,
   vmArrayElements: 65535,
@@ -188,7 +194,7 @@ export const OpNameByCode: Readonly<Record<number, OpName>> = {
 export const ErrorCode = {
   /** Success. */
   ok: 0,
-  /** The op code is an unsigned integer but names no operation (or batch holds an op code that is not a pool operation). */
+  /** The op code is an unsigned integer but names no operation (in a request, or in a batch entry). */
   unknown_op: 1,
   /** Wrong number of arguments, or an argument of the wrong CBOR type, or a value outside int32. */
   bad_arg: 2,

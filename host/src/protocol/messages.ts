@@ -24,6 +24,10 @@ export interface Hello {
   resetCause: string;
   /** 12 bytes, or empty where the device cannot read it. */
   uniqueId: Uint8Array;
+  /** Responses the replay cache keeps (CVM_REPLAY_DEPTH, §3.3): the most requests a host may leave unanswered. */
+  replayDepth: number;
+  /** Bytes of responses the replay cache holds (CVM_REPLAY_BYTES, §3.3): the window's budget of largest responses. */
+  replayBytes: number;
 }
 
 /** One context's entry in stats. C: struct cvm_context_stats. */
@@ -38,7 +42,7 @@ export interface ContextStats {
   hwElements: number;
 }
 
-/** stats result. Counters are uint32 and wrap. */
+/** stats result. Counters are uint32 and wrap. C: the map written by cvm_dispatch.c for CVM_OP_STATS. */
 export interface Stats {
   contextsAcquired: number;
   contextsHw: number;
@@ -54,6 +58,14 @@ export interface Stats {
   rxNoise: number;
   rxOverrun: number;
   contexts: ContextStats[];
+  /** Duplicates answered from the replay cache, not executed again (§3.3 rule 1). C: cvm_link_counters.replayed. */
+  replayed: number;
+  /** Requests refused with [seq, out_of_sequence, next] (§3.3 rule 5). */
+  outOfSequence: number;
+  /** Requests refused with [seq, no_session] (§3.3 rule 3). */
+  noSession: number;
+  /** Sessions opened by a hello that was not a duplicate (§3.3 rule 2). */
+  sessions: number;
 }
 
 /** A response whose shape breaks the schema: a device bug, never a user error. */
@@ -91,7 +103,7 @@ function uint(what: string, v: unknown): number {
 /** Wire map → Hello; throws ProtocolError naming the field that is wrong. */
 export function helloFromWire(value: unknown): Hello {
   const h = fromMap<Hello>('hello', HelloKey, value);
-  for (const k of ['protoVersion', 'maxVms', 'maxGlobals', 'maxArrays', 'arrayElements', 'maxLine', 'maxBatch', 'bootNonce', 'uptimeMs'] as const) {
+  for (const k of ['protoVersion', 'maxVms', 'maxGlobals', 'maxArrays', 'arrayElements', 'maxLine', 'maxBatch', 'bootNonce', 'uptimeMs', 'replayDepth', 'replayBytes'] as const) {
     uint(`hello.${k}`, h[k]);
   }
   if (typeof h.firmwareId !== 'string') throw new ProtocolError('hello.firmwareId: expected text');
@@ -101,7 +113,7 @@ export function helloFromWire(value: unknown): Hello {
   return h;
 }
 
-/** Hello → wire map, keys in ascending order (deterministic encoding). */
+/** Hello → wire map, keys in ascending order (deterministic encoding: HelloKey is generated in key order). */
 export function helloToWire(h: Hello): Map<number, unknown> {
   return toMap(HelloKey, h);
 }
@@ -126,7 +138,7 @@ export function statsFromWire(value: unknown): Stats {
   return s;
 }
 
-/** Stats → wire map. */
+/** Stats → wire map, keys in ascending order (StatsKey is generated in key order: 1..13, 14 the contexts, 15..18). */
 export function statsToWire(s: Stats): Map<number, unknown> {
   const m = toMap(StatsKey, s);
   m.set(

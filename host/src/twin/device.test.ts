@@ -2,26 +2,49 @@ import assert from 'node:assert/strict';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { classifyLine, encodeFrame } from '../framing/frame.js';
 import { crc16xmodem } from '../framing/crc16.js';
-import { ErrorCode as E, Framing, Op } from '../protocol/constants.js';
+import { ErrorCode as E, Framing, Link, Op, OpFacts } from '../protocol/constants.js';
 import { statsToWire, type Stats } from '../protocol/messages.js';
 import { FIRMWARE_ID_MAX, TwinDevice, type TwinDeviceOptions, uniqueIdFromNonce, worstCaseStatsBytes } from './device.js';
 
-/** A frame line carrying the CBOR bytes given in hex (written by hand, not by the encoder). */
-const raw = (hex: string): Buffer => encodeFrame(Buffer.from(hex.replace(/\s+/g, ''), 'hex'));
+/** The shortest CBOR encoding of a seq, in hex. */
+const seqHex = (seq: number): string => encodeCbor(seq).toString('hex');
+/**
+ * A frame line carrying the CBOR bytes given in hex (written by hand, not by the encoder); each
+ * '@' stands for the shortest encoding of seq.
+ */
+const raw = (hex: string, seq = 0): Buffer => encodeFrame(Buffer.from(hex.replace(/@/g, seqHex(seq)).replace(/\s+/g, ''), 'hex'));
 /** A frame line carrying a value encoded by cbor-x. */
 const frame = (value: unknown): Buffer => encodeFrame(encodeCbor(value));
 const u8 = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, 'hex'));
 
-/** A device with a fixed nonce and clock, whose output lines are collected. */
-function twin(options: TwinDeviceOptions = {}): { dev: TwinDevice; out: Buffer[] } {
+/** A device under test: its output lines, and the seq the test sends next in its session. */
+interface T {
+  dev: TwinDevice;
+  out: Buffer[];
+  seq: number;
+}
+
+/**
+ * A device with a fixed nonce and clock, whose output lines are collected. With `open` (the
+ * default) a hello at seq 0 has opened a session (§3.3), so the test's first request is seq 1 and
+ * every stats figure counts that hello (ops 1, rx_frames 1, sessions 1).
+ */
+function twin(options: TwinDeviceOptions = {}, open = true): T {
   const dev = new TwinDevice({ bootNonce: 0x0badcafe, clock: () => 0, ...options });
   const out: Buffer[] = [];
   dev.on('output', (line) => out.push(line));
-  return { dev, out };
+  const t = { dev, out, seq: 0 };
+  if (open) {
+    dev.feed(frame([0, Op.hello]));
+    assert.equal(out.length, 1, 'the opening hello is answered');
+    out.length = 0;
+    t.seq = 1;
+  }
+  return t;
 }
 
 /** Feeds bytes and returns the lines written in response (after letting the line reader settle). */
-async function send(t: { dev: TwinDevice; out: Buffer[] }, ...chunks: (Buffer | string)[]): Promise<Buffer[]> {
+async function send(t: T, ...chunks: (Buffer | string)[]): Promise<Buffer[]> {
   t.out.length = 0;
   for (const c of chunks) t.dev.feed(typeof c === 'string' ? Buffer.from(c, 'latin1') : c);
   await new Promise((r) => setImmediate(r));
@@ -37,32 +60,55 @@ function messages(lines: Buffer[]): unknown[] {
   });
 }
 
-/** Sends one request and returns its one decoded response. */
-async function call(t: { dev: TwinDevice; out: Buffer[] }, request: Buffer | unknown[]): Promise<unknown> {
-  const lines = await send(t, Array.isArray(request) ? frame(request) : request);
-  assert.equal(lines.length, 1, `expected one response, got ${lines.length}`);
-  return messages(lines)[0];
+/** The frame of the session's next request [seq, ...body] (an array), or of raw hex with '@' for the seq; takes the seq. */
+function next(t: T, body: unknown[] | string): { line: Buffer; seq: number } {
+  const seq = t.seq;
+  t.seq = (t.seq + 1) >>> 0;
+  return { line: typeof body === 'string' ? raw(body, seq) : frame([seq, ...body]), seq };
 }
 
-async function stats(t: { dev: TwinDevice; out: Buffer[] }): Promise<Map<number, unknown>> {
-  const r = (await call(t, [0xfffe, Op.stats])) as [number, number, Map<number, unknown>];
-  assert.equal(r[1], E.ok);
-  return r[2];
+/**
+ * Sends the session's next request — [op, ...args] without its seq, or raw hex with '@' for the
+ * seq — checks its one response echoes the seq, and returns the response without it.
+ */
+async function call(t: T, body: unknown[] | string): Promise<unknown[]> {
+  const { line, seq } = next(t, body);
+  const lines = await send(t, line);
+  assert.equal(lines.length, 1, `expected one response, got ${lines.length}`);
+  const r = messages(lines)[0] as unknown[];
+  assert.equal(r[0], seq, 'the response echoes the seq');
+  return r.slice(1);
+}
+
+/** Sends the next request as raw hex and expects exactly the response bytes given as raw hex ('@' = the seq). */
+async function exact(t: T, request: string, response: string): Promise<void> {
+  const { line, seq } = next(t, request);
+  assert.deepEqual(await send(t, line), [raw(response, seq)], `request ${request} at seq ${seq}`);
+}
+
+async function stats(t: T): Promise<Map<number, unknown>> {
+  const r = (await call(t, [Op.stats])) as [number, Map<number, unknown>];
+  assert.equal(r[0], E.ok);
+  return r[1];
+}
+
+async function hello(t: T): Promise<Map<number, unknown>> {
+  return ((await call(t, [Op.hello])) as [number, Map<number, unknown>])[1];
 }
 
 describe('twin device', () => {
   describe('boot banner', () => {
     it('is the §5 line with the nonce as 8 lowercase hex digits', () => {
       const { dev } = twin({ bootNonce: 0x1a });
-      assert.equal(dev.banner(), 'CVM-BOOT proto=1 fw=cvm-twin/0.1.0+vms4.g64.a16.e64 nonce=0000001a vms=4 globals=64 arrays=16 elements=64\n');
+      assert.equal(dev.banner(), 'CVM-BOOT proto=2 fw=cvm-twin/0.1.0+vms4.g64.a16.e64 nonce=0000001a vms=4 globals=64 arrays=16 elements=64\n');
       assert.match(twin({ bootNonce: 0xdeadbeef }).dev.banner(), / nonce=deadbeef /);
     });
     it('names the configured limits and firmware id', () => {
       const { dev } = twin({ limits: { maxConcurrentVms: 2, vmMaxGlobals: 16, vmMaxArrays: 4, vmArrayElements: 16 }, firmwareId: 'x/1' });
-      assert.equal(dev.banner(), 'CVM-BOOT proto=1 fw=x/1 nonce=0badcafe vms=2 globals=16 arrays=4 elements=16\n');
+      assert.equal(dev.banner(), 'CVM-BOOT proto=2 fw=x/1 nonce=0badcafe vms=2 globals=16 arrays=4 elements=16\n');
     });
     it('boot() writes it as one line; it is a log line for the host', () => {
-      const t = twin();
+      const t = twin({}, false);
       t.dev.boot();
       assert.deepEqual(t.out, [Buffer.from(t.dev.banner())]);
       assert.equal(classifyLine(t.out[0]!.subarray(0, -1)).kind, 'log');
@@ -70,60 +116,69 @@ describe('twin device', () => {
   });
 
   describe('exact response bytes', () => {
-    it('acquire [1, 1, 0] → the very line of the vectors', async () => {
-      assert.deepEqual((await send(twin(), '~gwEBAELl\n')).map(String), ['~ggEAZgs=\n']);
+    it('hello [1, 0] then acquire [2, 1, 0] → the very lines of the vectors', async () => {
+      const t = twin({ bootNonce: 0 }, false);
+      assert.equal((await send(t, '~ggEAZgs=\n')).length, 1);
+      assert.deepEqual((await send(t, '~gwIBABu1\n')).map(String), ['~ggIAM1g=\n']);
     });
-    it('ok, ok with result, error, in core deterministic encoding', async () => {
-      const t = twin();
-      const cases: [string, string][] = [
-        ['83 05 01 00', '82 05 00'], // acquire 0
-        ['85 1a 00 01 00 00 04 00 05 26', '82 1a 00 01 00 00 00'], // store_global 0 5 -7, seq 65536
-        ['84 18 2a 03 00 05', '83 18 2a 00 26'], // load_global → -7
-        ['85 07 04 00 18 3f 1a 7f ff ff ff', '82 07 00'], // store_global 0 63 int32 max
-        ['84 08 03 00 18 3f', '83 08 00 1a 7f ff ff ff'],
-        ['85 09 04 00 01 3a 7f ff ff ff', '82 09 00'], // int32 min
-        ['84 0a 03 00 01', '83 0a 00 3a 7f ff ff ff'],
-        ['84 0b 03 00 02', '83 0b 00 00'], // never stored → 0
-        ['84 1a ff ff ff ff 03 00 18 40', '82 1a ff ff ff ff 03'], // seq 2^32-1, out_of_range
-        ['85 0c 05 00 00 0a', '82 0c 00'], // create_array 0 0 10
-        ['86 0d 07 00 00 09 19 01 00', '82 0d 00'], // store_array 0 0 9 256
-        ['85 0e 06 00 00 09', '83 0e 00 19 01 00'],
-        ['85 0f 06 00 00 0a', '82 0f 09'], // past_size
-        ['83 10 0a 43 00 7e 0a', '83 10 00 43 00 7e 0a'], // echo
-        ['82 11 0b', '82 11 00'], // reset_pool
-        ['83 12 09 83 81 0b 82 01 00 83 03 00 00', '83 12 00 83 81 00 81 00 82 00 00'], // batch
-        ['82 13 18 63', '82 13 01'], // unknown op 99
-      ];
-      for (const [req, res] of cases) {
-        assert.deepEqual(await send(t, raw(req)), [raw(res)], `request ${req}`);
-      }
-    });
+    // Every response shape, with seqs crossing the one- to two-byte boundary (23 → 24) and, from a
+    // session opened at 2^32 − 8, the five-byte seqs and the wrap to 0.
+    const cases: [string, string][] = [
+      ['83 @ 01 00', '82 @ 00'], // acquire 0
+      ['85 @ 04 00 05 26', '82 @ 00'], // store_global 0 5 -7
+      ['84 @ 03 00 05', '83 @ 00 26'], // load_global → -7
+      ['85 @ 04 00 18 3f 1a 7f ff ff ff', '82 @ 00'], // store_global 0 63 int32 max
+      ['84 @ 03 00 18 3f', '83 @ 00 1a 7f ff ff ff'],
+      ['85 @ 04 00 01 3a 7f ff ff ff', '82 @ 00'], // int32 min
+      ['84 @ 03 00 01', '83 @ 00 3a 7f ff ff ff'],
+      ['84 @ 03 00 02', '83 @ 00 00'], // never stored → 0
+      ['84 @ 03 00 18 40', '82 @ 03'], // out_of_range
+      ['85 @ 05 00 00 0a', '82 @ 00'], // create_array 0 0 10
+      ['86 @ 07 00 00 09 19 01 00', '82 @ 00'], // store_array 0 0 9 256
+      ['85 @ 06 00 00 09', '83 @ 00 19 01 00'],
+      ['85 @ 06 00 00 0a', '82 @ 09'], // past_size
+      ['83 @ 0a 43 00 7e 0a', '83 @ 00 43 00 7e 0a'], // echo
+      ['82 @ 0b', '82 @ 00'], // reset_pool
+      ['83 @ 09 83 81 0b 82 01 00 83 03 00 00', '83 @ 00 83 81 00 81 00 82 00 00'], // batch
+      ['82 @ 18 63', '82 @ 01'], // unknown op 99
+    ];
+    for (const start of [20, 0xfffffff8]) {
+      it(`ok, ok with result, error, in core deterministic encoding (seqs from ${start})`, async () => {
+        const t = twin({}, false);
+        t.seq = start - 1;
+        await call(t, [Op.hello]);
+        for (const [req, res] of cases) await exact(t, req, res);
+      });
+    }
     it('answers with no "\\r" and one line per request, in order', async () => {
       const t = twin();
-      const lines = await send(t, Buffer.concat([frame([1, Op.acquire, 2]), frame([2, Op.store_global, 2, 1, 5]), frame([3, Op.load_global, 2, 1]), frame([4, Op.load_global, 3, 1])]));
-      assert.deepEqual(messages(lines), [[1, 0], [2, 0], [3, 0, 5], [4, E.not_acquired]]);
+      const reqs = [[Op.acquire, 2], [Op.store_global, 2, 1, 5], [Op.load_global, 2, 1], [Op.load_global, 3, 1]].map((b) => next(t, b));
+      const lines = await send(t, Buffer.concat(reqs.map((r) => r.line)));
+      const [a, b, c, d] = reqs.map((r) => r.seq);
+      assert.deepEqual(messages(lines), [[a, 0], [b, 0], [c, 0, 5], [d, E.not_acquired]]);
       for (const l of lines) assert.ok(l.at(-1) === 0x0a && !l.includes(0x0d));
     });
   });
 
   describe('hello', () => {
-    it('reports identity, limits, nonce, uptime, reset cause and unique id, keys 1..12 ascending', async () => {
+    it('reports identity, limits, nonce, uptime, reset cause, unique id and replay cache, keys 1..14 ascending', async () => {
       let now = 1000;
-      const t = twin({ clock: () => now, bootNonce: 0x12345678 });
+      const t = twin({ clock: () => now, bootNonce: 0x12345678 }, false);
       now = 1000 + 4321.7;
       const r = await send(t, raw('82 01 00'));
       const fw = Buffer.from('cvm-twin/0.1.0+vms4.g64.a16.e64');
       const id = '5457494e' + '12345678' + 'edcba987';
       const expected =
-        '83 01 00 ac' +
-        '01 01' +
+        '83 01 00 ae' +
+        '01 02' +
         '02 78' + fw.length.toString(16) + fw.toString('hex') +
         '03 04  04 18 40  05 10  06 18 40' +
         '07 19 0208  08 18 20' +
         '09 1a 12345678' +
         '0a 19 10e1' +
         '0b 68' + Buffer.from('power_on').toString('hex') +
-        '0c 4c' + id;
+        '0c 4c' + id +
+        '0d 18 20  0e 19 0800';
       assert.deepEqual(r, [raw(expected)]);
       assert.deepEqual(t.dev.uniqueId, u8(id));
     });
@@ -132,21 +187,24 @@ describe('twin device', () => {
       const t = twin({ clock: () => now });
       now = 2 ** 32 + 5.9;
       assert.equal(t.dev.uptimeMs, 5);
-      const r = (await call(t, [1, Op.hello])) as [number, number, Map<number, unknown>];
-      assert.equal(r[2].get(10), 5);
+      assert.equal((await hello(t)).get(10), 5);
     });
     it('takes the reset cause and unique id from the options (empty id allowed)', async () => {
-      const t = twin({ resetCause: 'watchdog', uniqueId: new Uint8Array() });
-      const r = (await call(t, [1, Op.hello])) as [number, number, Map<number, unknown>];
-      assert.equal(r[2].get(11), 'watchdog');
-      assert.equal((r[2].get(12) as Uint8Array).length, 0);
+      const h = await hello(twin({ resetCause: 'watchdog', uniqueId: new Uint8Array() }));
+      assert.equal(h.get(11), 'watchdog');
+      assert.equal((h.get(12) as Uint8Array).length, 0);
+    });
+    it('reports the replay cache sizes it was given', async () => {
+      const h = await hello(twin({ replayDepth: 3, replayBytes: 400 }));
+      assert.deepEqual([h.get(13), h.get(14)], [3, 400]);
     });
     it('a random nonce by default', () => {
       const nonces = new Set(Array.from({ length: 8 }, () => new TwinDevice().bootNonce));
       assert.ok(nonces.size > 1);
     });
-    it('hello with an argument is bad_arg', async () => {
-      assert.deepEqual(await call(twin(), [1, Op.hello, 0]), [1, E.bad_arg]);
+    it('hello with an argument is bad_arg in a session, and opens none before one', async () => {
+      assert.deepEqual(await call(twin(), [Op.hello, 0]), [E.bad_arg]);
+      assert.deepEqual(await call(twin({}, false), [Op.hello, 0]), [E.no_session]);
     });
   });
 
@@ -166,11 +224,11 @@ describe('twin device', () => {
         '~gwcE AQIi\n',
         '~' + crcBad.toString('base64') + '\n',
         'x'.repeat(3000) + '\n',
-        Buffer.concat([Buffer.from('noise'), frame([2, Op.stats])]),
+        Buffer.concat([Buffer.from('noise'), frame([t.seq, Op.stats])]),
       );
       assert.deepEqual(lines, []);
       const s = await stats(t);
-      assert.deepEqual([7, 8, 9, 10, 11, 12, 13].map((k) => s.get(k)), [1, 3, 1, 1, 0, 3, 0]);
+      assert.deepEqual([7, 8, 9, 10, 11, 12, 13].map((k) => s.get(k)), [2, 3, 1, 1, 0, 3, 0]);
     });
     it('a line of exactly max_line_bytes is classified; one byte more is overlong — with and without "\\r"', async () => {
       const t = twin();
@@ -190,23 +248,28 @@ describe('twin device', () => {
     it('an overlong line split over many writes counts once and is discarded through its "\\n"', async () => {
       const t = twin();
       const parts = Array.from({ length: 10 }, () => '~' + 'A'.repeat(99));
-      const r = await send(t, ...parts, frame([1, Op.acquire, 0]).toString('latin1'), frame([2, Op.acquire, 1]));
-      // The first frame rides on the overlong line (no '\n' before it) and goes with it.
-      assert.deepEqual(messages(r), [[2, 0]]);
+      // The first frame rides on the overlong line (no '\n' before it) and goes with it, so its
+      // seq is still the next one: the second frame, with the same seq, is answered.
+      const s0 = t.seq;
+      const r = await send(t, ...parts, frame([s0, Op.acquire, 0]).toString('latin1'), frame([s0, Op.acquire, 1]));
+      t.seq++;
+      assert.deepEqual(messages(r), [[s0, 0]]);
+      assert.equal(t.dev.pool.telemetry().contexts[0]!.acquired, false);
       const s = await stats(t);
-      assert.deepEqual([s.get(10), s.get(7)], [1, 2]);
+      assert.deepEqual([s.get(10), s.get(7)], [1, 3]);
     });
     it('a frame split byte by byte is answered once it is whole; CRLF frames are answered', async () => {
       const t = twin();
-      const f = frame([7, Op.acquire, 3]);
-      const r = await send(t, ...Array.from(f, (b) => Buffer.from([b])));
-      assert.deepEqual(messages(r), [[7, 0]]);
-      const crlf = Buffer.concat([frame([8, Op.load_global, 3, 0]).subarray(0, -1), Buffer.from('\r\n')]);
-      assert.deepEqual(await call(t, crlf), [8, 0, 0]);
+      const f = next(t, [Op.acquire, 3]);
+      const r = await send(t, ...Array.from(f.line, (b) => Buffer.from([b])));
+      assert.deepEqual(messages(r), [[f.seq, 0]]);
+      const g = next(t, [Op.load_global, 3, 0]);
+      const crlf = Buffer.concat([g.line.subarray(0, -1), Buffer.from('\r\n')]);
+      assert.deepEqual(messages(await send(t, crlf)), [[g.seq, 0, 0]]);
     });
     it('link counters wrap at 2^32', async () => {
       const t = twin();
-      (t.dev as unknown as { link: { rxNoise: number } }).link.rxNoise = 0xffffffff;
+      (t.dev as unknown as { line: { counters: { rxNoise: number } } }).line.counters.rxNoise = 0xffffffff;
       await send(t, 'noise\n');
       assert.equal((await stats(t)).get(12), 0);
     });
@@ -224,6 +287,7 @@ describe('twin device', () => {
       ['nesting depth 5', '83 01 0a 81 81 81 80'],
       ['nesting depth 5 through a tag', '83 01 0a 81 81 c1 00'],
       ['nesting depth 5 through a map', '83 01 0a 81 81 a1 00 00'],
+      ['nesting depth 5 inside one batch entry', '83 01 09 82 81 0b 81 81 81 80'],
       ['reserved additional information', '82 01 1c'],
       ['two-byte simple value below 32', '82 01 f8 10'],
       ['stray break', '82 01 ff'],
@@ -244,54 +308,59 @@ describe('twin device', () => {
         const t = twin();
         assert.deepEqual(await send(t, raw(hex)), []);
         const s = await stats(t);
-        assert.deepEqual([s.get(7), s.get(11), s.get(5), s.get(6)], [2, 1, 0, 0]);
+        assert.deepEqual([s.get(7), s.get(11), s.get(5), s.get(6)], [3, 1, 1, 0]);
       });
     }
     it('depth 4 is accepted (and answered bad_arg: echo wants a byte string)', async () => {
-      assert.deepEqual(await call(twin(), raw('83 05 0a 81 81 80')), [5, E.bad_arg]);
+      assert.deepEqual(await call(twin(), '83 @ 0a 81 81 80'), [E.bad_arg]);
+    });
+    it('well-formed but invalid items are judged by their type only: duplicate map keys, invalid UTF-8', async () => {
+      const t = twin();
+      assert.deepEqual(await call(t, '83 @ 01 a2 00 00 00 00'), [E.bad_arg], 'a map with a duplicate key as an id');
+      assert.deepEqual(await call(t, '83 @ 0a 62 c3 28'), [E.bad_arg], 'invalid UTF-8 text as the echo payload');
+      assert.deepEqual(await send(t, raw('a2 00 00 00 00')), [], 'a map, even invalid, is no request');
     });
     it('seq 0 and seq 2^32-1 in any integer width are accepted and echoed shortest', async () => {
-      const t = twin();
-      assert.deepEqual(await send(t, raw('82 1b 00 00 00 00 ff ff ff ff 08')).then((l) => (messages(l)[0] as unknown[])[0]), 0xffffffff);
+      const t = twin({}, false);
+      assert.deepEqual(await send(t, raw('82 1b 00 00 00 00 ff ff ff ff 00')).then((l) => (messages(l)[0] as unknown[])[0]), 0xffffffff);
       assert.deepEqual(await send(t, raw('82 1b 00 00 00 00 00 00 00 00 0b')), [raw('82 00 00')]);
-      assert.deepEqual(await send(t, raw('82 19 00 05 0b')), [raw('82 05 00')]);
+      assert.deepEqual(await send(t, raw('82 19 00 01 0b')), [raw('82 01 00')]);
     });
   });
 
   describe('§3.1 step 3: the op code', () => {
     const cases: [string, string, number][] = [
-      ['missing', '81 01', E.bad_arg],
-      ['text', '82 01 61 78', E.bad_arg],
-      ['negative', '82 01 20', E.bad_arg],
-      ['a huge negative', '82 01 3b ff ff ff ff ff ff ff ff', E.bad_arg],
-      ['float 1.0', '82 01 f9 3c 00', E.bad_arg],
-      ['true', '82 01 f5', E.bad_arg],
-      ['byte string', '82 01 41 01', E.bad_arg],
-      ['array', '82 01 81 01', E.bad_arg],
-      ['12 (one past the last op)', '82 01 0c', E.unknown_op],
-      ['2^32', '82 01 1b 00 00 00 01 00 00 00 00', E.unknown_op],
-      ['2^64-1', '82 01 1b ff ff ff ff ff ff ff ff', E.unknown_op],
-      ['unknown op with junk arguments', '84 01 18 63 61 78 f6', E.unknown_op],
+      ['missing', '81 @', E.bad_arg],
+      ['text', '82 @ 61 78', E.bad_arg],
+      ['negative', '82 @ 20', E.bad_arg],
+      ['a huge negative', '82 @ 3b ff ff ff ff ff ff ff ff', E.bad_arg],
+      ['float 1.0', '82 @ f9 3c 00', E.bad_arg],
+      ['true', '82 @ f5', E.bad_arg],
+      ['byte string', '82 @ 41 01', E.bad_arg],
+      ['array', '82 @ 81 01', E.bad_arg],
+      ['12 (one past the last op)', '82 @ 0c', E.unknown_op],
+      ['2^32', '82 @ 1b 00 00 00 01 00 00 00 00', E.unknown_op],
+      ['2^64-1', '82 @ 1b ff ff ff ff ff ff ff ff', E.unknown_op],
+      ['unknown op with junk arguments', '84 @ 18 63 61 78 f6', E.unknown_op],
     ];
     for (const [name, hex, code] of cases) {
       it(`${name} → ${code === E.bad_arg ? 'bad_arg' : 'unknown_op'}`, async () => {
-        assert.deepEqual(await call(twin(), raw(hex)), [1, code]);
+        assert.deepEqual(await call(twin(), hex), [code]);
       });
     }
     it('op codes in non-shortest form are accepted', async () => {
-      assert.deepEqual(await call(twin(), raw('83 01 1a 00 00 00 01 19 00 00')), [1, 0]);
+      assert.deepEqual(await call(twin(), '83 @ 1a 00 00 00 01 19 00 00'), [0]);
     });
   });
 
   describe('§3.1 step 4: arity and argument types', () => {
     it('wrong argument counts are bad_arg for every op', async () => {
       const t = twin();
-      const arity = [0, 1, 1, 2, 3, 3, 3, 4, 0, 1, 1, 0];
-      for (let op = 0; op < arity.length; op++) {
-        for (const n of [arity[op]! - 1, arity[op]! + 1]) {
+      for (const f of OpFacts) {
+        for (const n of [f.args.length - 1, f.args.length + 1]) {
           if (n < 0) continue;
           const args = Array.from({ length: n }, () => 0);
-          assert.deepEqual(await call(t, [op + 1, op, ...args]), [op + 1, E.bad_arg], `op ${op} with ${n} arguments`);
+          assert.deepEqual(await call(t, [f.code, ...args]), [E.bad_arg], `${f.name} with ${n} arguments`);
         }
       }
     });
@@ -314,54 +383,54 @@ describe('twin device', () => {
     for (const [name, item] of nonIntegers) {
       it(`${name} as an id, index, size or value is bad_arg`, async () => {
         const t = twin();
-        await call(t, [1, Op.acquire, 0]);
+        await call(t, [Op.acquire, 0]);
         const req = [
-          `83 02 01 ${item}`, // acquire vm
-          `83 02 02 ${item}`,
-          `84 02 03 00 ${item}`, // load_global global
-          `85 02 04 ${item} 00 00`,
-          `85 02 04 00 00 ${item}`, // store_global value
-          `85 02 05 00 00 ${item}`, // create_array size
-          `85 02 06 00 ${item} 00`,
-          `86 02 07 00 00 00 ${item}`, // store_array value
-          `86 02 07 00 00 ${item} 00`,
+          `83 @ 01 ${item}`, // acquire vm
+          `83 @ 02 ${item}`,
+          `84 @ 03 00 ${item}`, // load_global global
+          `85 @ 04 ${item} 00 00`,
+          `85 @ 04 00 00 ${item}`, // store_global value
+          `85 @ 05 00 00 ${item}`, // create_array size
+          `85 @ 06 00 ${item} 00`,
+          `86 @ 07 00 00 00 ${item}`, // store_array value
+          `86 @ 07 00 00 ${item} 00`,
         ];
-        for (const r of req) assert.deepEqual(await call(t, raw(r)), [2, E.bad_arg], r);
+        for (const r of req) assert.deepEqual(await call(t, r), [E.bad_arg], r);
       });
     }
     it('values outside int32 are bad_arg, checked before every §4 check', async () => {
       const t = twin();
       for (const hex of ['1a 80 00 00 00', '3a 80 00 00 00', '1b 00 00 00 01 00 00 00 00', '3b ff ff ff ff ff ff ff ff', '1b ff ff ff ff ff ff ff ff']) {
-        assert.deepEqual(await call(t, raw(`85 01 04 00 00 ${hex}`)), [1, E.bad_arg]);
-        assert.deepEqual(await call(t, raw(`85 01 04 09 00 ${hex}`)), [1, E.bad_arg], 'before out_of_range (vm)');
-        assert.deepEqual(await call(t, raw(`86 01 07 00 00 00 ${hex}`)), [1, E.bad_arg], 'before not_acquired');
+        assert.deepEqual(await call(t, `85 @ 04 00 00 ${hex}`), [E.bad_arg]);
+        assert.deepEqual(await call(t, `85 @ 04 09 00 ${hex}`), [E.bad_arg], 'before out_of_range (vm)');
+        assert.deepEqual(await call(t, `86 @ 07 00 00 00 ${hex}`), [E.bad_arg], 'before not_acquired');
       }
-      assert.deepEqual(await call(t, raw('85 01 04 09 00 61 78')), [1, E.bad_arg]);
+      assert.deepEqual(await call(t, '85 @ 04 09 00 61 78'), [E.bad_arg]);
     });
     it('any integer width is accepted for ids and values', async () => {
       const t = twin();
-      assert.deepEqual(await call(t, raw('83 01 01 1b 00 00 00 00 00 00 00 00')), [1, 0]);
-      assert.deepEqual(await call(t, raw('85 02 04 00 1b 00 00 00 00 00 00 00 05 1a 00 00 00 07')), [2, 0]);
-      assert.deepEqual(await call(t, raw('85 03 04 00 18 06 3b 00 00 00 00 7f ff ff ff')), [3, 0]);
-      assert.deepEqual(await call(t, [4, Op.load_global, 0, 5]), [4, 0, 7]);
-      assert.deepEqual(await call(t, [5, Op.load_global, 0, 6]), [5, 0, -2147483648]);
+      assert.deepEqual(await call(t, '83 @ 01 1b 00 00 00 00 00 00 00 00'), [0]);
+      assert.deepEqual(await call(t, '85 @ 04 00 1b 00 00 00 00 00 00 00 05 1a 00 00 00 07'), [0]);
+      assert.deepEqual(await call(t, '85 @ 04 00 18 06 3b 00 00 00 00 7f ff ff ff'), [0]);
+      assert.deepEqual(await call(t, [Op.load_global, 0, 5]), [0, 7]);
+      assert.deepEqual(await call(t, [Op.load_global, 0, 6]), [0, -2147483648]);
     });
     it('a negative or huge id or index is out_of_range at its own step of §4, a negative or huge size bad_size', async () => {
       const t = twin();
       const neg64 = '3b ff ff ff ff ff ff ff ff';
       const pos64 = '1b ff ff ff ff ff ff ff ff';
-      assert.deepEqual(await call(t, raw(`83 01 01 ${neg64}`)), [1, E.out_of_range]);
-      assert.deepEqual(await call(t, raw(`83 01 01 ${pos64}`)), [1, E.out_of_range]);
-      assert.deepEqual(await call(t, raw('84 01 03 00 20')), [1, E.not_acquired], 'not_acquired before out_of_range (global)');
-      await call(t, [1, Op.acquire, 0]);
-      assert.deepEqual(await call(t, raw('84 01 03 00 20')), [1, E.out_of_range]);
-      assert.deepEqual(await call(t, raw(`84 01 03 00 ${pos64}`)), [1, E.out_of_range]);
-      assert.deepEqual(await call(t, raw('85 01 05 00 00 20')), [1, E.bad_size]);
-      assert.deepEqual(await call(t, raw(`85 01 05 00 00 ${neg64}`)), [1, E.bad_size]);
-      assert.deepEqual(await call(t, raw(`85 01 05 00 00 ${pos64}`)), [1, E.bad_size]);
-      assert.deepEqual(await call(t, raw(`85 01 05 00 20 20`)), [1, E.out_of_range], 'out_of_range (array) before bad_size');
-      assert.deepEqual(await call(t, raw('85 01 06 00 00 20')), [1, E.out_of_range], 'negative index before array_inactive');
-      assert.deepEqual(await call(t, raw(`85 01 06 00 00 ${pos64}`)), [1, E.out_of_range]);
+      assert.deepEqual(await call(t, `83 @ 01 ${neg64}`), [E.out_of_range]);
+      assert.deepEqual(await call(t, `83 @ 01 ${pos64}`), [E.out_of_range]);
+      assert.deepEqual(await call(t, '84 @ 03 00 20'), [E.not_acquired], 'not_acquired before out_of_range (global)');
+      await call(t, [Op.acquire, 0]);
+      assert.deepEqual(await call(t, '84 @ 03 00 20'), [E.out_of_range]);
+      assert.deepEqual(await call(t, `84 @ 03 00 ${pos64}`), [E.out_of_range]);
+      assert.deepEqual(await call(t, '85 @ 05 00 00 20'), [E.bad_size]);
+      assert.deepEqual(await call(t, `85 @ 05 00 00 ${neg64}`), [E.bad_size]);
+      assert.deepEqual(await call(t, `85 @ 05 00 00 ${pos64}`), [E.bad_size]);
+      assert.deepEqual(await call(t, '85 @ 05 00 20 20'), [E.out_of_range], 'out_of_range (array) before bad_size');
+      assert.deepEqual(await call(t, '85 @ 06 00 00 20'), [E.out_of_range], 'negative index before array_inactive');
+      assert.deepEqual(await call(t, `85 @ 06 00 00 ${pos64}`), [E.out_of_range]);
     });
   });
 
@@ -369,22 +438,22 @@ describe('twin device', () => {
     it('follow the pool rules and the check order (the exchanges of the vectors cover the rest)', async () => {
       const t = twin();
       const steps: [unknown[], unknown[]][] = [
-        [[1, Op.release, 0], [1, E.not_acquired]],
-        [[2, Op.acquire, 0], [2, 0]],
-        [[3, Op.acquire, 0], [3, E.already_acquired]],
-        [[4, Op.create_array, 0, 16, 0], [4, E.out_of_range]],
-        [[5, Op.create_array, 0, 0, 65], [5, E.bad_size]],
-        [[6, Op.create_array, 0, 0, 64], [6, 0]],
-        [[7, Op.create_array, 0, 0, 0], [7, E.bad_size]],
-        [[8, Op.create_array, 0, 0, 1], [8, E.array_exists]],
-        [[9, Op.store_array, 0, 1, 64, 1], [9, E.out_of_range]],
-        [[10, Op.store_array, 0, 1, 63, 1], [10, E.array_inactive]],
-        [[11, Op.store_array, 0, 0, 63, -9], [11, 0]],
-        [[12, Op.load_array, 0, 0, 63], [12, 0, -9]],
-        [[13, Op.release, 0], [13, 0]],
-        [[14, Op.load_array, 0, 0, 63], [14, E.not_acquired]],
-        [[15, Op.acquire, 0], [15, 0]],
-        [[16, Op.load_array, 0, 0, 63], [16, E.array_inactive]],
+        [[Op.release, 0], [E.not_acquired]],
+        [[Op.acquire, 0], [0]],
+        [[Op.acquire, 0], [E.already_acquired]],
+        [[Op.create_array, 0, 16, 0], [E.out_of_range]],
+        [[Op.create_array, 0, 0, 65], [E.bad_size]],
+        [[Op.create_array, 0, 0, 64], [0]],
+        [[Op.create_array, 0, 0, 0], [E.bad_size]],
+        [[Op.create_array, 0, 0, 1], [E.array_exists]],
+        [[Op.store_array, 0, 1, 64, 1], [E.out_of_range]],
+        [[Op.store_array, 0, 1, 63, 1], [E.array_inactive]],
+        [[Op.store_array, 0, 0, 63, -9], [0]],
+        [[Op.load_array, 0, 0, 63], [0, -9]],
+        [[Op.release, 0], [0]],
+        [[Op.load_array, 0, 0, 63], [E.not_acquired]],
+        [[Op.acquire, 0], [0]],
+        [[Op.load_array, 0, 0, 63], [E.array_inactive]],
       ];
       for (const [req, res] of steps) assert.deepEqual(await call(t, req), res, JSON.stringify(req));
     });
@@ -393,19 +462,31 @@ describe('twin device', () => {
   describe('§4.3 echo', () => {
     it('returns any byte string unchanged, in shortest form', async () => {
       const t = twin();
-      assert.deepEqual(await send(t, raw('83 01 0a 40')), [raw('83 01 00 40')]);
-      assert.deepEqual(await send(t, raw('83 01 0a 5a 00 00 00 02 0a 7e')), [raw('83 01 00 42 0a 7e')]);
-      const big = Buffer.alloc(Framing.maxMessageBytes - 6, 0xab); // [1, 10, h'...'] fills a message
-      const req = Buffer.concat([Buffer.from('83010a59', 'hex'), Buffer.from([big.length >> 8, big.length & 0xff]), big]);
-      assert.equal(req.length, Framing.maxMessageBytes);
-      const r = (await call(t, encodeFrame(req))) as [number, number, Uint8Array];
-      assert.deepEqual(Buffer.from(r[2]), big);
+      await exact(t, '83 @ 0a 40', '83 @ 00 40');
+      await exact(t, '83 @ 0a 5a 00 00 00 02 0a 7e', '83 @ 00 42 0a 7e');
+    });
+    it('the largest payload is max_message_bytes − 6 with a one-byte seq (one byte less per extra seq byte)', async () => {
+      for (const [start, head] of [[1, 1], [24, 2], [0x100, 3], [0x10000, 5]] as const) {
+        const t = twin({}, false);
+        t.seq = start - 1;
+        await call(t, [Op.hello]);
+        const big = Buffer.alloc(Framing.maxMessageBytes - 5 - head, 0xab); // [seq, 10, h'...'] fills a message
+        const req = Buffer.concat([Buffer.from('83' + seqHex(t.seq) + '0a59', 'hex'), Buffer.from([big.length >> 8, big.length & 0xff]), big]);
+        assert.equal(req.length, Framing.maxMessageBytes);
+        const r = await call(t, req.toString('hex'));
+        assert.deepEqual(Buffer.from(r[1] as Uint8Array), big, `seq of ${head} bytes`);
+        // One byte more does not fit a frame: the line is a bad frame, not answered.
+        const over = Buffer.concat([req.subarray(0, 3 + head), Buffer.from([(big.length + 1) >> 8, (big.length + 1) & 0xff]), big, Buffer.from([0]), Buffer.alloc(2)]);
+        over.writeUInt16BE(crc16xmodem(over.subarray(0, -2)), over.length - 2);
+        assert.deepEqual(await send(t, '~' + over.toString('base64') + '\n'), []);
+        assert.equal(t.dev.linkCounters().rxBadFrame, 1);
+      }
     });
     it('text or no payload is bad_arg', async () => {
       const t = twin();
-      assert.deepEqual(await call(t, [1, Op.echo, 'text']), [1, E.bad_arg]);
-      assert.deepEqual(await call(t, [1, Op.echo]), [1, E.bad_arg]);
-      assert.deepEqual(await call(t, [1, Op.echo, [1]]), [1, E.bad_arg]);
+      assert.deepEqual(await call(t, [Op.echo, 'text']), [E.bad_arg]);
+      assert.deepEqual(await call(t, [Op.echo]), [E.bad_arg]);
+      assert.deepEqual(await call(t, [Op.echo, [1]]), [E.bad_arg]);
     });
   });
 
@@ -413,45 +494,47 @@ describe('twin device', () => {
     it('runs every entry in order, one result each; failures do not stop it', async () => {
       const t = twin();
       const r = await call(t, [
-        1,
         Op.batch,
         [[Op.acquire, 1], [Op.store_global, 1, 0, 99], [Op.load_global, 1, 0], [Op.create_array, 1, 0, 2], [Op.store_array, 1, 0, 1, -4], [Op.load_array, 1, 0, 1], [Op.load_array, 1, 0, 2], [Op.release, 1], [Op.release, 1]],
       ]);
-      assert.deepEqual(r, [1, 0, [[0], [0], [0, 99], [0], [0], [0, -4], [E.past_size], [0], [E.not_acquired]]]);
+      assert.deepEqual(r, [0, [[0], [0], [0, 99], [0], [0], [0, -4], [E.past_size], [0], [E.not_acquired]]]);
     });
     it('hello, stats, batch and echo are not_in_batch whatever their arguments; unknown codes unknown_op', async () => {
       const t = twin();
-      const r = await call(t, [1, Op.batch, [[Op.hello], [Op.hello, 1, 2], [Op.stats], [Op.batch, []], [Op.batch], [Op.echo, Buffer.from('00', 'hex')], [Op.echo, 'x'], [12], [99, 1], [2n ** 40n]]]);
-      assert.deepEqual(r, [1, 0, [[11], [11], [11], [11], [11], [11], [11], [1], [1], [1]]]);
+      const r = await call(t, [Op.batch, [[Op.hello], [Op.hello, 1, 2], [Op.stats], [Op.batch, []], [Op.batch], [Op.echo, Buffer.from('00', 'hex')], [Op.echo, 'x'], [12], [99, 1], [2n ** 40n]]]);
+      assert.deepEqual(r, [0, [[11], [11], [11], [11], [11], [11], [11], [1], [1], [1]]]);
     });
     it('an entry that is not an array, empty, or not led by an unsigned integer is bad_arg; so are bad arguments', async () => {
       const t = twin();
-      await call(t, [0, Op.acquire, 0]);
-      const r = await call(t, [1, Op.batch, [5, [], 'x', [-1, 0], ['x'], [Op.acquire], [Op.acquire, 0, 0], [Op.store_global, 0, 0, 2 ** 31], [Op.load_global, 0, 1.5], [Op.load_global, 0, 0]]]);
-      assert.deepEqual(r, [1, 0, [[2], [2], [2], [2], [2], [2], [2], [2], [2], [0, 0]]]);
-      assert.deepEqual(await call(t, raw('83 02 09 83 a0 c1 00 f9 3c 00')), [2, 0, [[2], [2], [2]]]);
-      assert.deepEqual(await call(t, raw('83 03 09 81 82 f9 3c 00 00')), [3, 0, [[2]]], 'float op code');
+      await call(t, [Op.acquire, 0]);
+      const r = await call(t, [Op.batch, [5, [], 'x', [-1, 0], ['x'], [Op.acquire], [Op.acquire, 0, 0], [Op.store_global, 0, 0, 2 ** 31], [Op.load_global, 0, 1.5], [Op.load_global, 0, 0]]]);
+      assert.deepEqual(r, [0, [[2], [2], [2], [2], [2], [2], [2], [2], [2], [0, 0]]]);
+      assert.deepEqual(await call(t, '83 @ 09 83 a0 c1 00 f9 3c 00'), [0, [[2], [2], [2]]]);
+      assert.deepEqual(await call(t, '83 @ 09 81 82 f9 3c 00 00'), [0, [[2]]], 'float op code');
     });
     it('takes max_batch_ops entries; one more is too_large; an empty batch answers []', async () => {
       const t = twin();
       const full = Array.from({ length: Framing.maxBatchOps }, (_, i) => [Op.load_global, 0, i]);
-      const r = (await call(t, [1, Op.batch, full])) as [number, number, unknown[]];
-      assert.equal(r[2].length, 32);
-      assert.deepEqual(await call(t, [2, Op.batch, [...full, [Op.reset_pool]]]), [2, E.too_large]);
-      assert.deepEqual(await call(t, [3, Op.batch, []]), [3, 0, []]);
-      assert.deepEqual(await call(t, [4, Op.batch, 5]), [4, E.bad_arg]);
-      assert.deepEqual(await call(t, [5, Op.batch, new Map()]), [5, E.bad_arg]);
-      assert.deepEqual(await call(t, [6, Op.batch]), [6, E.bad_arg]);
+      const r = (await call(t, [Op.batch, full])) as [number, unknown[]];
+      assert.equal(r[1].length, 32);
+      assert.deepEqual(await call(t, [Op.batch, [...full, [Op.reset_pool]]]), [E.too_large]);
+      assert.deepEqual(await call(t, [Op.batch, []]), [0, []]);
+      assert.deepEqual(await call(t, [Op.batch, 5]), [E.bad_arg]);
+      assert.deepEqual(await call(t, [Op.batch, new Map()]), [E.bad_arg]);
+      assert.deepEqual(await call(t, [Op.batch]), [E.bad_arg]);
       const s = await stats(t);
-      // 32 not_acquired entries + too_large (one op) + the empty batch (none) + three bad_arg: all errors.
-      assert.deepEqual([s.get(5), s.get(6)], [36, 36]);
+      // hello + 32 not_acquired entries + too_large (one op) + the empty batch (none) + three bad_arg.
+      assert.deepEqual([s.get(5), s.get(6)], [37, 36]);
     });
     it('the largest batch response fits one frame', async () => {
-      const t = twin();
-      await call(t, [0, Op.acquire, 0]);
-      await call(t, [0, Op.store_global, 0, 0, -2147483648]);
+      const t = twin({}, false);
+      t.seq = 0xfffffffc;
+      await call(t, [Op.hello]);
+      await call(t, [Op.acquire, 0]);
+      await call(t, [Op.store_global, 0, 0, -2147483648]);
+      assert.equal(t.seq, 0xffffffff, 'the widest seq');
       const full = Array.from({ length: Framing.maxBatchOps }, () => [Op.load_global, 0, 0]);
-      const lines = await send(t, frame([0xffffffff, Op.batch, full]));
+      const lines = await send(t, next(t, [Op.batch, full]).line);
       assert.equal(lines.length, 1);
       assert.ok(lines[0]!.length <= Framing.maxLineBytes + 1);
     });
@@ -460,104 +543,249 @@ describe('twin device', () => {
   describe('§6 stats counting', () => {
     it('ops counts operations completed before this one, op_errors those answered with an error', async () => {
       const t = twin();
-      await send(t, frame([1, Op.acquire, 0]), frame([2, Op.acquire, 0]), frame([3, 99]), frame([4, Op.hello]), frame([5, Op.echo, Buffer.alloc(1)]));
+      await send(t, ...[[Op.acquire, 0], [Op.acquire, 0], [99], [Op.hello], [Op.echo, Buffer.alloc(1)]].map((b) => next(t, b).line));
       let s = await stats(t);
-      assert.deepEqual([s.get(5), s.get(6), s.get(7)], [5, 2, 6]);
+      assert.deepEqual([s.get(5), s.get(6), s.get(7)], [6, 2, 7]);
       s = await stats(t);
-      assert.deepEqual([s.get(5), s.get(6), s.get(7)], [6, 2, 7], 'stats itself counts once done');
+      assert.deepEqual([s.get(5), s.get(6), s.get(7)], [7, 2, 8], 'stats itself counts once done');
       await send(t, raw('82 01'), 'noise\n'); // neither is an operation
       s = await stats(t);
-      assert.deepEqual([s.get(5), s.get(6), s.get(11), s.get(12)], [7, 2, 1, 1]);
+      assert.deepEqual([s.get(5), s.get(6), s.get(11), s.get(12)], [8, 2, 1, 1]);
     });
     it('a batch counts as its entries; a batch rejected whole as one erroring op', async () => {
       const t = twin();
-      await call(t, [1, Op.batch, [[Op.acquire, 0], [Op.acquire, 0], [Op.hello]]]);
-      await call(t, [2, Op.batch, 'x']);
+      await call(t, [Op.batch, [[Op.acquire, 0], [Op.acquire, 0], [Op.hello]]]);
+      await call(t, [Op.batch, 'x']);
       const s = await stats(t);
-      assert.deepEqual([s.get(5), s.get(6)], [4, 3]);
+      assert.deepEqual([s.get(5), s.get(6)], [5, 3]);
     });
     it('reset_pool clears pool figures and ops, keeps link counters, then counts itself', async () => {
       const t = twin();
-      await send(t, frame([1, Op.acquire, 0]), frame([2, Op.acquire, 1]), frame([3, Op.store_global, 0, 10, 1]), frame([4, Op.create_array, 0, 2, 20]));
-      await send(t, frame([5, Op.release, 0]), frame([6, Op.release, 0]), 'noise\n', raw('80'));
+      await send(t, ...[[Op.acquire, 0], [Op.acquire, 1], [Op.store_global, 0, 10, 1], [Op.create_array, 0, 2, 20]].map((b) => next(t, b).line));
+      await send(t, next(t, [Op.release, 0]).line, next(t, [Op.release, 0]).line, 'noise\n', raw('80'));
       let s = await stats(t);
       assert.deepEqual(
         [...s.entries()],
         [...statsToWire({
-          contextsAcquired: 1, contextsHw: 2, acquires: 2, releases: 1, ops: 6, opErrors: 1, rxFrames: 8, rxBadFrame: 0, rxBadCrc: 0, rxOverlong: 0, rxMalformed: 1, rxNoise: 1, rxOverrun: 0,
+          contextsAcquired: 1, contextsHw: 2, acquires: 2, releases: 1, ops: 7, opErrors: 1, rxFrames: 9, rxBadFrame: 0, rxBadCrc: 0, rxOverlong: 0, rxMalformed: 1, rxNoise: 1, rxOverrun: 0,
           contexts: [
             { acquired: false, globalsInUse: 0, arraysActive: 0, elements: 0, bytesUsed: 0, hwGlobals: 11, hwArrays: 1, hwElements: 20 },
             { acquired: true, globalsInUse: 0, arraysActive: 0, elements: 0, bytesUsed: 0, hwGlobals: 0, hwArrays: 0, hwElements: 0 },
             { acquired: false, globalsInUse: 0, arraysActive: 0, elements: 0, bytesUsed: 0, hwGlobals: 0, hwArrays: 0, hwElements: 0 },
             { acquired: false, globalsInUse: 0, arraysActive: 0, elements: 0, bytesUsed: 0, hwGlobals: 0, hwArrays: 0, hwElements: 0 },
           ],
+          replayed: 0, outOfSequence: 0, noSession: 0, sessions: 1,
         } satisfies Stats).entries()],
       );
-      assert.deepEqual(await call(t, [7, Op.reset_pool]), [7, 0]);
+      assert.deepEqual(await call(t, [Op.reset_pool]), [0]);
       s = await stats(t);
-      assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 11, 12].map((k) => s.get(k)), [0, 0, 0, 0, 1, 0, 10, 1, 1]);
+      assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 11, 12, 18].map((k) => s.get(k)), [0, 0, 0, 0, 1, 0, 11, 1, 1, 1]);
       assert.deepEqual(s.get(14), Array.from({ length: 4 }, () => [0, 0, 0, 0, 0, 0, 0, 0]));
-      assert.deepEqual(await call(t, [8, Op.load_global, 1, 0]), [8, E.not_acquired]);
+      assert.deepEqual(await call(t, [Op.load_global, 1, 0]), [E.not_acquired]);
     });
-    it('reset_pool inside a batch: the entries after it count from 1', async () => {
+    it('reset_pool inside a batch: it counts itself, and the entries after it count on from 1', async () => {
       const t = twin();
-      await call(t, [1, Op.batch, [[Op.acquire, 0], [Op.acquire, 0], [Op.reset_pool], [Op.acquire, 0], [Op.acquire, 0]]]);
+      await call(t, [Op.batch, [[Op.acquire, 0], [Op.acquire, 0], [Op.reset_pool], [Op.acquire, 0], [Op.acquire, 0]]]);
       const s = await stats(t);
       assert.deepEqual([1, 2, 3, 5, 6].map((k) => s.get(k)), [1, 1, 1, 3, 1]);
     });
     it('ops and op_errors wrap at 2^32', async () => {
       const t = twin();
-      Object.assign(t.dev as unknown as object, { ops: 0xffffffff, opErrors: 0xffffffff });
-      await call(t, [1, 99]);
+      Object.assign((t.dev as unknown as { dispatcher: object }).dispatcher, { ops: 0xffffffff, opErrors: 0xffffffff });
+      await call(t, [99]);
       const s = await stats(t);
       assert.deepEqual([s.get(5), s.get(6)], [0, 0]);
     });
     it('one entry per context, in vm id order, for any configured pool size', async () => {
-      const t = twin({ limits: { maxConcurrentVms: 16 } });
-      await call(t, [1, Op.acquire, 15]);
+      const t = twin({ limits: { maxConcurrentVms: 15 } });
+      await call(t, [Op.acquire, 14]);
       const s = await stats(t);
       const ctx = s.get(14) as number[][];
-      assert.equal(ctx.length, 16);
-      assert.equal(ctx[15]![0], 1);
+      assert.equal(ctx.length, 15);
+      assert.equal(ctx[14]![0], 1);
       assert.equal(ctx[0]![0], 0);
+    });
+  });
+
+  describe('§3.3 link layer', () => {
+    it('before any hello: [seq, no_session] for everything but hello, nothing executed or cached', async () => {
+      const t = twin({}, false);
+      t.seq = 40;
+      assert.deepEqual(await call(t, [Op.acquire, 0]), [E.no_session]);
+      assert.deepEqual(await call(t, [Op.stats]), [E.no_session]);
+      assert.deepEqual(await call(t, [99]), [E.no_session], 'refused before the op code is looked at');
+      await exact(t, '82 @ 0b', '82 @ 0d');
+      assert.equal(t.dev.pool.telemetry().acquires, 0);
+      assert.deepEqual(t.dev.session, { open: false, next: 0 });
+      t.seq = 40;
+      await hello(t);
+      assert.deepEqual(await call(t, [Op.acquire, 0]), [0], 'seq 41 executes: the refusals were not cached');
+      const s = await stats(t);
+      assert.deepEqual([5, 6, 15, 16, 17, 18].map((k) => s.get(k)), [2, 0, 0, 0, 4, 1]);
+    });
+    it('a duplicate is answered with the very line of the original and executes nothing', async () => {
+      const t = twin();
+      const a = next(t, [Op.acquire, 0]);
+      const b = next(t, [Op.store_global, 0, 1, 5]);
+      const c = next(t, [Op.load_global, 0, 1]);
+      const first = await send(t, a.line, b.line, c.line);
+      assert.deepEqual(messages(first), [[a.seq, 0], [b.seq, 0], [c.seq, 0, 5]]);
+      assert.deepEqual(await send(t, a.line), [first[0]], 'not already_acquired: not executed again');
+      assert.deepEqual(await send(t, c.line, b.line), [first[2], first[1]]);
+      // The cache is keyed by seq: a different request under a cached seq gets the cached answer.
+      assert.deepEqual(await send(t, frame([a.seq, Op.release, 0])), [first[0]]);
+      assert.equal(t.dev.pool.telemetry().contexts[0]!.acquired, true);
+      assert.equal(t.dev.pool.telemetry().acquires, 1);
+      const s = await stats(t);
+      assert.deepEqual([5, 6, 7, 15, 16].map((k) => s.get(k)), [4, 0, 9, 4, 0], 'ops count executions; rx_frames every frame');
+    });
+    it('a gap is answered [seq, out_of_sequence, next]; going back executes both, in order', async () => {
+      const t = twin();
+      const a = next(t, [Op.acquire, 0]);
+      const b = next(t, [Op.store_global, 0, 0, 9]);
+      assert.deepEqual(messages(await send(t, b.line)), [[b.seq, E.out_of_sequence, a.seq]]);
+      assert.deepEqual(messages(await send(t, b.line)), [[b.seq, E.out_of_sequence, a.seq]], 'refusals are not cached');
+      assert.equal(t.dev.pool.telemetry().acquires, 0);
+      assert.deepEqual(messages(await send(t, a.line, b.line)), [[a.seq, 0], [b.seq, 0]]);
+      assert.deepEqual(await call(t, [Op.load_global, 0, 0]), [0, 9]);
+      const s = await stats(t);
+      assert.deepEqual([5, 15, 16].map((k) => s.get(k)), [4, 0, 2]);
+    });
+    it('hello mid-session opens a new session at its seq: the cache is emptied, the pool untouched', async () => {
+      const t = twin();
+      const a = next(t, [Op.acquire, 0]);
+      await send(t, a.line);
+      t.seq = 500;
+      const h = await hello(t);
+      assert.equal(h.get(1), 2);
+      assert.deepEqual(messages(await send(t, a.line)), [[a.seq, E.out_of_sequence, 501]], 'the old session is gone');
+      assert.deepEqual(await call(t, [Op.load_global, 0, 0]), [0, 0], 'context 0 is still acquired');
+      assert.deepEqual(t.dev.session, { open: true, next: 502 });
+      assert.equal((await stats(t)).get(18), 2);
+    });
+    it('a duplicate hello is answered from the cache and opens nothing', async () => {
+      let now = 0;
+      const t = twin({ clock: () => now }, false);
+      t.seq = 7;
+      const h = next(t, [Op.hello]);
+      const first = await send(t, h.line);
+      const a = next(t, [Op.acquire, 1]);
+      await send(t, a.line);
+      now = 999; // a hello executed again would report another uptime
+      assert.deepEqual(await send(t, h.line), first);
+      assert.deepEqual(t.dev.session, { open: true, next: 9 });
+      assert.deepEqual(await call(t, [Op.release, 1]), [0], 'seq 9 is still next');
+      const s = await stats(t);
+      assert.deepEqual([5, 15, 18].map((k) => s.get(k)), [3, 1, 1]);
+    });
+    it('evicts by depth: after replay_depth more requests the oldest is older than the cache', async () => {
+      const t = twin();
+      // Hello (seq 0) and 33 requests: the cache keeps the last 32, seqs 2..33.
+      const sent = [];
+      for (let i = 0; i <= Link.replayDepth; i++) {
+        const r = next(t, [Op.load_global, 0, i]);
+        sent.push({ line: r.line, answer: (await send(t, r.line))[0]! });
+      }
+      assert.deepEqual(messages(await send(t, sent[0]!.line)), [[1, E.out_of_sequence, 34]]);
+      assert.deepEqual(await send(t, sent[1]!.line), [sent[1]!.answer]);
+      assert.deepEqual(t.dev.session, { open: true, next: 34 });
+      const s = await stats(t);
+      assert.deepEqual([5, 15, 16, 18].map((k) => s.get(k)), [34, 1, 1, 1]);
+    });
+    it('evicts by bytes: the oldest responses go while the new one does not fit replay_bytes', async () => {
+      const t = twin({ replayBytes: Framing.maxMessageBytes });
+      const big = (n: number): unknown[] => [Op.echo, Buffer.alloc(n, n)];
+      const e1 = next(t, big(200));
+      const e2 = next(t, big(180));
+      // hello (< 100 bytes) + echo 1 (205) fit 382; echo 2 (185) does not fit beside them, nor
+      // beside echo 1 alone: both go, echo 2 stays.
+      const r = await send(t, e1.line, e2.line);
+      assert.deepEqual(messages(await send(t, e1.line)), [[e1.seq, E.out_of_sequence, t.seq]]);
+      assert.deepEqual(await send(t, e2.line), [r[1]]);
+      assert.equal((await stats(t)).get(15), 1);
+    });
+    it('the cache index wraps around its ring of replay_depth slots', async () => {
+      const t = twin({ replayDepth: 3 });
+      const sent: { line: Buffer; answer: Buffer }[] = [];
+      for (let i = 0; i < 10; i++) {
+        const r = next(t, [Op.echo, Buffer.from([i])]);
+        sent.push({ line: r.line, answer: (await send(t, r.line))[0]! });
+      }
+      for (const i of [7, 8, 9, 9, 7]) assert.deepEqual(await send(t, sent[i]!.line), [sent[i]!.answer], `duplicate of request ${i}`);
+      assert.deepEqual(messages(await send(t, sent[6]!.line)), [[7, E.out_of_sequence, 11]]);
+    });
+    it('seqs wrap from 2^32 − 1 to 0 inside a session, and so does the duplicate test', async () => {
+      const t = twin({}, false);
+      t.seq = 0xfffffffe;
+      await hello(t);
+      const a = next(t, [Op.acquire, 2]);
+      const b = next(t, [Op.store_global, 2, 0, 1]);
+      const c = next(t, [Op.load_global, 2, 0]);
+      assert.deepEqual([a.seq, b.seq, c.seq], [0xffffffff, 0, 1]);
+      const first = await send(t, a.line, b.line, c.line);
+      assert.deepEqual(messages(first), [[a.seq, 0], [0, 0], [1, 0, 1]]);
+      assert.deepEqual(await send(t, a.line), [first[0]], 'd = (2 − (2^32 − 1)) mod 2^32 = 3');
+      assert.deepEqual(messages(await send(t, frame([3, Op.stats]))), [[3, E.out_of_sequence, 2]]);
+      assert.deepEqual(messages(await send(t, frame([0xfffffff0, Op.stats]))), [[0xfffffff0, E.out_of_sequence, 2]]);
+    });
+    it('reboot() closes the session: the old session is answered no_session', async () => {
+      const t = twin();
+      await call(t, [Op.acquire, 0]);
+      t.dev.reboot();
+      assert.deepEqual(await call(t, [Op.load_global, 0, 0]), [E.no_session]);
+      assert.deepEqual(t.dev.sessionCounters(), { replayed: 0, outOfSequence: 0, noSession: 1, sessions: 0 });
     });
   });
 
   describe('limits and options', () => {
     it('accepts exactly the configurations whose worst-case stats fits a message (the C build rule)', () => {
-      assert.equal(worstCaseStatsBytes({ maxConcurrentVms: 4, vmMaxGlobals: 64, vmMaxArrays: 16, vmArrayElements: 64 }), 156);
-      assert.doesNotThrow(() => new TwinDevice({ limits: { maxConcurrentVms: 16 } }));
+      assert.equal(worstCaseStatsBytes({ maxConcurrentVms: 4, vmMaxGlobals: 64, vmMaxArrays: 16, vmArrayElements: 64 }), 180);
+      // v2's four more stats counters: 16 contexts would take 384 bytes, so the protocol's maximum is 15.
+      assert.equal(worstCaseStatsBytes({ maxConcurrentVms: 16, vmMaxGlobals: 64, vmMaxArrays: 16, vmArrayElements: 64 }), 384);
+      assert.doesNotThrow(() => new TwinDevice({ limits: { maxConcurrentVms: 15 } }));
+      assert.throws(() => new TwinDevice({ limits: { maxConcurrentVms: 16 } }), /maxConcurrentVms must be an integer in 1\.\.15, got 16/);
       assert.doesNotThrow(() => new TwinDevice({ limits: { maxConcurrentVms: 1, vmMaxGlobals: 255, vmMaxArrays: 255, vmArrayElements: 1024 } }));
-      assert.throws(() => new TwinDevice({ limits: { maxConcurrentVms: 16, vmMaxGlobals: 255, vmMaxArrays: 255, vmArrayElements: 65535 } }), /stats response may take/);
+      assert.throws(() => new TwinDevice({ limits: { maxConcurrentVms: 15, vmMaxGlobals: 255, vmMaxArrays: 255, vmArrayElements: 65535 } }), /stats response may take/);
       assert.throws(() => new TwinDevice({ limits: { vmMaxGlobals: 0 } }), RangeError);
     });
     it('the formula bounds the real worst-case encoding', () => {
       for (const l of [
         { maxConcurrentVms: 4, vmMaxGlobals: 64, vmMaxArrays: 16, vmArrayElements: 64 },
-        { maxConcurrentVms: 16, vmMaxGlobals: 64, vmMaxArrays: 16, vmArrayElements: 64 },
+        { maxConcurrentVms: 15, vmMaxGlobals: 64, vmMaxArrays: 16, vmArrayElements: 64 },
         { maxConcurrentVms: 2, vmMaxGlobals: 255, vmMaxArrays: 255, vmArrayElements: 65535 },
       ]) {
         const e = l.vmMaxArrays * l.vmArrayElements;
         const c = { acquired: true, globalsInUse: l.vmMaxGlobals, arraysActive: l.vmMaxArrays, elements: e, bytesUsed: 4 * (l.vmMaxGlobals + e), hwGlobals: l.vmMaxGlobals, hwArrays: l.vmMaxArrays, hwElements: e };
         const M = 0xffffffff;
-        const s: Stats = { contextsAcquired: M, contextsHw: M, acquires: M, releases: M, ops: M, opErrors: M, rxFrames: M, rxBadFrame: M, rxBadCrc: M, rxOverlong: M, rxMalformed: M, rxNoise: M, rxOverrun: M, contexts: Array.from({ length: l.maxConcurrentVms }, () => c) };
+        const s: Stats = {
+          contextsAcquired: M, contextsHw: M, acquires: M, releases: M, ops: M, opErrors: M, rxFrames: M, rxBadFrame: M, rxBadCrc: M, rxOverlong: M, rxMalformed: M, rxNoise: M, rxOverrun: M,
+          contexts: Array.from({ length: l.maxConcurrentVms }, () => c),
+          replayed: M, outOfSequence: M, noSession: M, sessions: M,
+        };
         assert.equal(encodeCbor([M, 0, statsToWire(s)]).length, worstCaseStatsBytes(l));
       }
     });
     it('reports small limits in hello, and enforces them', async () => {
       const t = twin({ limits: { maxConcurrentVms: 2, vmMaxGlobals: 16, vmMaxArrays: 4, vmArrayElements: 16 } });
-      const h = ((await call(t, [1, Op.hello])) as [number, number, Map<number, unknown>])[2];
+      const h = await hello(t);
       assert.deepEqual([2, 3, 4, 5, 6].map((k) => h.get(k)), ['cvm-twin/0.1.0+vms2.g16.a4.e16', 2, 16, 4, 16]);
-      assert.deepEqual(await call(t, [2, Op.acquire, 2]), [2, E.out_of_range]);
-      await call(t, [3, Op.acquire, 1]);
-      assert.deepEqual(await call(t, [4, Op.create_array, 1, 3, 17]), [4, E.bad_size]);
-      assert.deepEqual(await call(t, [5, Op.create_array, 1, 4, 1]), [5, E.out_of_range]);
-      assert.deepEqual(await call(t, [6, Op.store_global, 1, 16, 1]), [6, E.out_of_range]);
+      assert.deepEqual(await call(t, [Op.acquire, 2]), [E.out_of_range]);
+      await call(t, [Op.acquire, 1]);
+      assert.deepEqual(await call(t, [Op.create_array, 1, 3, 17]), [E.bad_size]);
+      assert.deepEqual(await call(t, [Op.create_array, 1, 4, 1]), [E.out_of_range]);
+      assert.deepEqual(await call(t, [Op.store_global, 1, 16, 1]), [E.out_of_range]);
+    });
+    it('takes replay cache sizes within LinkBounds and rejects others, naming the option', () => {
+      assert.doesNotThrow(() => new TwinDevice({ replayDepth: 1, replayBytes: Framing.maxMessageBytes }));
+      assert.doesNotThrow(() => new TwinDevice({ replayDepth: 255, replayBytes: 65535 }));
+      for (const bad of [0, 256, 1.5, Number.NaN]) assert.throws(() => new TwinDevice({ replayDepth: bad }), /replayDepth must be an integer in 1\.\.255/);
+      for (const bad of [381, 65536]) assert.throws(() => new TwinDevice({ replayBytes: bad }), /replayBytes must be an integer in 382\.\.65535/);
     });
     it('rejects an unusable firmware id, nonce, unique id or reset cause', () => {
       assert.throws(() => new TwinDevice({ firmwareId: 'x'.repeat(FIRMWARE_ID_MAX + 1) }), RangeError);
       assert.doesNotThrow(() => new TwinDevice({ firmwareId: 'x'.repeat(FIRMWARE_ID_MAX) }));
       assert.throws(() => new TwinDevice({ firmwareId: 'a\nb' }), RangeError);
+      assert.throws(() => new TwinDevice({ firmwareId: 'a b' }), /without spaces/);
       assert.throws(() => new TwinDevice({ firmwareId: 'é' }), RangeError);
       assert.throws(() => new TwinDevice({ bootNonce: 2 ** 32 }), RangeError);
       assert.throws(() => new TwinDevice({ bootNonce: -1 }), RangeError);
@@ -575,26 +803,26 @@ describe('twin device', () => {
       const t = twin();
       t.dev.hang();
       assert.equal(t.dev.isHung, true);
-      assert.deepEqual(await send(t, frame([1, Op.acquire, 0]), 'noise\n'), []);
+      assert.deepEqual(await send(t, frame([t.seq, Op.acquire, 0]), 'noise\n'), []);
       t.dev.resume();
-      assert.deepEqual(await call(t, [2, Op.acquire, 0]), [2, 0], 'the request sent while hung never ran');
+      assert.deepEqual(await call(t, [Op.acquire, 0]), [0], 'the request sent while hung never ran');
       const s = await stats(t);
-      assert.deepEqual([s.get(7), s.get(12), s.get(5)], [2, 0, 1]);
+      assert.deepEqual([s.get(7), s.get(12), s.get(5)], [3, 0, 2]);
     });
     it('a line cut by a hang is dropped', async () => {
       const t = twin();
-      const f = frame([1, Op.acquire, 0]);
+      const f = frame([t.seq, Op.acquire, 0]);
       t.dev.feed(f.subarray(0, 5));
       t.dev.hang();
       t.dev.feed(f.subarray(5, 8));
       t.dev.resume();
       assert.deepEqual(await send(t, f.subarray(8)), []);
-      assert.deepEqual(await call(t, [2, Op.acquire, 0]), [2, 0]);
+      assert.deepEqual(await call(t, [Op.acquire, 0]), [0]);
     });
-    it('reboot() draws a new nonce, clears pool and counters, restarts uptime, prints the banner', async () => {
+    it('reboot() draws a new nonce, clears pool, counters and session, restarts uptime, prints the banner', async () => {
       let now = 0;
       const t = twin({ clock: () => now });
-      await send(t, frame([1, Op.acquire, 0]), 'noise\n', frame([2, Op.store_global, 0, 0, 5]).subarray(0, 7));
+      await send(t, next(t, [Op.acquire, 0]).line, 'noise\n', frame([t.seq, Op.store_global, 0, 0, 5]).subarray(0, 7));
       now = 5000;
       const before = t.dev.bootNonce;
       t.out.length = 0;
@@ -604,11 +832,12 @@ describe('twin device', () => {
       assert.equal(t.dev.isHung, false);
       assert.deepEqual(t.out, [Buffer.from(t.dev.banner())]);
       assert.match(t.out[0]!.toString(), new RegExp(`nonce=${t.dev.bootNonce.toString(16).padStart(8, '0')} `));
-      const h = ((await call(t, [3, Op.hello])) as [number, number, Map<number, unknown>])[2];
+      assert.deepEqual(t.dev.session, { open: false, next: 0 });
+      const h = await hello(t);
       assert.deepEqual([h.get(9), h.get(10), h.get(11)], [t.dev.bootNonce, 0, 'software']);
       assert.deepEqual(Buffer.from(h.get(12) as Uint8Array), Buffer.from(uniqueIdFromNonce(0x0badcafe)), 'the unique id survives a reset');
       const s = await stats(t);
-      assert.deepEqual([1, 3, 5, 7, 12].map((k) => s.get(k)), [0, 0, 1, 2, 0]);
+      assert.deepEqual([1, 3, 5, 7, 12, 18].map((k) => s.get(k)), [0, 0, 1, 2, 0, 1]);
       t.dev.reboot('watchdog');
       assert.equal(t.dev.resetCause, 'watchdog');
     });

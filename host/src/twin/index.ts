@@ -4,7 +4,8 @@
  * answers. The orchestrator, the CLI and tests import it; the library (host/src/index.ts and
  * below) never does, so a host application does not carry the twin.
  *
- * - TwinDevice: the device (bytes in, lines out, fault controls).
+ * - TwinDevice: the device (bytes in, lines out, fault controls), built as the C core is: line
+ *   handling (line.ts), dispatcher (dispatch.ts) and link layer (link.ts, the replay cache of §3.3).
  * - TwinTransport: the twin behind an in-memory link, as a Transport named "twin".
  * - serveTwinOnPty: the twin on a pseudo-terminal made by socat, for serial clients.
  * - Pool (and the `pool` namespace): the memory pool alone.
@@ -21,6 +22,7 @@ export {
   type TwinDeviceEvents,
   type TwinDeviceOptions,
 } from './device.js';
+export { LinkLayer, resolveReplayLimits, type LinkDecision, type ReplayLimits, type SessionCounters } from './link.js';
 export { TwinTransport, type TwinTransportOptions } from './transport.js';
 export { serveTwinOnPty, type ServeTwinOptions, type ServedTwin } from './pty.js';
 export { attachDevice, type DeviceAttachment } from './attach.js';

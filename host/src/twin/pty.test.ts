@@ -74,13 +74,15 @@ describe('twin on a pty (socat)', function () {
     served = await serveTwinOnPty();
     let c = await connect(served);
     assert.match(String(await c.next()), /^CVM-BOOT /);
+    await c.port.write(frame([0, Op.hello]));
+    assert.deepEqual(((await c.next()) as unknown[]).slice(0, 2), [0, 0]);
     await c.port.write(frame([1, Op.acquire, 3]));
     assert.deepEqual(await c.next(), [1, 0]);
     await c.port.close();
     c = await connect(served);
     client = c.port;
     await client.write(frame([2, Op.acquire, 3]));
-    assert.deepEqual(await c.next(), [2, E.already_acquired]);
+    assert.deepEqual(await c.next(), [2, E.already_acquired], 'the session survives the reopen: the device never saw it');
   });
 
   it('device.disconnect() ends the client port with an error and reaps socat', async () => {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { classifyLine, encodeFrame } from '../framing/frame.js';
 import { LineReader } from '../framing/line-reader.js';
-import { ErrorCode as E, Op } from '../protocol/constants.js';
+import { ErrorCode as E, Link, Op } from '../protocol/constants.js';
 import { TransportError } from '../transport/transport.js';
 import { TwinTransport } from './transport.js';
 import { listenLines } from '../transport/testing/listen.js';
@@ -13,6 +13,13 @@ const listen = (t: TwinTransport) => listenLines(t);
 
 const frame = (v: unknown): Buffer => encodeFrame(encodeCbor(v));
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Opens a session (§3.3) with a hello at seq 0: the test's requests then number from 1. */
+async function openSession(t: TwinTransport, rx: ReturnType<typeof listen>): Promise<void> {
+  await t.write(frame([0, Op.hello]));
+  const r = (await rx.next()) as unknown[];
+  assert.deepEqual(r.slice(0, 2), [0, 0]);
+}
 
 describe('twin transport', () => {
   let t: TwinTransport;
@@ -30,6 +37,9 @@ describe('twin transport', () => {
     assert.equal(await rx.next(), t.device.banner().slice(0, -1));
     assert.match(t.device.banner(), /nonce=abcdef01 /);
     await t.write(frame([1, Op.acquire, 0]));
+    assert.deepEqual(await rx.next(), [1, E.no_session], 'no session before a hello');
+    await openSession(t, rx);
+    await t.write(frame([1, Op.acquire, 0]));
     assert.deepEqual(await rx.next(), [1, 0]);
   });
 
@@ -45,6 +55,7 @@ describe('twin transport', () => {
     const rx = listen(t);
     await t.open();
     await rx.next();
+    await openSession(t, rx);
     await t.write(Buffer.concat([frame([1, Op.acquire, 1]), frame([2, Op.store_global, 1, 3, -5]), frame([3, Op.load_global, 1, 3]), frame([4, 77])]));
     assert.deepEqual([await rx.next(), await rx.next(), await rx.next(), await rx.next()], [[1, 0], [2, 0], [3, 0, -5], [4, E.unknown_op]]);
   });
@@ -59,6 +70,7 @@ describe('twin transport', () => {
     let rx = listen(t);
     await t.open();
     await rx.next();
+    await openSession(t, rx);
     await t.write(frame([1, Op.acquire, 2]));
     assert.deepEqual(await rx.next(), [1, 0]);
     const closed = once(t, 'close');
@@ -78,6 +90,7 @@ describe('twin transport', () => {
     const rx = listen(t);
     await t.open();
     await rx.next();
+    await openSession(t, rx);
     const closed = once(t, 'close');
     t.device.disconnect();
     const [error] = (await closed) as [TransportError];
@@ -87,9 +100,9 @@ describe('twin transport', () => {
     assert.equal(t.isOpen, false);
     await assert.rejects(t.write(frame([1, Op.hello])), TransportError);
     await t.open();
-    await t.write(frame([2, Op.stats]));
+    await t.write(frame([1, Op.stats]));
     const r = (await rx.next()) as [number, number, Map<number, unknown>];
-    assert.equal(r[0], 2);
+    assert.deepEqual([r[0], r[1]], [1, 0], 'the session outlives the cable');
   });
 
   it('hang() leaves requests unanswered; resume() answers the next ones', async () => {
@@ -97,14 +110,15 @@ describe('twin transport', () => {
     const rx = listen(t);
     await t.open();
     await rx.next();
+    await openSession(t, rx);
     t.device.hang();
     await t.write(frame([1, Op.acquire, 0]));
     await tick();
     await tick();
     assert.deepEqual(rx.lines, []);
     t.device.resume();
-    await t.write(frame([2, Op.acquire, 0]));
-    assert.deepEqual(await rx.next(), [2, 0]);
+    await t.write(frame([1, Op.acquire, 0]));
+    assert.deepEqual(await rx.next(), [1, 0], 'the request sent while hung never reached the device: its retransmission executes');
   });
 
   it('reboot(), log(), emitGarbage() reach the client through the one output path', async () => {
@@ -130,9 +144,10 @@ describe('twin transport', () => {
     this.timeout(30_000);
     t = new TwinTransport();
     await t.open();
-    // A client as lean as the real one: bounded window (≤ 1024 bytes in flight), seq matching,
-    // strict framing on both sides. Requests alternate store_global and a load of that global.
-    const window = 64;
+    // A client as lean as the real one: bounded window (replay_depth requests, far below 1024
+    // bytes in flight), consecutive seqs, strict framing on both sides. Requests alternate
+    // store_global and a load of that global; the session opens at seq 0, acquire is seq 1.
+    const window = Link.replayDepth;
     let onFrame: (m: number[]) => void = () => {};
     const reader = new LineReader((line) => {
       const c = classifyLine(line);
@@ -140,8 +155,9 @@ describe('twin transport', () => {
     });
     t.on('data', (chunk) => reader.push(chunk));
     await new Promise<void>((resolve) => {
-      onFrame = () => resolve();
-      void t.write(frame([0, Op.acquire, 0]));
+      let answers = 0;
+      onFrame = () => ++answers === 2 && resolve();
+      void t.write(Buffer.concat([frame([0, Op.hello]), frame([1, Op.acquire, 0])]));
     });
 
     /** Runs total requests through the window; resolves with the count of wrong answers. */
@@ -153,14 +169,15 @@ describe('twin transport', () => {
         const pump = (): void => {
           const parts: Buffer[] = [];
           while (sent < total && sent - answered < window) {
-            const seq = sent++;
-            parts.push(frame(seq & 1 ? [seq, Op.load_global, 0, (seq - 1) & 63] : [seq, Op.store_global, 0, seq & 63, seq]));
+            const i = sent++;
+            const seq = i + 2;
+            parts.push(frame(i & 1 ? [seq, Op.load_global, 0, (i - 1) & 63] : [seq, Op.store_global, 0, i & 63, i]));
           }
           if (parts.length) void t.write(Buffer.concat(parts));
         };
         onFrame = (m) => {
-          const seq = answered++;
-          if (m[0] !== seq || m[1] !== 0 || (seq & 1 && m[2] !== seq - 1)) failed++;
+          const i = answered++;
+          if (m[0] !== i + 2 || m[1] !== 0 || (i & 1 && m[2] !== i - 1)) failed++;
           if (answered === total) resolve({ failed });
           else if (sent - answered <= window / 2) pump();
         };

@@ -1,0 +1,288 @@
+/**
+ * The link layer alone, on a fake clock: no transport, no device. Each test writes the replies a
+ * device would give (or loses them) and checks what the Link transmits, when, and how it settles
+ * requests. The same rules over a real memory link and a fake device are in pool-client.test.ts.
+ */
+import { expect } from 'chai';
+import { decodeCbor, encodeCbor } from '../codec/cbor.js';
+import { classifyLine, encodeFrame } from '../framing/frame.js';
+import { Framing, Link as LinkDefaults, Op } from '../protocol/constants.js';
+import { Link, UNSENT, maxResponseOf, type Clock, type LinkErrors, type LinkOptions, type LinkRequest } from './link.js';
+
+class FakeClock implements Clock {
+  t = 1000;
+  private timers: { fn: () => void; at: number; id: number }[] = [];
+  private io: (() => void)[] = [];
+  private ids = 0;
+  now = (): number => this.t;
+  setTimer = (fn: () => void, ms: number): unknown => {
+    const id = ++this.ids;
+    this.timers.push({ fn, at: this.t + ms, id });
+    return id;
+  };
+  clearTimer = (h: unknown): void => {
+    this.timers = this.timers.filter((x) => x.id !== h);
+  };
+  refTimer = (): void => {};
+  afterIo = (fn: () => void): void => void this.io.push(fn);
+  /** Moves time on by `ms`, firing due timers (and after-I/O callbacks) in order. */
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      await flush();
+      for (const fn of this.io.splice(0)) fn();
+      await flush();
+      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((x) => x !== due);
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+    }
+    this.t = end;
+    await flush();
+  }
+}
+
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
+interface Outcome {
+  error?: Error;
+  message?: unknown[];
+}
+
+function harness(options: LinkOptions = {}) {
+  const clock = new FakeClock();
+  const wire: unknown[][] = [];
+  const writes: Buffer[] = [];
+  const errors: LinkErrors = {
+    timeout: (r) => new Error(`timeout ${r.name}`),
+    exhausted: (r) => new Error(`exhausted ${r.name} after ${r.attempts}`),
+    dead: (_silentMs, failed) => () => new Error(`dead ${failed}`),
+    protocol: (r, what) => new Error(`protocol ${r.name}: ${what}`),
+    noSession: () => {},
+  };
+  const link = new Link(
+    (data) => {
+      writes.push(data);
+      for (const line of data.toString('latin1').split('\n')) {
+        const c = classifyLine(Buffer.from(line, 'latin1'));
+        if (c.kind === 'frame') wire.push(decodeCbor(c.message) as unknown[]);
+      }
+    },
+    errors,
+    options,
+    clock,
+  );
+  const outcomes = new Map<LinkRequest, Outcome>();
+  const submit = (code: number, args: unknown[] = [], name = `op${code}`): LinkRequest => {
+    const r: LinkRequest = {
+      code, name, args, timeoutMs: undefined,
+      encode: (seq) => encodeFrame(encodeCbor([seq, code, ...args])),
+      settle: (error, message) => void outcomes.set(r, { error, message }),
+      seq: -1, line: UNSENT, maxResponse: 0, attempts: 0, firstTxAt: 0, lastTxAt: 0, lastTx: 0, done: false,
+    };
+    link.submit(r);
+    return r;
+  };
+  /** Sends hello, answers it after `rtt` ms: the session is open. */
+  const open = async (rtt = 2) => {
+    const h = submit(Op.hello);
+    await flush();
+    await clock.advance(rtt);
+    link.heard();
+    link.onReply(h.seq, [h.seq, 0, new Map()]);
+    await flush();
+    wire.length = 0;
+    return h;
+  };
+  const reply = (seq: number, ...rest: unknown[]) => {
+    link.heard();
+    return link.onReply(seq, [seq, ...rest]);
+  };
+  return { clock, link, wire, writes, submit, open, reply, outcomes };
+}
+
+describe('Link (the host link layer)', () => {
+  describe('largest responses (PROTOCOL.md §3.3 window rule)', () => {
+    it('follows OpFacts: a number, max_message, request, batch', () => {
+      expect(maxResponseOf(Op.acquire, [1], 4)).to.equal(7);
+      expect(maxResponseOf(Op.load_global, [1, 2], 5)).to.equal(12);
+      expect(maxResponseOf(Op.stats, [], 3)).to.equal(Framing.maxMessageBytes);
+      expect(maxResponseOf(Op.echo, [new Uint8Array(10)], 16)).to.equal(20);
+      expect(maxResponseOf(Op.batch, [[[Op.load_global, 0, 0], [Op.store_global, 0, 0, 1], [Op.load_array, 0, 0, 0]]], 20)).to.equal(9 + 7 + 2 + 7);
+    });
+  });
+
+  describe('sessions and seqs', () => {
+    it('sends hello alone after a newline; queued requests wait for it, then follow its seq consecutively', async () => {
+      const { link, wire, writes, submit, reply } = harness();
+      const h = submit(Op.hello);
+      const a = submit(Op.acquire, [0]);
+      const b = submit(Op.release, [0]);
+      await flush();
+      expect(wire).to.deep.equal([[h.seq, Op.hello]]);
+      expect(writes[0]!.toString('latin1').startsWith('\n~')).to.equal(true);
+      reply(h.seq, 0, new Map());
+      await flush();
+      expect(wire.slice(1)).to.deep.equal([[(h.seq + 1) >>> 0, Op.acquire, 0], [(h.seq + 2) >>> 0, Op.release, 0]]);
+      expect([a.seq, b.seq]).to.deep.equal([(h.seq + 1) >>> 0, (h.seq + 2) >>> 0]);
+      expect(link.sessionOpen).to.equal(true);
+    });
+
+    it('a hello waits until nothing is unanswered', async () => {
+      const { wire, submit, open, reply } = harness();
+      await open();
+      const a = submit(Op.acquire, [0]);
+      submit(Op.hello);
+      await flush();
+      expect(wire.map((m) => m[1])).to.deep.equal([Op.acquire]);
+      reply(a.seq, 0);
+      await flush();
+      expect(wire.map((m) => m[1])).to.deep.equal([Op.acquire, Op.hello]);
+    });
+  });
+
+  describe('the window', () => {
+    it('spans at most replay_depth requests from the oldest unanswered one, answered ones inside it included', async () => {
+      const { link, wire, submit, open, reply } = harness();
+      await open();
+      link.setReplayLimits(4, LinkDefaults.replayBytes);
+      const rs = Array.from({ length: 8 }, (_, i) => submit(Op.acquire, [i]));
+      await flush();
+      expect(wire).to.have.length(4);
+      for (const r of rs.slice(1, 4)) reply(r.seq, 0); // the first stays unanswered
+      await flush();
+      // The first one is resent (its response was lost), nothing new: the span still starts at it.
+      expect(wire.slice(4)).to.deep.equal([[rs[0]!.seq, Op.acquire, 0]]);
+      reply(rs[0]!.seq, 0);
+      await flush();
+      expect(wire.slice(5).map((m) => m[2])).to.deep.equal([4, 5, 6, 7]);
+    });
+
+    it('keeps the largest responses of the span within replay_bytes', async () => {
+      const { link, wire, submit, open } = harness();
+      await open();
+      link.setReplayLimits(32, 800);
+      for (let i = 0; i < 4; i++) submit(Op.stats);
+      await flush();
+      expect(wire).to.have.length(2); // 2 × 382 ≤ 800 < 3 × 382
+    });
+
+    it('keeps request lines not yet read by the device within maxInflightBytes', async () => {
+      const { wire, submit, open, reply } = harness({ maxInflightBytes: 40 });
+      await open();
+      const rs = Array.from({ length: 6 }, () => submit(Op.echo, [new Uint8Array(10)]));
+      await flush();
+      const lineBytes = rs[0]!.line.length;
+      expect(wire).to.have.length(Math.floor(40 / lineBytes));
+      reply(rs[0]!.seq, 0, new Uint8Array(10));
+      await flush();
+      expect(wire).to.have.length(Math.floor(40 / lineBytes) + 1);
+    });
+  });
+
+  describe('retransmission', () => {
+    it('RTO: rto_initial_ms before a sample, then SRTT + max(G, 4·RTTVAR) within the floor and ceiling', async () => {
+      const { link, submit, open, reply, clock } = harness();
+      expect(link.stats.rtoMs).to.equal(LinkDefaults.rtoInitialMs);
+      await open(40); // first sample: SRTT 40, RTTVAR 20 → 120
+      expect(link.stats).to.include({ srttMs: 40, rttvarMs: 20, rtoMs: 120 });
+      for (let i = 0; i < 30; i++) {
+        const r = submit(Op.acquire, [0]);
+        await flush();
+        await clock.advance(0.1);
+        reply(r.seq, 0);
+      }
+      expect(link.stats.rtoMs).to.equal(LinkDefaults.rtoMinMs); // fast round trips: the floor
+    });
+
+    it('Karn: a retransmitted request gives no sample; each expiry doubles the RTO up to rto_max_ms', async () => {
+      const { link, wire, submit, open, reply, clock } = harness();
+      await open(100); // RTO 300
+      const r = submit(Op.acquire, [0]);
+      await flush();
+      await clock.advance(300);
+      expect(wire).to.have.length(2);
+      expect(link.stats.rtoMs).to.equal(600);
+      await clock.advance(600);
+      expect(link.stats.rtoMs).to.equal(LinkDefaults.rtoMaxMs);
+      expect(wire).to.have.length(3);
+      const srtt = link.stats.srttMs;
+      reply(r.seq, 0);
+      expect(link.stats.srttMs).to.equal(srtt);
+      expect(link.stats).to.include({ timeouts: 2, retransmits: 2, maxAttemptsUsed: 3 });
+    });
+
+    it('out_of_sequence: goes back to `next` once; gap replies to transmissions before the go-back are stale', async () => {
+      const { link, wire, submit, open, reply } = harness();
+      await open();
+      const rs = Array.from({ length: 5 }, (_, i) => submit(Op.acquire, [i]));
+      await flush();
+      // rs[1] was lost: the device answers rs[0] and refuses rs[2..4], expecting rs[1].
+      reply(rs[0]!.seq, 0);
+      for (const r of rs.slice(2)) reply(r.seq, 12, rs[1]!.seq);
+      await flush();
+      expect(link.stats.goBacks).to.equal(1);
+      expect(wire.slice(5).map((m) => m[0])).to.deep.equal(rs.slice(1).map((r) => r.seq));
+      for (const r of rs.slice(1)) reply(r.seq, 0);
+      expect(rs.every((r) => r.done)).to.equal(true);
+    });
+
+    it('fast retransmit: an answer to a later request while an earlier one is unanswered resends the earlier one', async () => {
+      const { link, wire, submit, open, reply } = harness();
+      await open();
+      const [a, b] = [submit(Op.acquire, [0]), submit(Op.acquire, [1])];
+      await flush();
+      reply(b.seq, 0); // a's response was lost
+      await flush();
+      expect(wire.slice(2)).to.deep.equal([[a.seq, Op.acquire, 0]]);
+      expect(link.stats.fastRetransmits).to.equal(1);
+    });
+
+    it('after maxAttempts transmissions the request fails', async () => {
+      const { outcomes, submit, open, clock } = harness({ maxAttempts: 2 });
+      await open();
+      const r = submit(Op.acquire, [0]);
+      await flush();
+      await clock.advance(5000);
+      expect(outcomes.get(r)!.error!.message).to.equal('exhausted op1 after 2');
+    });
+
+    it('a gap reply naming a seq after the request: its response left the cache', async () => {
+      const { outcomes, submit, open, reply } = harness();
+      await open();
+      const r = submit(Op.acquire, [0]);
+      await flush();
+      reply(r.seq, 12, (r.seq + 3) >>> 0);
+      expect(outcomes.get(r)!.error!.message).to.match(/^protocol op1: .*has left the device's replay cache/);
+    });
+  });
+
+  describe('the dead link', () => {
+    it('fails every unanswered and queued request at once after dead_link_ms of silence', async () => {
+      const { link, outcomes, submit, open, clock } = harness();
+      await open();
+      const rs = Array.from({ length: 100 }, (_, i) => submit(Op.acquire, [i]));
+      await flush();
+      await clock.advance(LinkDefaults.deadLinkMs - 10);
+      expect(outcomes.size).to.equal(1); // the hello only
+      await clock.advance(20);
+      expect(rs.map((r) => outcomes.get(r)?.error?.message)).to.deep.equal(rs.map(() => 'dead 100'));
+      expect(link.stats.deadLinks).to.equal(1);
+    });
+
+    it('any byte heard keeps the link alive', async () => {
+      const { link, outcomes, submit, open, clock } = harness({ maxAttempts: 1000 });
+      await open();
+      const r = submit(Op.acquire, [0]);
+      await flush();
+      for (let i = 0; i < 10; i++) {
+        await clock.advance(LinkDefaults.deadLinkMs / 2);
+        link.heard();
+      }
+      expect(outcomes.has(r)).to.equal(false);
+    });
+  });
+});

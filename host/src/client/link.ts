@@ -1,0 +1,817 @@
+/**
+ * The host half of the link layer (PROTOCOL.md §3.2–§3.3): the in-flight window, sequence
+ * numbers, retransmission and the dead-link rule. PoolClient hands it encoded-on-demand requests
+ * and every response it receives; the Link decides what goes on the wire and when a request is
+ * settled. It does no decoding and knows no operation's meaning beyond its largest response.
+ *
+ * Window (all three hold at every transmission of a new request):
+ * - the span from the oldest unanswered request to the newest sent holds at most
+ *   min(maxInflightRequests, replay_depth) requests, and the sum of their largest possible
+ *   responses is at most replay_bytes. Answered requests inside the span count too: the device
+ *   caches their responses, so they occupy the replay cache the oldest unanswered one needs.
+ * - the lines written and not yet known to be read by the device (a later reply proves the device
+ *   read everything before it: the link is FIFO) hold at most maxInflightBytes, the device's
+ *   receive ring. Raw writes count until a later reply, or at most until they could have been
+ *   read at 115200 baud.
+ *
+ * A session begins with hello, sent alone (nothing else unanswered) after one `\n`, with a random
+ * seq; the session's requests follow it consecutively (wrapping at 2^32). A request gets its seq
+ * when it is first transmitted, so requests queued before the hello wait for it.
+ *
+ * Retransmission (on unless `retransmit: false`): go-back-N on `[seq, 12, next]`, once per gap;
+ * fast retransmit of a request whose transmission the device read without its response coming
+ * back; go-back from the oldest unanswered request when its RTO (RFC 6298, Karn's rule, doubled
+ * on an expiry with nothing heard since the transmission, within rto_max_ms) expires. After maxAttempts transmissions a request fails with
+ * RetriesExhausted. Nothing received for deadLinkMs while requests are unanswered fails every
+ * unanswered and queued request at once with LinkDead.
+ *
+ * Without retransmission each request is transmitted once and fails with RequestTimeout after
+ * timeoutMs; a request refused with out_of_sequence settles with that reply, and the seqs of new
+ * requests restart at the device's `next` once every unanswered request has settled.
+ */
+import { Framing, Link as LinkDefaults, Op, OpFacts } from '../protocol/constants.js';
+
+/** Timers and time, injectable so the unit tests run on a fake clock. Times in milliseconds. */
+export interface Clock {
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+  /** Whether a timer keeps the process alive. */
+  refTimer(handle: unknown, ref: boolean): void;
+  /** Runs fn after pending I/O has been read (setImmediate): a dead-link verdict waits for it. */
+  afterIo(fn: () => void): void;
+}
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
+  refTimer: (h, ref) => void (ref ? (h as NodeJS.Timeout).ref() : (h as NodeJS.Timeout).unref()),
+  afterIo: (fn) => void setImmediate(fn),
+};
+
+/** Options of the link layer; every one has a default from the generated `Link` constants. */
+export interface LinkOptions {
+  /** Most unanswered requests (further bounded by hello's replay_depth); default Link.replayDepth (32). */
+  maxInflightRequests?: number;
+  /** Most bytes of request lines not yet read by the device; default Framing.maxInflightBytes (1024). */
+  maxInflightBytes?: number;
+  /** Retransmit lost requests and responses; default true. */
+  retransmit?: boolean;
+  /** Transmissions of one request before it fails with RetriesExhausted; default Link.maxAttempts (40). */
+  maxAttempts?: number;
+  /** RTO before the first round-trip sample, ms; default Link.rtoInitialMs (250). */
+  rtoInitialMs?: number;
+  /** RTO floor, ms; default Link.rtoMinMs (10). */
+  rtoMinMs?: number;
+  /** RTO ceiling, backoff included, ms; default Link.rtoMaxMs (1000). */
+  rtoMaxMs?: number;
+  /** Silence (nothing received) while requests are unanswered that makes the link dead, ms; default Link.deadLinkMs (1500). */
+  deadLinkMs?: number;
+}
+
+/** Link quality since the client was made. Times in milliseconds. */
+export interface LinkStats {
+  /** Request lines written, retransmissions included. */
+  transmissions: number;
+  /** Transmissions of a request after its first. */
+  retransmits: number;
+  /** `[seq, out_of_sequence, next]` replies acted on (go-back-N); stale ones are not counted. */
+  goBacks: number;
+  /** Requests resent because a later reply showed their response was lost. */
+  fastRetransmits: number;
+  /** RTO expiries (each a go-back from the oldest unanswered request). */
+  timeouts: number;
+  /** Times the seqs were renumbered because the device expects a seq whose request has settled. */
+  resyncs: number;
+  /** Requests failed with RetriesExhausted. */
+  exhausted: number;
+  /** Times the link was declared dead. */
+  deadLinks: number;
+  /** The current retransmission timeout (backoff included). */
+  rtoMs: number;
+  /** Smoothed round trip; undefined before the first sample. */
+  srttMs: number | undefined;
+  rttvarMs: number | undefined;
+  /** attempts[n]: requests answered after n transmissions (index 0 unused). */
+  attempts: number[];
+  /** The most transmissions any answered request needed. */
+  maxAttemptsUsed: number;
+}
+
+/** A request as the link sees it. The client creates it; the link fills in the wire state. */
+export interface LinkRequest {
+  readonly code: number;
+  readonly name: string;
+  readonly args: readonly unknown[];
+  /** Overall bound from the first transmission, ms; undefined: bounded by attempts and the dead link only. */
+  readonly timeoutMs: number | undefined;
+  /** Encodes the request line `~base64(CBOR [seq, code, ...args] + CRC)\n` for a seq; throws on unencodable args. */
+  encode(seq: number): Buffer;
+  /** Called once with the reply message (`[seq, code, ...]`) or an error. */
+  settle(error: Error | undefined, message?: unknown[]): void;
+  seq: number;
+  line: Buffer;
+  /** Largest possible response message, bytes (PROTOCOL.md §3.3 window rule). */
+  maxResponse: number;
+  attempts: number;
+  firstTxAt: number;
+  lastTxAt: number;
+  /** Transmission number of the latest transmission. */
+  lastTx: number;
+  done: boolean;
+}
+
+/** Bytes written that expect no answer (PoolClient.sendMessage / writeRaw). */
+export interface LinkRaw {
+  readonly line: Buffer;
+  readonly frame: boolean;
+  readonly settle: (error?: Error) => void;
+}
+
+/** Builds the errors the link fails requests with; the client names its target and formats arguments. */
+export interface LinkErrors {
+  timeout(r: LinkRequest): Error;
+  exhausted(r: LinkRequest, stats: LinkStats): Error;
+  dead(silentMs: number, failed: number, stats: LinkStats): (r: LinkRequest | LinkRaw) => Error;
+  protocol(r: LinkRequest, what: string): Error;
+  /** The device answered `[seq, no_session]`: it lost its session (a reboot). */
+  noSession(r: LinkRequest): void;
+}
+
+interface Tx {
+  seq: number; // -1 for raw bytes
+  req: LinkRequest | undefined;
+  raw: LinkRaw | undefined;
+  bytes: number;
+  tx: number;
+  /** Raw bytes only: when they have surely been read even if no reply follows. */
+  deadline: number;
+}
+
+/** Bytes per millisecond on a 115200-baud 8N1 line: how fast a device can possibly read raw bytes. */
+const LINE_BYTES_PER_MS = 11.52;
+const RAW_SETTLE_MS = 5;
+/** Clock granularity G of RFC 6298, ms. */
+const GRANULARITY_MS = 1;
+const HALF = 0x80000000;
+
+/** Largest possible response message of a request whose message is `messageLength` bytes (PROTOCOL.md §3.3). */
+export function maxResponseOf(code: number, args: readonly unknown[], messageLength: number): number {
+  const rule = OpFacts[code]?.maxResponse ?? 'max_message';
+  if (typeof rule === 'number') return rule;
+  if (rule === 'max_message') return Framing.maxMessageBytes;
+  // An echo's response has the request's length; the seq may be re-encoded up to 4 bytes wider.
+  if (rule === 'request') return Math.min(Framing.maxMessageBytes, messageLength + 4);
+  const entries = Array.isArray(args[0]) ? (args[0] as unknown[]) : [];
+  let n = 9;
+  for (const e of entries) n += Array.isArray(e) && typeof e[0] === 'number' && OpFacts[e[0]]?.result === 'int32' ? 7 : 2;
+  return n;
+}
+
+export class Link {
+  private readonly clock: Clock;
+  private readonly errors: LinkErrors;
+  private readonly write: (data: Buffer, raws: LinkRaw[] | undefined, sent: LinkRequest[] | undefined) => void;
+  private readonly maxRequestsOption: number;
+  private readonly maxBytes: number;
+  readonly retransmit: boolean;
+  private readonly maxAttempts: number;
+  private readonly rtoMin: number;
+  private readonly rtoMax: number;
+  private readonly deadLinkMs: number;
+
+  private depthLimit: number;
+  private bytesLimit: number = LinkDefaults.replayBytes;
+
+  private queue: (LinkRequest | LinkRaw)[] = [];
+  private queueHead = 0;
+  /** Oldest unanswered request .. newest sent, consecutive seqs from span[spanHead].seq. */
+  private span: LinkRequest[] = [];
+  private spanHead = 0;
+  private spanResponse = 0;
+  private unanswered = 0;
+  /** Index into span from which unanswered requests are (re)transmitted before anything new. */
+  private cursor = 0;
+  private fast: LinkRequest[] = [];
+  private fifo: Tx[] = [];
+  private fifoHead = 0;
+  private fifoBytes = 0;
+  private txCount = 0;
+  /** Replies to transmissions numbered up to this were sent before the last go-back: stale. */
+  private goBackTx = 0;
+
+  private session: 'none' | 'opening' | 'open' = 'none';
+  private nextSeq = 0;
+  /** Without retransmission: the device's next seq after a gap, applied once nothing is unanswered. */
+  private resyncTo: number | undefined;
+
+  private srtt: number | undefined;
+  private rttvar: number | undefined;
+  private rto: number;
+  private lastRxAt = 0;
+  private busySince = 0;
+
+  private timer: unknown;
+  private armedFor = Infinity;
+  private pumpScheduled = false;
+  private deadCheck = false;
+  private rtoCheck = false;
+  private afterRto = false;
+  private closed = false;
+
+  private readonly counters = { transmissions: 0, retransmits: 0, goBacks: 0, fastRetransmits: 0, timeouts: 0, resyncs: 0, exhausted: 0, deadLinks: 0, maxAttemptsUsed: 0 };
+  private readonly attempts: number[] = [0];
+
+  constructor(
+    write: (data: Buffer, raws: LinkRaw[] | undefined, sent: LinkRequest[] | undefined) => void,
+    errors: LinkErrors,
+    options: LinkOptions = {},
+    clock: Clock = realClock,
+  ) {
+    this.write = write;
+    this.errors = errors;
+    this.clock = clock;
+    this.maxRequestsOption = Math.max(1, options.maxInflightRequests ?? LinkDefaults.replayDepth);
+    this.depthLimit = Math.min(this.maxRequestsOption, LinkDefaults.replayDepth);
+    this.maxBytes = options.maxInflightBytes ?? Framing.maxInflightBytes;
+    this.retransmit = options.retransmit ?? true;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? LinkDefaults.maxAttempts);
+    this.rtoMin = options.rtoMinMs ?? LinkDefaults.rtoMinMs;
+    this.rtoMax = Math.max(this.rtoMin, options.rtoMaxMs ?? LinkDefaults.rtoMaxMs);
+    this.rto = Math.min(this.rtoMax, Math.max(this.rtoMin, options.rtoInitialMs ?? LinkDefaults.rtoInitialMs));
+    this.deadLinkMs = options.deadLinkMs ?? LinkDefaults.deadLinkMs;
+  }
+
+  /** Applies a device's replay cache size from its hello (keys 13, 14). */
+  setReplayLimits(depth: number, bytes: number): void {
+    this.depthLimit = Math.max(1, Math.min(this.maxRequestsOption, depth));
+    this.bytesLimit = Math.max(Framing.maxMessageBytes, bytes);
+  }
+
+  get stats(): LinkStats {
+    return { ...this.counters, rtoMs: this.rto, srttMs: this.srtt, rttvarMs: this.rttvar, attempts: [...this.attempts] };
+  }
+
+  /** Requests and raw writes waiting for the window, and requests unanswered. */
+  get load(): { queued: number; unanswered: number } {
+    return { queued: this.queue.length - this.queueHead, unanswered: this.unanswered };
+  }
+
+  get sessionOpen(): boolean {
+    return this.session === 'open';
+  }
+
+  /** Whether a hello is queued or unanswered. */
+  get helloPending(): boolean {
+    if (this.session === 'opening') return true;
+    for (let i = this.queueHead; i < this.queue.length; i++) if (isRequest(this.queue[i]!) && (this.queue[i] as LinkRequest).code === Op.hello) return true;
+    return false;
+  }
+
+  submit(item: LinkRequest | LinkRaw): void {
+    this.queue.push(item);
+    this.schedulePump();
+  }
+
+  /** Something arrived (any byte): the link is alive. */
+  heard(): void {
+    this.lastRxAt = this.clock.now();
+  }
+
+  /**
+   * A reply `[seq, code, ...]` arrived. Returns false when it answers no unanswered request
+   * (the client reports it as unsolicited).
+   */
+  onReply(seq: number, message: unknown[]): boolean {
+    this.consumed = EMPTY;
+    const r = this.find(seq);
+    const t = this.consumedThrough(seq);
+    if (r === undefined) {
+      if (t !== undefined) this.fastRetransmitBefore(t);
+      this.schedulePump();
+      return false;
+    }
+    const code = message[1];
+    if (code === 12 && message.length === 3 && typeof message[2] === 'number') {
+      const next = message[2] >>> 0;
+      const d = (next - seq) >>> 0;
+      if (d !== 0 && d < HALF) {
+        this.fail(r, this.errors.protocol(r, `answered out_of_sequence expecting seq ${next}, after this request's seq ${seq}: its response has left the device's replay cache (a host window bug)`));
+      } else if (!this.retransmit) {
+        this.resyncTo = next;
+        this.answer(r, message);
+      } else if (t !== undefined && t.tx > this.goBackTx) {
+        this.goBack(next, t);
+      } else if (t !== undefined) {
+        this.fastRetransmitBefore(t);
+      }
+      this.schedulePump();
+      return true;
+    }
+    if (code === 13 && message.length === 2) {
+      this.errors.noSession(r);
+      return true;
+    }
+    if (t !== undefined) this.fastRetransmitBefore(t);
+    if (r.attempts === 1) this.sample(this.clock.now() - r.firstTxAt);
+    this.attempts[r.attempts] = (this.attempts[r.attempts] ?? 0) + 1;
+    if (r.attempts > this.counters.maxAttemptsUsed) this.counters.maxAttemptsUsed = r.attempts;
+    if (r.code === Op.hello) {
+      this.session = 'open';
+      this.nextSeq = (r.seq + 1) >>> 0;
+    }
+    this.answer(r, message);
+    this.schedulePump();
+    return true;
+  }
+
+  /** Fails every unanswered and queued request (and raw write) matching `which` with `error(item)`. */
+  failAll(error: (item: LinkRequest | LinkRaw) => Error, which: (item: LinkRequest | LinkRaw) => boolean = () => true): number {
+    let n = 0;
+    for (let i = this.spanHead; i < this.span.length; i++) {
+      const r = this.span[i]!;
+      if (!r.done && which(r)) {
+        this.fail(r, error(r));
+        n++;
+      }
+    }
+    const queued = this.queue.slice(this.queueHead);
+    const keep: (LinkRequest | LinkRaw)[] = [];
+    this.queue = keep;
+    this.queueHead = 0;
+    for (const q of queued) {
+      if (!which(q)) {
+        keep.push(q);
+        continue;
+      }
+      n++;
+      if (isRequest(q)) q.settle(error(q));
+      else q.settle(error(q));
+    }
+    if (this.session === 'opening' && !this.helloPending) this.session = 'none';
+    this.schedulePump();
+    return n;
+  }
+
+  /** The device lost its session (no_session, a banner, a new nonce): a hello must open a new one. */
+  endSession(): void {
+    if (this.session === 'open') this.session = 'none';
+    this.clearFifo();
+  }
+
+  /** Stops the timers; the client fails what is left with its own error. */
+  close(error: (item: LinkRequest | LinkRaw) => Error): void {
+    this.failAll(error);
+    this.closed = true;
+    this.clearFifo();
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  // ---- transmitting ----
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.closed) return;
+    this.pumpScheduled = true;
+    queueMicrotask(this.pump);
+  }
+
+  private fits(n: number): boolean {
+    return this.fifoBytes === 0 || this.fifoBytes + n <= this.maxBytes;
+  }
+
+  /** Writes what the window allows: fast retransmits, then a go-back's resends, then new requests, as one write. */
+  readonly pump = (): void => {
+    this.pumpScheduled = false;
+    if (this.closed) return;
+    const lines: Buffer[] = [];
+    let sent: LinkRequest[] | undefined;
+    let raws: LinkRaw[] | undefined;
+    const now = this.clock.now();
+    if (this.fast.length > 0) {
+      for (const r of this.fast.splice(0)) if (!r.done && this.transmit(r, now, lines)) (sent ??= []).push(r);
+    }
+    if (this.afterRto && this.cursor < this.span.length) {
+      // After silence the device's line assembler may hold a partial line (a lost `\n` would
+      // swallow the resend too): end it first, as before a hello.
+      lines.push(NEWLINE);
+    }
+    this.afterRto = false;
+    while (this.cursor < this.span.length) {
+      const r = this.span[this.cursor]!;
+      if (r.done || r.lastTx > this.goBackTx) {
+        this.cursor++;
+        continue;
+      }
+      if (!this.fits(r.line.length)) break;
+      this.cursor++;
+      if (this.transmit(r, now, lines)) (sent ??= []).push(r);
+    }
+    if (this.cursor >= this.span.length) {
+      const queue = this.queue;
+      while (this.queueHead < queue.length) {
+        const item = queue[this.queueHead]!;
+        if (!isRequest(item)) {
+          if (!this.fits(item.line.length)) break;
+          this.queueHead++;
+          this.pushTx(-1, undefined, item, item.line.length, now + RAW_SETTLE_MS + item.line.length / LINE_BYTES_PER_MS);
+          lines.push(item.line);
+          (raws ??= []).push(item);
+          continue;
+        }
+        if (item.code === Op.hello) {
+          if (this.spanHead < this.span.length || this.session === 'opening') break; // hello goes alone
+          if (!this.prepare(item, (Math.random() * 0x100000000) >>> 0)) continue;
+          this.queueHead++;
+          this.enter(item);
+          this.session = 'opening';
+          lines.push(NEWLINE); // ends any partial line in the device's assembler (§3.3)
+          this.transmit(item, now, lines);
+          (sent ??= []).push(item);
+          break;
+        }
+        if (this.session !== 'open') break; // waits for the hello
+        if (this.resyncTo !== undefined) {
+          if (this.spanHead < this.span.length) break;
+          this.nextSeq = this.resyncTo;
+          this.resyncTo = undefined;
+          this.counters.resyncs++;
+        }
+        if (this.span.length - this.spanHead >= this.depthLimit) break;
+        if ((item.line === UNSENT || item.seq !== this.nextSeq) && !this.prepare(item, this.nextSeq)) continue;
+        if (this.spanHead < this.span.length && this.spanResponse + item.maxResponse > this.bytesLimit) break;
+        if (!this.fits(item.line.length)) break;
+        this.queueHead++;
+        this.enter(item);
+        this.nextSeq = (this.nextSeq + 1) >>> 0;
+        this.transmit(item, now, lines);
+        (sent ??= []).push(item);
+      }
+      if (this.queueHead > 1024 && this.queueHead * 2 > queue.length) {
+        this.queue = queue.slice(this.queueHead);
+        this.queueHead = 0;
+      }
+    }
+    if (lines.length === 0) return;
+    this.write(lines.length === 1 ? lines[0]! : Buffer.concat(lines), raws, sent);
+  };
+
+  /** Gives the request at the queue's head its seq, line and largest response; false (dequeued and settled) when it cannot be encoded. */
+  private prepare(r: LinkRequest, seq: number): boolean {
+    try {
+      r.line = r.encode(seq);
+    } catch (e) {
+      this.queueHead++;
+      r.done = true;
+      r.settle(e as Error);
+      return false;
+    }
+    r.seq = seq;
+    r.maxResponse = maxResponseOf(r.code, r.args, messageLength(r.line));
+    return true;
+  }
+
+  /** Puts a prepared request at the end of the span. */
+  private enter(r: LinkRequest): void {
+    if (this.spanHead === this.span.length) {
+      this.span = [];
+      this.spanHead = 0;
+      this.cursor = 0;
+    }
+    this.span.push(r);
+    this.cursor = this.span.length;
+    this.spanResponse += r.maxResponse;
+    if (this.unanswered++ === 0) this.busySince = this.clock.now();
+    this.arm(Math.max(this.lastRxAt, this.busySince) + this.deadLinkMs);
+  }
+
+  /** Writes one transmission of r into `lines`; false when r has used its attempts (and is failed). */
+  private transmit(r: LinkRequest, now: number, lines: Buffer[]): boolean {
+    if (r.attempts >= this.maxAttempts) {
+      this.counters.exhausted++;
+      this.fail(r, this.errors.exhausted(r, this.stats));
+      return false;
+    }
+    r.attempts++;
+    if (r.attempts === 1) r.firstTxAt = now;
+    else this.counters.retransmits++;
+    r.lastTxAt = now;
+    this.counters.transmissions++;
+    r.lastTx = this.pushTx(r.seq, r, undefined, r.line.length, 0);
+    lines.push(r.line);
+    const deadline = this.retransmit ? now + this.rto : r.timeoutMs !== undefined ? now + r.timeoutMs : Infinity;
+    this.arm(r.timeoutMs !== undefined ? Math.min(deadline, r.firstTxAt + r.timeoutMs) : deadline);
+    return true;
+  }
+
+  private pushTx(seq: number, req: LinkRequest | undefined, raw: LinkRaw | undefined, bytes: number, deadline: number): number {
+    const tx = ++this.txCount;
+    this.fifo.push({ seq, req, raw, bytes, tx, deadline });
+    this.fifoBytes += bytes;
+    if (raw) this.arm(deadline);
+    return tx;
+  }
+
+  // ---- receiving ----
+
+  /** The unanswered request with this seq. */
+  private find(seq: number): LinkRequest | undefined {
+    if (this.spanHead === this.span.length) return undefined;
+    const i = this.spanHead + ((seq - this.span[this.spanHead]!.seq) >>> 0);
+    const r = i < this.span.length ? this.span[i] : undefined;
+    return r !== undefined && !r.done && r.seq === seq ? r : undefined;
+  }
+
+  /**
+   * A reply to `seq` proves the device read every line written before the transmission it
+   * answers (the earliest not yet consumed one of that seq): drops them from the byte window and
+   * returns that transmission, or undefined when none is recorded (sent before the last go-back
+   * cleared the record, or a seq this client never sent).
+   */
+  private consumedThrough(seq: number): Tx | undefined {
+    const fifo = this.fifo;
+    let i = this.fifoHead;
+    while (i < fifo.length && fifo[i]!.seq !== seq) i++;
+    if (i === fifo.length) return undefined;
+    const t = fifo[i]!;
+    this.consumed = i > this.fifoHead ? fifo.slice(this.fifoHead, i) : EMPTY;
+    for (let k = this.fifoHead; k <= i; k++) this.fifoBytes -= fifo[k]!.bytes;
+    this.fifoHead = i + 1;
+    if (this.fifoHead === fifo.length) {
+      this.fifo = [];
+      this.fifoHead = 0;
+    }
+    return t;
+  }
+
+  /** Transmissions consumed before the one the last reply answered. */
+  private consumed: Tx[] = [];
+
+  /** Resends requests whose latest transmission the device read without their response coming back. */
+  private fastRetransmitBefore(_t: Tx): void {
+    const consumed = this.consumed;
+    this.consumed = EMPTY;
+    for (const c of consumed) {
+      if (c.raw) continue;
+      const p = c.req!;
+      if (!this.retransmit || p.done || p.lastTx !== c.tx) continue;
+      const i = this.indexOf(p);
+      if (i >= this.cursor && i >= 0) continue; // a go-back will resend it anyway
+      this.counters.fastRetransmits++;
+      this.fast.push(p);
+    }
+  }
+
+  private indexOf(r: LinkRequest): number {
+    if (this.spanHead === this.span.length) return -1;
+    const i = this.spanHead + ((r.seq - this.span[this.spanHead]!.seq) >>> 0);
+    return i < this.span.length && this.span[i] === r ? i : -1;
+  }
+
+  /** `[r, 12, next]` for a transmission after the last go-back: resend every unanswered request from `next`. */
+  private goBack(next: number, t: Tx): void {
+    this.counters.goBacks++;
+    const target = this.find(next);
+    this.consumed = EMPTY; // every unanswered request from the cursor is resent below
+    if (target === undefined) return this.resync(next);
+    let from = this.indexOf(target);
+    for (let i = this.spanHead; i < from; i++) if (!this.span[i]!.done) from = i; // lost responses before next
+    void t;
+    this.startGoBack(from);
+  }
+
+  private startGoBack(from: number): void {
+    this.goBackTx = this.txCount;
+    this.cursor = Math.min(this.cursor, from);
+  }
+
+  /**
+   * The device expects `next`, whose request has settled (it failed here): nothing from `next`
+   * on was executed, so the unanswered requests after it take the seqs from `next` on, in order.
+   */
+  private resync(next: number): void {
+    this.counters.resyncs++;
+    const keep: LinkRequest[] = [];
+    const tail: LinkRequest[] = [];
+    for (let i = this.spanHead; i < this.span.length; i++) {
+      const r = this.span[i]!;
+      const d = (r.seq - next) >>> 0;
+      if (d < HALF) {
+        if (!r.done) tail.push(r);
+      } else {
+        keep.push(r);
+      }
+    }
+    let seq = next;
+    for (const r of tail) {
+      r.line = r.encode(seq);
+      r.seq = seq;
+      r.lastTx = 0;
+      seq = (seq + 1) >>> 0;
+    }
+    this.nextSeq = seq;
+    this.span = [...keep, ...tail];
+    this.spanHead = 0;
+    this.spanResponse = 0;
+    for (const r of this.span) this.spanResponse += r.maxResponse;
+    this.clearFifo();
+    this.goBackTx = this.txCount;
+    this.cursor = keep.length;
+    this.advanceHead();
+  }
+
+  private clearFifo(): void {
+    this.fifo = [];
+    this.fifoHead = 0;
+    this.fifoBytes = 0;
+  }
+
+  private answer(r: LinkRequest, message: unknown[]): void {
+    this.retire(r);
+    r.settle(undefined, message);
+  }
+
+  private fail(r: LinkRequest, error: Error): void {
+    if (r.done) return;
+    if (r.seq !== -1 && this.indexOf(r) >= 0) this.retire(r);
+    else r.done = true;
+    if (r.code === Op.hello && this.session === 'opening') {
+      this.session = 'none';
+      // Requests waiting for this session can only wait for a hello that will not come.
+      if (!this.helloPending) this.failWaiting(error);
+    }
+    r.settle(error);
+  }
+
+  private failWaiting(error: Error): void {
+    const waiting = this.queue.slice(this.queueHead);
+    this.queue = [];
+    this.queueHead = 0;
+    for (const q of waiting) q.settle(error);
+  }
+
+  private retire(r: LinkRequest): void {
+    r.done = true;
+    this.unanswered--;
+    this.advanceHead();
+    this.schedulePump();
+  }
+
+  private advanceHead(): void {
+    const span = this.span;
+    while (this.spanHead < span.length && span[this.spanHead]!.done) {
+      this.spanResponse -= span[this.spanHead]!.maxResponse;
+      this.spanHead++;
+    }
+    if (this.spanHead === span.length) {
+      this.span = [];
+      this.spanHead = 0;
+      this.cursor = 0;
+      this.spanResponse = 0;
+      if (this.fifoHead === this.fifo.length && this.timer !== undefined) this.clock.refTimer(this.timer, false);
+    } else if (this.spanHead > 1024) {
+      this.span = span.slice(this.spanHead);
+      this.cursor = Math.max(0, this.cursor - this.spanHead);
+      this.spanHead = 0;
+    }
+  }
+
+  /** RFC 6298 §2 with one round-trip sample of a request transmitted once (Karn). */
+  private sample(rtt: number): void {
+    if (this.srtt === undefined || this.rttvar === undefined) {
+      this.srtt = rtt;
+      this.rttvar = rtt / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
+      this.srtt = 0.875 * this.srtt + 0.125 * rtt;
+    }
+    this.rto = Math.min(this.rtoMax, Math.max(this.rtoMin, this.srtt + Math.max(GRANULARITY_MS, 4 * this.rttvar)));
+  }
+
+  // ---- the timer ----
+
+  private arm(deadline: number): void {
+    if (this.closed) return;
+    if (this.timer !== undefined && this.armedFor <= deadline) {
+      this.clock.refTimer(this.timer, true);
+      return;
+    }
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.armedFor = deadline;
+    this.timer = this.clock.setTimer(this.sweep, Math.max(0, Math.ceil(deadline - this.clock.now())));
+  }
+
+  /** Expires RTOs, overall timeouts, raw bytes and the dead link; re-arms for the next deadline. */
+  readonly sweep = (): void => {
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    if (this.closed) return;
+    const now = this.clock.now() + 1; // timers may fire up to a millisecond early against performance.now()
+    let next = Infinity;
+    while (this.fifoHead < this.fifo.length && this.fifo[this.fifoHead]!.raw && this.fifo[this.fifoHead]!.deadline <= now) {
+      this.fifoBytes -= this.fifo[this.fifoHead++]!.bytes;
+    }
+    for (let i = this.fifoHead; i < this.fifo.length; i++) {
+      if (this.fifo[i]!.raw) {
+        next = Math.min(next, this.fifo[i]!.deadline);
+        break;
+      }
+    }
+    if (this.unanswered > 0) {
+      const silentFor = now - Math.max(this.lastRxAt, this.busySince);
+      if (silentFor >= this.deadLinkMs) {
+        this.checkDead();
+        next = Math.min(next, now + this.deadLinkMs);
+      } else {
+        next = Math.min(next, Math.max(this.lastRxAt, this.busySince) + this.deadLinkMs);
+      }
+      for (let i = this.spanHead; i < this.span.length; i++) {
+        const r = this.span[i]!;
+        if (r.done || r.attempts === 0) continue;
+        if (r.timeoutMs !== undefined) {
+          const d = r.firstTxAt + r.timeoutMs;
+          if (d <= now) {
+            this.fail(r, this.errors.timeout(r));
+            continue;
+          }
+          next = Math.min(next, d);
+        }
+      }
+      const oldest = this.spanHead < this.span.length ? this.span[this.spanHead]! : undefined;
+      if (oldest !== undefined && !oldest.done && oldest.attempts > 0) {
+        if (this.retransmit) {
+          const d = oldest.lastTxAt + this.rto;
+          if (d <= now) {
+            this.checkRto(oldest);
+            next = Math.min(next, now + this.rto);
+          } else {
+            next = Math.min(next, d);
+          }
+        }
+      }
+    }
+    if (next !== Infinity) this.arm(next);
+    this.schedulePump();
+  };
+
+  /**
+   * The RTO verdict on the oldest unanswered request, after any bytes already waiting have been
+   * read: timers run before I/O callbacks, so a busy event loop would otherwise expire requests
+   * whose answers are already here.
+   */
+  private checkRto(oldest: LinkRequest): void {
+    if (this.rtoCheck) return;
+    this.rtoCheck = true;
+    this.clock.afterIo(() => {
+      this.rtoCheck = false;
+      if (this.closed || oldest.done || this.span[this.spanHead] !== oldest) return;
+      if (this.clock.now() + 1 < oldest.lastTxAt + this.rto) return;
+      this.counters.timeouts++;
+      // Back off only when nothing at all came back: bytes heard since the transmission (a
+      // damaged reply) show the device answered within the RTO, so waiting longer gains nothing.
+      if (this.lastRxAt <= oldest.lastTxAt) this.rto = Math.min(this.rtoMax, this.rto * 2);
+      this.clearFifo(); // the device has had an RTO to read what it got
+      this.startGoBack(this.spanHead);
+      this.afterRto = true;
+      this.fast = [];
+      this.arm(this.clock.now() + this.rto);
+      this.schedulePump();
+    });
+  }
+
+  /** The dead-link verdict, after any bytes already waiting have been read. */
+  private checkDead(): void {
+    if (this.deadCheck) return;
+    this.deadCheck = true;
+    this.clock.afterIo(() => {
+      this.deadCheck = false;
+      if (this.closed || this.unanswered === 0) return;
+      const silentMs = this.clock.now() - Math.max(this.lastRxAt, this.busySince);
+      if (silentMs + 1 < this.deadLinkMs) return;
+      this.counters.deadLinks++;
+      const failed = this.unanswered + (this.queue.length - this.queueHead);
+      const error = this.errors.dead(silentMs, failed, this.stats);
+      this.clearFifo();
+      this.failAll(error);
+    });
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+/** The line of a request not yet given a seq. */
+export const UNSENT: Buffer = Buffer.alloc(0);
+const EMPTY: Tx[] = [];
+
+function isRequest(item: LinkRequest | LinkRaw): item is LinkRequest {
+  return (item as LinkRequest).encode !== undefined;
+}
+
+/** Length of the CBOR message inside a frame line `~base64\n`: 3/4 of the base64, less the CRC. */
+function messageLength(line: Buffer): number {
+  const b64 = line.length - 2;
+  let pad = 0;
+  if (line[line.length - 2] === 0x3d) pad++;
+  if (line[line.length - 3] === 0x3d) pad++;
+  return (b64 / 4) * 3 - pad - Framing.crcBytes;
+}

@@ -1,0 +1,174 @@
+/**
+ * The link layer of the twin (PROTOCOL.md §3.3): every request executed exactly once and in order
+ * over a lossy line. C counterpart: cvm_link.c, rule for rule, so the differential test sees the
+ * same bytes from both.
+ *
+ * It holds the session (open or not, and `next`, the seq executed next), the replay cache (the
+ * response messages of the session's most recent executed requests, a run of consecutive seqs
+ * ending at next − 1) and the counters stats reports as keys 15..18. The cache's index is a ring of
+ * `depth` slots like the C core's; the C core also keeps the bytes in a ring of `bytes`, the twin
+ * keeps each message as its own Buffer and only accounts for its length, which is all the
+ * eviction rule looks at.
+ *
+ * Use, for each request that passed §3.1 steps 1 and 2 (its seq known):
+ *   const d = link.receive(seq, isHello);
+ *   if d.execute: build the response message, then link.cache(message) (this advances next);
+ *   else send d.message.
+ */
+import { encodeCbor } from '../codec/cbor.js';
+import { ErrorCode, Link, LinkBounds } from '../protocol/constants.js';
+import type { Stats } from '../protocol/messages.js';
+
+/** The link layer's counters (stats keys 15..18). uint32, wrapping. C: cvm_link_counters. */
+export type SessionCounters = Pick<Stats, 'replayed' | 'outOfSequence' | 'noSession' | 'sessions'>;
+
+/** Sizes of the replay cache (C: CVM_REPLAY_DEPTH, CVM_REPLAY_BYTES of cvm_config.h). */
+export interface ReplayLimits {
+  /** Responses kept, LinkBounds.replayDepth.min..max. */
+  replayDepth: number;
+  /** Bytes of response messages kept, LinkBounds.replayBytes.min..max (at least max_message_bytes). */
+  replayBytes: number;
+}
+
+/**
+ * Fills in the defaults (Link) and checks each size is an integer within LinkBounds, the range
+ * cvm_config.h's _Static_asserts allow. Throws RangeError naming the option.
+ */
+export function resolveReplayLimits(limits: Partial<ReplayLimits> = {}): ReplayLimits {
+  const out: ReplayLimits = { replayDepth: limits.replayDepth ?? Link.replayDepth, replayBytes: limits.replayBytes ?? Link.replayBytes };
+  for (const key of ['replayDepth', 'replayBytes'] as const) {
+    const v = out[key];
+    const { min, max } = LinkBounds[key];
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new RangeError(`twin: ${key} must be an integer in ${min}..${max}, got ${String(v)}`);
+    }
+  }
+  return out;
+}
+
+/** What receive() decided, in the order of the rules of §3.3. C: cvm_link_action. */
+export type LinkDecision =
+  /** Rule 2 (a hello opened a new session: the cache is empty, next is seq) or rule 4 (seq = next): execute, then cache(). */
+  | { readonly execute: true; readonly newSession: boolean }
+  /** Rule 1 (a duplicate: its cached response), 3 ([seq, 13]) or 5 ([seq, 12, next]): send message; nothing executed. */
+  | { readonly execute: false; readonly rule: 1 | 3 | 5; readonly message: Buffer };
+
+const EXECUTE: LinkDecision = { execute: true, newSession: false };
+const NEW_SESSION: LinkDecision = { execute: true, newSession: true };
+
+const inc = (n: number): number => (n + 1) >>> 0;
+
+export class LinkLayer {
+  readonly limits: Readonly<ReplayLimits>;
+  private open = false;
+  private nextSeq = 0;
+  /** Ring of `replayDepth` slots; the entries are first..first+count−1 (mod depth), oldest first. */
+  private readonly entries: (Buffer | undefined)[];
+  private first = 0;
+  private count = 0;
+  private used = 0;
+  private readonly counters: SessionCounters = { replayed: 0, outOfSequence: 0, noSession: 0, sessions: 0 };
+
+  /** Boot state: no session, an empty cache, counters 0. Throws RangeError for sizes outside LinkBounds. */
+  constructor(limits: Partial<ReplayLimits> = {}) {
+    this.limits = Object.freeze(resolveReplayLimits(limits));
+    this.entries = new Array<Buffer | undefined>(this.limits.replayDepth);
+  }
+
+  /** Whether a session is open (a hello since boot). */
+  get sessionOpen(): boolean {
+    return this.open;
+  }
+
+  /** The seq executed next; meaningful while a session is open. */
+  get next(): number {
+    return this.nextSeq;
+  }
+
+  /** Responses cached now, 0..replayDepth. */
+  get cachedCount(): number {
+    return this.count;
+  }
+
+  /** Bytes the cached responses hold, 0..replayBytes. */
+  get cachedBytes(): number {
+    return this.used;
+  }
+
+  /** A copy of the counters (stats keys 15..18). */
+  sessionCounters(): SessionCounters {
+    return { ...this.counters };
+  }
+
+  /** Back to the boot state (a reboot): no session, an empty cache, counters 0. */
+  reset(): void {
+    this.open = false;
+    this.nextSeq = 0;
+    this.empty();
+    for (const k of Object.keys(this.counters) as (keyof SessionCounters)[]) this.counters[k] = 0;
+  }
+
+  /**
+   * Applies the rules of §3.3, in order, to a request with this seq (uint32); isHello says whether
+   * it is exactly [seq, 0]. Updates the counters. C: cvm_link_receive.
+   */
+  receive(seq: number, isHello: boolean): LinkDecision {
+    const d = (this.nextSeq - seq) >>> 0;
+    if (this.open && d >= 1 && d <= this.count) {
+      this.counters.replayed = inc(this.counters.replayed);
+      return { execute: false, rule: 1, message: this.cached(seq)! };
+    }
+    if (isHello) {
+      this.empty();
+      this.open = true;
+      this.nextSeq = seq;
+      this.counters.sessions = inc(this.counters.sessions);
+      return NEW_SESSION;
+    }
+    if (!this.open) {
+      this.counters.noSession = inc(this.counters.noSession);
+      return { execute: false, rule: 3, message: encodeCbor([seq, ErrorCode.no_session]) };
+    }
+    if (d === 0) return EXECUTE;
+    this.counters.outOfSequence = inc(this.counters.outOfSequence);
+    return { execute: false, rule: 5, message: encodeCbor([seq, ErrorCode.out_of_sequence, this.nextSeq]) };
+  }
+
+  /**
+   * Caches message (the response of seq next; kept by reference, the caller must not change it) and
+   * advances next by 1, wrapping at 2^32. First drops the oldest entries while the cache holds
+   * replayDepth entries or the message does not fit the free bytes (FIFO). Call exactly once after
+   * each executing decision. A message longer than replayBytes (never: every response is at most
+   * max_message_bytes) empties the cache, so it never holds a gap. C: cvm_link_cache.
+   */
+  cache(message: Buffer): void {
+    this.nextSeq = (this.nextSeq + 1) >>> 0;
+    const { replayDepth, replayBytes } = this.limits;
+    if (message.length > replayBytes) {
+      this.empty();
+      return;
+    }
+    while (this.count > 0 && (this.count === replayDepth || this.used + message.length > replayBytes)) {
+      this.used -= this.entries[this.first]!.length;
+      this.entries[this.first] = undefined;
+      this.first = (this.first + 1) % replayDepth;
+      this.count--;
+    }
+    if (this.count === 0) this.first = 0;
+    this.entries[(this.first + this.count) % replayDepth] = message;
+    this.count++;
+    this.used += message.length;
+  }
+
+  /** The cached response of seq, or undefined when it is not cached. C: cvm_link_cached. */
+  cached(seq: number): Buffer | undefined {
+    const d = (this.nextSeq - seq) >>> 0;
+    if (!this.open || d === 0 || d > this.count) return undefined;
+    return this.entries[(this.first + this.count - d) % this.limits.replayDepth];
+  }
+
+  private empty(): void {
+    this.entries.fill(undefined);
+    this.first = this.count = this.used = 0;
+  }
+}
