@@ -24,11 +24,13 @@ export {
   type SerialOptions,
 } from './transport/serial.js';
 
-export { BoardReset, DeviceError, RequestTimeout, ClientClosed, errorName } from './client/errors.js';
+export { BoardReset, DeviceError, RequestTimeout, ClientClosed, RetriesExhausted, LinkDead, errorName, type LinkCounters } from './client/errors.js';
 export {
   PoolClient,
   type ClientOptions,
   type BatchOp,
   type BatchResult,
   type ClientEvents,
+  type LinkStats,
 } from './client/pool-client.js';
+export { type LinkOptions } from './client/link.js';

@@ -54,7 +54,7 @@ describe('board descriptors', () => {
   it('reports every problem, one a line', () => {
     const p = problems({ name: 'x', kind: 'twin', port: { path: '/dev/x' }, baud: 9600, colour: 'red' });
     expect(p).to.have.members([
-      'boards/x.json: /colour is not a descriptor field; remove it or fix its spelling (fields here: name, description, notes, kind, firmware, port, baud, url, flash, reset, bannerTimeoutMs, requestTimeoutMs)',
+      'boards/x.json: /colour is not a descriptor field; remove it or fix its spelling (fields here: name, description, notes, kind, firmware, port, baud, url, flash, reset, bannerTimeoutMs, requestTimeoutMs, link)',
       'boards/x.json: /port is not used by kind "twin"; remove it, or change /kind',
       'boards/x.json: /baud is not used by kind "twin"; remove it, or change /kind',
     ]);
@@ -89,6 +89,13 @@ describe('board descriptors', () => {
     expect(
       problems({ name: 'x', kind: 'serial', port, firmware: { config: 'default' }, flash: { tool: 'openocd', args: ['{image}'], image: 'firmware/build/small/arm/cvm-fw.elf' } })[0],
     ).to.equal('boards/x.json: /flash/image is a CONFIG=small build but /firmware/config is "default"; make them agree');
+  });
+
+  it('checks the link with the link emulator\'s own parser: one line naming the key and the forms', () => {
+    expect(validateDescriptor({ name: 'x', kind: 'sim', link: 'ber=1e-3,seed=7,baud=115200' }, FILE).link).to.equal('ber=1e-3,seed=7,baud=115200');
+    const p = problems({ name: 'x', kind: 'sim', link: 'ber=1e-3,sed=7' });
+    expect(p).to.have.length(1);
+    expect(p[0]).to.match(/^boards\/x\.json: \/link "ber=1e-3,sed=7": unknown key "sed" \(keys: ber, .*\); the form is KEY=VALUE/);
   });
 
   describe('loadBoard', () => {

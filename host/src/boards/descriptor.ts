@@ -8,6 +8,7 @@ import AjvModule, { type ErrorObject } from 'ajv';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { REPO_ROOT, type FirmwareConfig } from '../targets/toolchain.js';
+import { LinkSpecError, parseLinkSpec } from '../transport/emulator.js';
 
 export const BOARDS_DIR = join(REPO_ROOT, 'boards');
 export const SCHEMA_FILE = join(BOARDS_DIR, 'schema.json');
@@ -56,6 +57,11 @@ export interface BoardDescriptor {
   reset?: ResetStep;
   bannerTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /**
+   * Runs the board's link through the link emulator (transport/emulator.ts), in the syntax of
+   * `--link`, e.g. "ber=1e-4,baud=115200,latency=16"; `--link` on the command line overrides it.
+   */
+  link?: string;
 }
 
 /** A descriptor and the file it came from (absolute path). */
@@ -168,6 +174,14 @@ function describeError(e: ErrorObject, data: unknown, schema: Schema): string | 
 /** Rules the schema cannot state. */
 function semanticProblems(d: BoardDescriptor, file: string): string[] {
   const out: string[] = [];
+  if (d.link !== undefined) {
+    try {
+      parseLinkSpec(d.link, '/link');
+    } catch (e) {
+      if (!(e instanceof LinkSpecError)) throw e;
+      out.push(e.message);
+    }
+  }
   const stem = basename(file, '.json');
   if (d.name !== stem) out.push(`/name must be ${got(stem)}, the file's name (got ${got(d.name)}); rename the file or fix the name`);
   const f = d.flash;

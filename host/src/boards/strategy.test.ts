@@ -46,7 +46,7 @@ describe('board strategy', function () {
     try {
       expect(flasher.calls()).to.deep.equal([`-f board/stm32f4discovery.cfg -c program ${flasher.image} verify reset exit`]);
       expect(ready.flash!.attempts).to.have.length(1);
-      expect(ready.banner).to.match(/^CVM-BOOT proto=1 fw=cvm-fw\/[\d.]+\+sim\.vms4\.g64\.a16\.e64 nonce=/);
+      expect(ready.banner).to.match(/^CVM-BOOT proto=\d+ fw=cvm-fw\/[\d.]+\+sim\.vms4\.g64\.a16\.e64 nonce=/);
       expect(ready.verified!.firmwareId).to.equal(ready.hello.firmwareId);
       expect(ready.spec).to.equal(`serial:${board.path}`);
       expect(steps.map((s) => s.split(' ')[0])).to.deep.equal(['flash', 'open', 'banner', 'hello', 'verify']);

@@ -17,7 +17,8 @@ import { isAbsolute, join } from 'node:path';
 import { PoolClient, type ClientOptions } from '../client/pool-client.js';
 import { BANNER_PREFIX, PROTOCOL_VERSION } from '../protocol/constants.js';
 import type { Hello } from '../protocol/messages.js';
-import { openLink, type OpenTarget } from '../targets/index.js';
+import { hasFaultsOn, linkSpecOf, openLink, type OpenTarget } from '../targets/index.js';
+import type { LinkSpec } from '../transport/emulator.js';
 import { ManagedProcess } from '../targets/process.js';
 import { MissingToolError, REPO_ROOT, armElf, buildFirmware, hasTool } from '../targets/toolchain.js';
 import { compareWithBuild, expectedFirmware, type ExpectedFirmware } from './build-info.js';
@@ -82,6 +83,8 @@ export interface PrepareOptions {
   onStep?: (line: string) => void;
   /** Overrides the descriptor's client options. */
   client?: ClientOptions;
+  /** Overrides the descriptor's `link` (the link emulator); "none" runs it on a clean link. */
+  link?: LinkSpec | string;
 }
 
 /** A board at "ready": an open target that said hello, plus what it took to get there. */
@@ -206,17 +209,27 @@ export async function resetBoard(b: Board, onStep: (line: string) => void = () =
   }
 }
 
-/** Collects the banners a client receives from now on; wait() resolves with the first, bounded. */
-function bannerWatch(client: PoolClient): { wait(timeoutMs: number, onTimeout: () => string): Promise<string>; stop(): void } {
+/**
+ * Collects the banners a client receives from now on; wait() resolves with the first, bounded.
+ * With `anyLine`, any line or damaged line counts (a lossy link may damage the banner itself).
+ */
+function bannerWatch(client: PoolClient, options: { anyLine?: boolean } = {}): { wait(timeoutMs: number, onTimeout: () => string): Promise<string>; stop(): void } {
   const seen: string[] = [];
   let notify: (() => void) | undefined;
   const onLog = (text: string) => {
-    if (!text.startsWith(BANNER_PREFIX)) return;
+    if (!text.startsWith(BANNER_PREFIX) && !options.anyLine) return;
     seen.push(text);
     notify?.();
   };
+  const onDefect = (_d: unknown, line: Buffer) => {
+    if (options.anyLine) onLog(line.toString('latin1'));
+  };
   client.on('log', onLog);
-  const stop = () => client.off('log', onLog);
+  client.on('defect', onDefect);
+  const stop = () => {
+    client.off('log', onLog);
+    client.off('defect', onDefect);
+  };
   return {
     stop,
     wait: (timeoutMs, onTimeout) =>
@@ -249,8 +262,10 @@ export async function prepareBoard(b: Board, options: PrepareOptions = {}): Prom
   const flash = options.flash ? await flashBoard(b, { build: options.build, onStep: step }) : undefined;
   if (options.reset && b.kind !== 'serial' && !options.flash) throw new BoardError(`${b.name}: kind ${b.kind} has no reset step (only serial boards are reset)`, 2);
   const spec = targetSpec(b);
+  const linkSpec = linkSpecOf(options.link ?? b.link, options.link !== undefined ? '--link' : `${displayPath(b.file)}: /link`);
   step(`open     ${spec}`);
-  const link = await openLink(spec);
+  const link = await openLink(spec, { link: linkSpec });
+  if (link.emulator) step(`link     ${link.emulator.name}`);
   const cleanups: Array<() => Promise<void>> = [() => link.close()];
   const closeAll = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -258,14 +273,16 @@ export async function prepareBoard(b: Board, options: PrepareOptions = {}): Prom
   try {
     const client = new PoolClient(link.transport, { ...(b.requestTimeoutMs ? { timeoutMs: b.requestTimeoutMs } : {}), ...options.client });
     cleanups.push(() => client.close());
-    const watch = bannerWatch(client);
+    // Through a lossy emulated link a halted target's banner may arrive damaged: any line proves it is up.
+    const watch = bannerWatch(client, { anyLine: !!link.start && hasFaultsOn(link) });
     await client.open();
     let banner: string | undefined;
     const bannerMs = b.bannerTimeoutMs ?? DEFAULT_BANNER_TIMEOUT_MS;
     if (link.start) {
       // A halted target (QEMU) is started only now that its port is open.
       await link.start();
-      banner = await watch.wait(Math.max(bannerMs, 10_000), () => `${b.name}: no boot banner ("${BANNER_PREFIX} ...") within ${Math.max(bannerMs, 10_000)} ms of starting it`);
+      const first = await watch.wait(Math.max(bannerMs, 10_000), () => `${b.name}: no boot banner ("${BANNER_PREFIX} ...") within ${Math.max(bannerMs, 10_000)} ms of starting it`);
+      if (first.startsWith(BANNER_PREFIX)) banner = first;
     } else if (flash || options.reset) {
       await resetBoard(b, step);
       const resetHow = !b.reset || b.reset.tool === 'none' ? 'reset method none: the board must boot when its port is opened; give /reset in the descriptor' : `after ${b.reset.tool} reset it`;
@@ -288,6 +305,7 @@ export async function prepareBoard(b: Board, options: PrepareOptions = {}): Prom
       name: b.name,
       client,
       transport: link.transport,
+      ...(link.emulator ? { emulator: link.emulator } : {}),
       close: closeAll,
       board: b,
       spec,

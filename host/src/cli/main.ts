@@ -6,15 +6,16 @@
  */
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { openTarget, TARGET_HELP } from '../targets/index.js';
-import { loadBoard, resetBoard, targetSpec } from '../boards/index.js';
+import { openLink, openTarget, TARGET_HELP } from '../targets/index.js';
+import { displayPath, loadBoard, resetBoard, targetSpec, type Board } from '../boards/index.js';
+import { formatLinkSpec, hasFaults, parseLinkSpec, withSeed, LINK_SPEC_HELP } from '../transport/emulator.js';
 import { runSuite } from '../orchestrator/run-suite.js';
 import { formatSummary, reportName, runBoardsInParallel } from '../orchestrator/parallel.js';
 import { collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
 import { benchCodec, benchTarget, QEMU_ECHO_CEILING_BYTES_PER_S } from '../orchestrator/bench.js';
 import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
 import { formatPortReport, listPorts } from '../orchestrator/list.js';
-import { monitorTarget, replayCapture } from '../orchestrator/monitor.js';
+import { monitorTransport, replayCapture } from '../orchestrator/monitor.js';
 
 /** A usage error: exit 2. */
 class UsageError extends Error {
@@ -40,6 +41,26 @@ function oneTarget(cmd: Command, boards: string[], target: string): string {
   return specs[0]!;
 }
 
+const LINK_HELP = 'run the link through the link emulator (seeded byte faults, USB-UART pacing), e.g. ber=1e-3,seed=7 or baud=115200,latency=16; "none" for a clean link; overrides a descriptor\'s link (env HIL_LINK)';
+
+/**
+ * The link a command runs through: --link (or HIL_LINK), else the descriptor's `link`, checked,
+ * its seed fixed and printed when it injects faults, so the run can be replayed. Returns the
+ * canonical spec text ("none" for a clean link).
+ */
+function linkOf(cli: string | undefined, board?: Board): string {
+  const text = cli ?? board?.link;
+  if (text === undefined) return 'none';
+  const spec = parseLinkSpec(text, cli !== undefined ? '--link' : `${displayPath(board!.file)}: /link`);
+  if (!spec) return 'none';
+  const fixed = hasFaults(spec) ? withSeed(spec) : spec;
+  const canonical = formatLinkSpec(fixed);
+  console.error(`link emulator: ${canonical}${hasFaults(fixed) ? ` (faults seeded; replay with --link '${canonical}')` : ''}`);
+  return canonical;
+}
+
+const linkOption = () => new Option('--link <spec>', LINK_HELP).env('HIL_LINK');
+
 const positiveInt = (what: string) => (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a positive integer (got "${v}")`);
@@ -51,7 +72,7 @@ program
   .name('hil')
   .description('Hardware-in-the-loop orchestrator for the ComponentVM static memory pool')
   .showHelpAfterError()
-  .addHelpText('after', `\nTargets:\n${TARGET_HELP}\n\nBoards: a descriptor in boards/ (or a path to one) names a target and says how to flash and reset it;\n--board NAME works wherever --target does.\n\nExamples:\n  hil test --target twin\n  hil test --target serial:/dev/ttyUSB0 --grep arrays\n  hil test --board sim-small\n  hil diag --target twin --json\n  hil list\n  hil flash --board stm32f407-discovery\n  hil monitor --board stm32f407-discovery --hello\n\nExit codes: 0 ok, 1 tests failed, 2 usage or setup error, 3 target unreachable or misbehaving, 4 flash failed`);
+  .addHelpText('after', `\nTargets:\n${TARGET_HELP}\n\nBoards: a descriptor in boards/ (or a path to one) names a target and says how to flash and reset it;\n--board NAME works wherever --target does.\n\nLink emulator (--link on test, diag, bench and monitor; env HIL_LINK; a descriptor's "link"):\n  ${LINK_SPEC_HELP}\n\nExamples:\n  hil test --target twin\n  hil test --target serial:/dev/ttyUSB0 --grep arrays\n  hil test --board sim-small\n  hil diag --target twin --json\n  hil list\n  hil flash --board stm32f407-discovery\n  hil monitor --board stm32f407-discovery --hello\n\nExit codes: 0 ok, 1 tests failed, 2 usage or setup error, 3 target unreachable or misbehaving, 4 flash failed`);
 
 program
   .command('test')
@@ -61,9 +82,12 @@ program
   .option('-b, --board <name|path>', BOARD_HELP, collect, [])
   .option('-r, --reporter <name>', 'console reporter: spec or dot (report files are written with either); any other Mocha reporter writes no report files', 'spec')
   .option('--report-dir <dir>', 'where junit.xml and run.json go (default reports/<board or target>; with several boards, one folder per board under it)')
-  .addHelpText('after', '\nSeveral --board options run the boards in parallel, each in its own process with its own\nconsole log, JUnit XML and JSON run record, then print a summary table.\n\nExamples:\n  hil test --target twin\n  hil test --target twin-pty --grep robustness\n  hil test --target serial:/dev/ttyACM0@115200\n  hil test --board stm32f407-discovery\n  hil test --board twin --board sim --report-dir reports')
-  .action(async (opts: { target: string; board: string[]; grep?: string; reporter: string; reportDir?: string }, cmd: Command) => {
+  .addOption(linkOption())
+  .addHelpText('after', '\nSeveral --board options run the boards in parallel, each in its own process with its own\nconsole log, JUnit XML and JSON run record, then print a summary table.\n\nExamples:\n  hil test --target twin\n  hil test --target twin-pty --grep robustness\n  hil test --target serial:/dev/ttyACM0@115200\n  hil test --board stm32f407-discovery\n  hil test --board twin --board sim --report-dir reports\n  hil test --target sim --link ber=1e-3,seed=7')
+  .action(async (opts: { target: string; board: string[]; grep?: string; reporter: string; reportDir?: string; link?: string }, cmd: Command) => {
     if (opts.board.length > 1) {
+      // Each board's own process reads HIL_LINK as its --link: the same seed for every board.
+      if (opts.link !== undefined) process.env.HIL_LINK = linkOf(opts.link);
       const runs = await runBoardsInParallel(opts.board, { grep: opts.grep, reportRoot: opts.reportDir ?? 'reports' });
       console.log('\n' + formatSummary(runs));
       process.exitCode = runs.some((r) => r.failed > 0 || r.exitCode !== 0) ? 1 : 0;
@@ -71,8 +95,10 @@ program
     }
     const target = oneTarget(cmd, opts.board, opts.target);
     const label = opts.board[0] ?? target;
+    // The suite opens its target itself; HIL_LINK tells it the link, as HIL_TARGET tells it the target.
+    process.env.HIL_LINK = linkOf(opts.link, opts.board[0] ? loadBoard(opts.board[0]) : undefined);
     const result = await runSuite({ target, grep: opts.grep, reporter: opts.reporter, board: label, reportDir: opts.reportDir ?? join('reports', reportName(label)) });
-    process.exitCode = result.failures > 0 ? 1 : result.passes === 0 ? 2 : 0;
+    process.exitCode = result.exitCode;
   });
 
 program
@@ -82,9 +108,11 @@ program
   .option('-b, --board <name|path>', BOARD_HELP, collect, [])
   .option('--json', 'print one JSON object instead of the report')
   .option('--samples <n>', 'round trips to time', (v) => Number.parseInt(v, 10), 200)
-  .addHelpText('after', '\nExamples:\n  hil diag --target twin\n  hil diag --target serial:/dev/ttyUSB0 --json\n  hil diag --board remote-example')
-  .action(async (opts: { target: string; board: string[]; json?: boolean; samples: number }, cmd: Command) => {
-    const t = await openTarget(oneTarget(cmd, opts.board, opts.target));
+  .addOption(linkOption())
+  .addHelpText('after', '\nExamples:\n  hil diag --target twin\n  hil diag --target serial:/dev/ttyUSB0 --json\n  hil diag --board remote-example\n  hil diag --target sim --link baud=115200,latency=16')
+  .action(async (opts: { target: string; board: string[]; json?: boolean; samples: number; link?: string }, cmd: Command) => {
+    const spec = oneTarget(cmd, opts.board, opts.target);
+    const t = await openTarget(spec, { link: linkOf(opts.link, opts.board[0] ? loadBoard(opts.board[0]) : undefined) });
     try {
       const d = await collectDiagnostics(t.client, { samples: opts.samples });
       if (opts.json) {
@@ -103,18 +131,22 @@ program
   .option('-t, --target <spec...>', 'targets to measure, in order', ['twin'])
   .option('-b, --board <name|path>', `${BOARD_HELP}; measured one after another`, collect, [])
   .option('--quick', 'fewer operations (a smoke run)')
-  .addHelpText('after', '\nExamples:\n  hil bench --target twin\n  hil bench --target twin sim --quick\n  hil bench --board sim --board sim-small --quick')
-  .action(async (opts: { target: string[]; board: string[]; quick?: boolean }, cmd: Command) => {
+  .addOption(linkOption())
+  .addHelpText('after', '\nExamples:\n  hil bench --target twin\n  hil bench --target twin sim --quick\n  hil bench --board sim --board sim-small --quick\n  hil bench --target sim --quick --link baud=115200,latency=1\n\nnpm run bench:link measures the lossy-link figures (the HIL suite and write-then-verify through the\nlink emulator at several byte error rates, and a dead link).')
+  .action(async (opts: { target: string[]; board: string[]; quick?: boolean; link?: string }, cmd: Command) => {
     const specs = targetsOf(cmd, opts.board, opts.target);
+    const boards = opts.board.map((b) => loadBoard(b));
+    const links = specs.map((_, i) => linkOf(opts.link, boards[i]));
     const codec = benchCodec(opts.quick ? 20_000 : 200_000);
     console.log(`host codec: ${codec.codec_ns_per_op} ns/op (frame + CBOR, encode + decode) vs cbor-x alone ${codec.cborx_ns_per_op} ns/op: ${codec.codec_vs_cborx}x`);
     const all: Record<string, unknown> = {};
-    for (const spec of specs) {
+    for (const [i, spec] of specs.entries()) {
       // Boot to ready: from starting the target (process, pty, emulator) to its hello answered.
       // A first open builds what is missing, so that the figure is the boot, not the build.
-      await (await openTarget(spec)).close();
+      const link = links[i]!;
+      await (await openTarget(spec, { link })).close();
       const t0 = performance.now();
-      const t = await openTarget(spec);
+      const t = await openTarget(spec, { link });
       const bootToReadyMs = +(performance.now() - t0).toFixed(1);
       try {
         const slow = !spec.startsWith('twin');
@@ -124,7 +156,7 @@ program
           ...(ceiling ? { linkCeilingBytesPerS: ceiling } : {}),
         });
         console.log(`${spec}: boot to ready ${bootToReadyMs} ms; single ${f.single_ops_per_s} ops/s (rtt median ${f.single_rtt_median_ms} ms, p99 ${f.single_rtt_p99_ms} ms), pipelined ${f.pipelined_ops_per_s} ops/s, batched ${f.batched_ops_per_s} ops/s, echo ${(f.echo_line_bytes_per_s / 1024).toFixed(1)} KiB/s of lines both ways${f.echo_vs_link_ceiling !== undefined ? ` (${Math.round(f.echo_vs_link_ceiling * 100)}% of the raw link's bulk echo, 33 KB/s)` : ''}`);
-        all[spec] = { boot_to_ready_ms: bootToReadyMs, ...f, ...codec };
+        all[link === 'none' ? spec : `${spec} [link ${link}]`] = { boot_to_ready_ms: bootToReadyMs, ...f, ...codec, ...(t.emulator ? { link, link_counters: t.emulator.counters } : {}) };
       } finally {
         await t.close();
       }
@@ -208,6 +240,7 @@ program
     return n;
   })
   .option('--replay <file>', 'print a capture file again, as it was printed live, and exit')
+  .addOption(linkOption())
   .addHelpText(
     'after',
     [
@@ -220,9 +253,10 @@ program
       '  hil monitor --board stm32f407-discovery --reset',
       '  hil monitor --target sim --hello --count 2 --capture sim.jsonl',
       '  hil monitor --replay sim.jsonl',
+      '  hil monitor --target sim --hello --link baud=115200,latency=16   (what the host sees through an adapter)',
     ].join('\n'),
   )
-  .action(async (opts: { board?: string; target?: string; hello?: boolean; reset?: boolean; capture: string | boolean; count?: number; duration?: number; replay?: string }) => {
+  .action(async (opts: { board?: string; target?: string; hello?: boolean; reset?: boolean; capture: string | boolean; count?: number; duration?: number; replay?: string; link?: string }) => {
     if (opts.replay) {
       if (opts.board || opts.target) throw new UsageError('--replay prints a capture file; it takes no --board or --target');
       for (const line of replayCapture(opts.replay)) console.log(line);
@@ -232,13 +266,15 @@ program
     const board = opts.board ? loadBoard(opts.board) : undefined;
     if (opts.reset && board?.kind !== 'serial') throw new UsageError('--reset needs a serial --board (its descriptor says how to reset it)');
     const spec = board ? targetSpec(board) : opts.target!;
+    const link = linkOf(opts.link, board);
     const capture = opts.capture === false ? undefined : typeof opts.capture === 'string' ? opts.capture : `hil-monitor-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
     const ac = new AbortController();
     const onSigint = () => ac.abort();
     process.once('SIGINT', onSigint);
     console.error(`monitor: ${board ? `${board.name} (${spec})` : spec}${capture ? `, capturing to ${capture}` : ''}; Ctrl-C stops`);
+    const opened = await openLink(spec, { link });
     try {
-      const s = await monitorTarget(spec, {
+      const s = await monitorTransport(opened.transport, {
         hello: opts.hello,
         capture,
         count: opts.count,
@@ -246,10 +282,11 @@ program
         signal: ac.signal,
         onRecord: (_r, line) => console.log(line),
         ...(opts.reset && board ? { afterOpen: () => resetBoard(board, (l) => console.error(l)) } : {}),
-      });
+      }, opened.start);
       console.error(`monitor: ${s.records} records (${s.frames} frames, ${s.logs} log lines, ${s.defects} damaged), stopped by ${s.stoppedBy}`);
     } finally {
       process.off('SIGINT', onSigint);
+      await opened.close();
     }
   });
 

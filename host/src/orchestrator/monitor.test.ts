@@ -108,7 +108,7 @@ describe('hil monitor (logic)', function () {
       const recs: CaptureRecord[] = [];
       await monitorTarget(`serial:${board.path}`, { count: 1, onRecord: (r) => recs.push(r) });
       expect(recs[1]!.kind).to.equal('log');
-      expect(recs[1]!.text).to.match(/^CVM-BOOT proto=1 fw=cvm-fw\//);
+      expect(recs[1]!.text).to.match(/^CVM-BOOT proto=2 fw=cvm-fw\//);
       expect(formatRecord(recs[1]!)).to.match(/^\d\d:\d\d:\d\d\.\d{3} {2}dev→host {2}log {5}CVM-BOOT /);
     } finally {
       await board.close();

@@ -8,6 +8,7 @@ import { SerialTransport } from '../transport/serial.js';
 import { TransportError, type Transport } from '../transport/transport.js';
 import { TcpTransport, parseTcpUrl } from '../transport/tcp.js';
 import { resolveUsbPort } from '../transport/serial-list.js';
+import { LinkEmulator, hasFaults, parseLinkSpec, type LinkSpec } from '../transport/emulator.js';
 import { TwinTransport } from '../twin/transport.js';
 import { serveTwinOnPty } from '../twin/pty.js';
 import { BANNER_PREFIX } from '../protocol/constants.js';
@@ -29,10 +30,30 @@ export interface OpenTarget {
   /** The spec it was opened from, e.g. "twin". */
   name: string;
   client: PoolClient;
-  /** The link under the client; a twin's carries the fault controls (TwinTransport.device). */
+  /**
+   * The link under the client: the target's own transport (a twin's carries the fault controls,
+   * TwinTransport.device), or the link emulator in front of it (then `emulator.inner` is it).
+   */
   transport: Transport;
+  /** The link emulator the target runs through, when one was asked for: its counters, seed and cut(). */
+  emulator?: LinkEmulator;
   /** Closes the client and everything the target started (ports, processes). */
   close(): Promise<void>;
+}
+
+/** How a target's link is opened. */
+export interface LinkOptions {
+  /**
+   * Runs the target's transport through the link emulator (transport/emulator.ts): a parsed spec,
+   * or its text (e.g. "ber=1e-3,seed=7,baud=115200"; LinkSpecError, exit 2, when it is bad).
+   * Undefined, "none" or "": the target's own link, untouched.
+   */
+  link?: LinkSpec | string;
+}
+
+/** The emulator spec of LinkOptions.link, parsed; undefined for a clean link. */
+export function linkSpecOf(link: LinkSpec | string | undefined, where = '--link'): LinkSpec | undefined {
+  return typeof link === 'string' ? parseLinkSpec(link, where) : link;
 }
 
 /** A bad target spec or a missing tool: the user's to fix, so the CLI exits 2. */
@@ -44,8 +65,10 @@ export class TargetSpecError extends Error {
 export interface OpenLink {
   /** The spec it was opened from. */
   name: string;
-  /** Not yet open: the caller opens it (and attaches its listeners first). */
+  /** Not yet open: the caller opens it (and attaches its listeners first). The emulator, when there is one. */
   transport: Transport;
+  /** The link emulator in front of the target's transport, when LinkOptions.link asked for one. */
+  emulator?: LinkEmulator;
   /**
    * Starts a target that was created halted (QEMU), once the transport is open, so that its boot
    * banner is not lost; undefined for targets that are already running.
@@ -57,9 +80,12 @@ export interface OpenLink {
 
 /**
  * Resolves a spec to its transport, starting what it needs (socat, the sim, QEMU) and resolving a
- * USB id to its port; everything it started is stopped again if that fails.
+ * USB id to its port, and puts the link emulator in front of it when `options.link` asks; this is
+ * the one place every target's transport is made, so every kind can run through the emulator.
+ * Everything it started is stopped again if that fails.
  */
-export async function openLink(spec: string): Promise<OpenLink> {
+export async function openLink(spec: string, options: LinkOptions = {}): Promise<OpenLink> {
+  const linkSpec = linkSpecOf(options.link); // a bad spec fails before anything is started
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -108,51 +134,73 @@ export async function openLink(spec: string): Promise<OpenLink> {
     } else {
       throw new TargetSpecError(`unknown target "${spec}"; targets are:\n${TARGET_HELP}`);
     }
-    return { name: spec, transport, ...(start ? { start } : {}), close: closeAll };
+    const emulator = linkSpec ? new LinkEmulator(transport, linkSpec) : undefined;
+    return { name: spec, transport: emulator ?? transport, ...(emulator ? { emulator } : {}), ...(start ? { start } : {}), close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;
   }
 }
 
-/** Opens the target and says hello; everything it started is released if that fails. */
-export async function openTarget(spec: string, options: ClientOptions = {}): Promise<OpenTarget> {
-  const link = await openLink(spec);
+/**
+ * Opens the target (through the link emulator when `options.link` is given) and says hello;
+ * everything it started is released if that fails.
+ */
+export async function openTarget(spec: string, options: ClientOptions & LinkOptions = {}): Promise<OpenTarget> {
+  const { link: linkOption, ...clientOptions } = options;
+  const link = await openLink(spec, { link: linkOption });
   const cleanups: Array<() => Promise<void>> = [() => link.close()];
   const closeAll = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
-    const client = new PoolClient(link.transport, options);
+    const client = new PoolClient(link.transport, clientOptions);
     cleanups.push(() => client.close());
     await client.open();
     if (link.start) {
       // The guest drops bytes until its USART is enabled: speak only after its banner.
-      const banner = waitForBanner(client, 10_000, spec);
+      const banner = waitForBanner(client, 10_000, spec, { anyLine: hasFaultsOn(link) });
       await link.start();
       await banner;
     }
     await client.hello();
-    return { name: spec, client, transport: link.transport, close: closeAll };
+    return { name: spec, client, transport: link.transport, ...(link.emulator ? { emulator: link.emulator } : {}), close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;
   }
 }
 
-/** Resolves when the target prints its boot banner; rejects after timeoutMs naming the target. */
-export function waitForBanner(client: PoolClient, timeoutMs: number, name: string): Promise<string> {
+/** Whether the link emulator in front of a link injects faults (then a banner may arrive damaged). */
+export function hasFaultsOn(link: { emulator?: LinkEmulator }): boolean {
+  return !!link.emulator && hasFaults(link.emulator.spec);
+}
+
+/**
+ * Resolves when the target prints its boot banner; rejects after timeoutMs naming the target.
+ * With `anyLine` (a lossy emulated link, where the banner itself may arrive damaged), any line or
+ * damaged line from the target will do: it proves the target is up, which is what the wait is for.
+ */
+export function waitForBanner(client: PoolClient, timeoutMs: number, name: string, options: { anyLine?: boolean } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const onLog = (text: string) => {
-      if (!text.startsWith(BANNER_PREFIX)) return;
+    const done = (text: string) => {
       clearTimeout(timer);
       client.off('log', onLog);
+      client.off('defect', onDefect);
       resolve(text);
+    };
+    const onLog = (text: string) => {
+      if (text.startsWith(BANNER_PREFIX) || options.anyLine) done(text);
+    };
+    const onDefect = (_d: unknown, line: Buffer) => {
+      if (options.anyLine) done(line.toString('latin1'));
     };
     const timer = setTimeout(() => {
       client.off('log', onLog);
+      client.off('defect', onDefect);
       reject(new Error(`${name}: no boot banner ("${BANNER_PREFIX} ...") within ${timeoutMs} ms`));
     }, timeoutMs);
     client.on('log', onLog);
+    client.on('defect', onDefect);
   });
 }

@@ -1,0 +1,285 @@
+/**
+ * The lossy-link benchmark (the "done when" figures of protocol v2): figures, never pass/fail.
+ * - suiteCell: the whole HIL suite through the link emulator, in its own `hil test` process,
+ *   read back from its run.json (passed / failed / not run, retransmits, faults injected);
+ * - writeThenVerify: pipelined distinct writes through the emulator, then a read-back over the
+ *   same running target with the faults turned off; lost, applied twice, out of order, never
+ *   settled, and goodput;
+ * - deadLink: requests queued on a link the emulator cut, and how long until all have failed.
+ * Every cell catches its own errors and reports them as a problem, so one bad cell never ends
+ * the benchmark.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PoolClient } from '../client/pool-client.js';
+import { openTarget } from '../targets/index.js';
+import { ManagedProcess } from '../targets/process.js';
+import { REPO_ROOT } from '../targets/toolchain.js';
+import type { LinkCounters } from '../transport/emulator.js';
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** The link spec of one benchmark cell: equal shares of flip/drop/dup, both directions. */
+export function cellLink(ber: number, seed: number): string {
+  return ber === 0 ? 'ber=0' : `ber=${ber},seed=${seed}`;
+}
+
+export interface SuiteCell {
+  target: string;
+  ber: number;
+  seed: number;
+  passed: number;
+  failed: number;
+  notRun: number;
+  /** The client's retransmits, from run.json's link section (undefined when the run has none). */
+  retransmits: number | undefined;
+  exitCode: number | null;
+  durationMs: number;
+  /** Why the cell has no (or a partial) result. */
+  problem?: string;
+}
+
+/**
+ * Runs `hil test --target T --link L --reporter dot --report-dir <tmp>` and reads its run.json;
+ * the temp folder is removed. Bounded by timeoutMs (then the run is stopped and reported).
+ */
+export async function suiteCell(target: string, ber: number, seed: number, timeoutMs = 600_000): Promise<SuiteCell> {
+  const dir = mkdtempSync(join(tmpdir(), 'hil-bench-link-'));
+  const t0 = now();
+  const base = { target, ber, seed };
+  try {
+    const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', '--target', target, '--link', cellLink(ber, seed), '--reporter', 'dot', '--report-dir', dir];
+    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+    delete env.HIL_LINK; // --link says it
+    const p = new ManagedProcess(`hil test --target ${target} (bench:link)`, process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void p.stop();
+    }, timeoutMs);
+    await p.exited;
+    clearTimeout(timer);
+    const durationMs = Math.round(now() - t0);
+    let rec: Record<string, unknown>;
+    try {
+      rec = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      const tail = p.output.trim().split('\n').slice(-3).join(' | ');
+      return { ...base, passed: 0, failed: 0, notRun: 0, retransmits: undefined, exitCode: p.exitCode, durationMs, problem: `${timedOut ? `timed out after ${timeoutMs} ms` : `exit ${p.exitSignal ?? p.exitCode}`}, no run.json: ${tail}` };
+    }
+    const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+    // The run's target is the client's link name, which names the emulator when the suite ran through it.
+    const through = typeof rec.target === 'string' && rec.target.includes('[link ');
+    const notThrough = through ? {} : { problem: `the suite did not run through the link emulator (run.json target ${JSON.stringify(rec.target)}): its target must be opened with the link HIL_LINK names` };
+    const link = rec.link as { client?: Record<string, number> } | undefined;
+    return {
+      ...base,
+      passed: num(rec.passed),
+      failed: num(rec.failed),
+      notRun: num(rec.notRun),
+      retransmits: link?.client?.retransmits,
+      exitCode: p.exitCode,
+      durationMs,
+      ...notThrough,
+      ...(timedOut ? { problem: `timed out after ${timeoutMs} ms` } : {}),
+    };
+  } catch (e) {
+    return { ...base, passed: 0, failed: 0, notRun: 0, retransmits: undefined, exitCode: null, durationMs: Math.round(now() - t0), problem: (e as Error).message.split('\n')[0]! };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The cells a write-then-verify writes: every global, then every array element, of every context. */
+interface Cell {
+  vm: number;
+  kind: 'global' | 'array';
+  id: number;
+  index: number;
+}
+
+export interface WriteVerifyFigures {
+  target: string;
+  ber: number;
+  seed: number;
+  writes: number;
+  /** Writes the device acknowledged (resolved). */
+  acknowledged: number;
+  /** Writes that failed (rejected) through the lossy link. */
+  failedWrites: number;
+  /** Acknowledged writes whose cell does not hold them or a later write to it. */
+  lost: number;
+  /**
+   * Operations the device executed beyond one per write (its stats `ops` counter): applied twice.
+   * Undefined when the target's stats could not be read.
+   */
+  appliedTwice: number | undefined;
+  /** Cells holding an older write than the last acknowledged one to them. */
+  outOfOrder: number;
+  /** Writes neither resolved nor rejected when the bound ran out. */
+  neverSettled: number;
+  seconds: number;
+  /** Acknowledged writes per second. */
+  goodput: number;
+  link?: LinkCounters;
+  retransmits?: number;
+  problem?: string;
+}
+
+function cellsOf(info: NonNullable<PoolClient['info']>): Cell[] {
+  const cells: Cell[] = [];
+  for (let g = 0; g < info.maxGlobals; g++) for (let vm = 0; vm < info.maxVms; vm++) cells.push({ vm, kind: 'global', id: g, index: 0 });
+  for (let i = 0; i < info.arrayElements; i++)
+    for (let a = 0; a < info.maxArrays; a++) for (let vm = 0; vm < info.maxVms; vm++) cells.push({ vm, kind: 'array', id: a, index: i });
+  return cells;
+}
+
+/**
+ * Write i goes to cell blockBase + i % 8 with value i + 1: each cell of a block of 8 is written 3
+ * times, 8 writes apart, so writes to the same cell are in flight together (within any window)
+ * and a retransmission that reordered them would show.
+ */
+function planWrites(n: number, cells: number): Array<{ cell: number; value: number }> {
+  const plan: Array<{ cell: number; value: number }> = [];
+  for (let i = 0; i < n; i++) plan.push({ cell: (Math.floor(i / 24) * 8 + (i % 8)) % cells, value: i + 1 });
+  return plan;
+}
+
+/**
+ * Pipelined distinct writes (store_global / store_array over every context) through the link
+ * emulator at `ber`, then a read-back over the same running target with the faults off.
+ * `settleMs` bounds the write phase. Never throws: a failure is the figures' `problem`.
+ */
+export async function writeThenVerify(target: string, ber: number, seed: number, options: { writes?: number; settleMs?: number } = {}): Promise<WriteVerifyFigures> {
+  const writes = options.writes ?? 3072;
+  const base: WriteVerifyFigures = { target, ber, seed, writes, acknowledged: 0, failedWrites: 0, lost: 0, appliedTwice: 0, outOfOrder: 0, neverSettled: 0, seconds: 0, goodput: 0 };
+  let t: Awaited<ReturnType<typeof openTarget>> | undefined;
+  try {
+    // Opened clean, with the emulator in place, so that the setup (reset, acquire, create) is not what is measured.
+    t = await openTarget(target, { link: cellLink(ber, seed) });
+    const emu = t.emulator!;
+    emu.setFaults(false);
+    const c = t.client;
+    const info = c.info!;
+    await c.resetPool();
+    for (let vm = 0; vm < info.maxVms; vm++) {
+      await c.acquire(vm);
+      for (let a = 0; a < info.maxArrays; a++) await c.createArray(vm, a, info.arrayElements);
+    }
+    const cells = cellsOf(info);
+    const plan = planWrites(writes, cells.length);
+    // Warm-up on the clean link (JIT, buffers, the client's RTO estimate), so that every rate's
+    // goodput is measured alike; the planned writes overwrite these (negative) values.
+    await Promise.all(plan.slice(0, 512).map((w, i) => {
+      const cell = cells[w.cell]!;
+      return cell.kind === 'global' ? c.storeGlobal(cell.vm, cell.id, -(i + 1)) : c.storeArray(cell.vm, cell.id, cell.index, -(i + 1));
+    }));
+    // The device's count of executed operations, around the write phase; one stats request's own share measured first.
+    const ops = async (): Promise<number | undefined> => c.stats().then((s) => s.ops, () => undefined);
+    const ops0 = await ops();
+    const ops1 = await ops();
+    const perStats = ops0 !== undefined && ops1 !== undefined ? ops1 - ops0 : undefined;
+    emu.setFaults(true);
+    const state = plan.map(() => 'pending' as 'pending' | 'ok' | 'failed');
+    const t0 = now();
+    const all = plan.map((w, i) => {
+      const cell = cells[w.cell]!;
+      const p = cell.kind === 'global' ? c.storeGlobal(cell.vm, cell.id, w.value) : c.storeArray(cell.vm, cell.id, cell.index, w.value);
+      return p.then(
+        () => void (state[i] = 'ok'),
+        () => void (state[i] = 'failed'),
+      );
+    });
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(all), new Promise((r) => (bound = setTimeout(r, options.settleMs ?? 300_000)))]);
+    clearTimeout(bound);
+    const seconds = (now() - t0) / 1000;
+    emu.setFaults(false);
+    const acknowledged = state.filter((s) => s === 'ok').length;
+    const ops2 = await ops();
+    const executed = ops2 !== undefined && ops1 !== undefined && perStats !== undefined ? ops2 - ops1 - perStats : undefined;
+    // Read back every cell written, pipelined, over the now clean link.
+    const used = [...new Set(plan.map((w) => w.cell))];
+    const values = await Promise.all(used.map((k) => {
+      const cell = cells[k]!;
+      return cell.kind === 'global' ? c.loadGlobal(cell.vm, cell.id) : c.loadArray(cell.vm, cell.id, cell.index);
+    }));
+    const held = new Map(used.map((k, i) => [k, values[i]!]));
+    let lost = 0;
+    let outOfOrder = 0;
+    for (const k of used) {
+      const ws = plan.map((w, i) => ({ ...w, i })).filter((w) => w.cell === k);
+      const lastAck = [...ws].reverse().find((w) => state[w.i] === 'ok');
+      if (!lastAck) continue;
+      const v = held.get(k)!;
+      const holder = ws.find((w) => w.value === v);
+      if (holder === undefined) lost++; // holds nothing written (0, or garbage)
+      else if (holder.i < lastAck.i) outOfOrder++; // an older write landed after the last acknowledged one
+    }
+    await c.resetPool();
+    return {
+      ...base,
+      acknowledged,
+      failedWrites: state.filter((s) => s === 'failed').length,
+      lost,
+      appliedTwice: executed === undefined ? undefined : Math.max(0, executed - writes),
+      outOfOrder,
+      neverSettled: state.filter((s) => s === 'pending').length,
+      seconds: +seconds.toFixed(3),
+      goodput: Math.round(acknowledged / seconds),
+      link: emu.counters,
+      retransmits: c.linkStats().retransmits,
+    };
+  } catch (e) {
+    return { ...base, problem: (e as Error).message.split('\n')[0]! };
+  } finally {
+    await t?.close().catch(() => undefined);
+  }
+}
+
+export interface DeadLinkFigures {
+  target: string;
+  requests: number;
+  /** From the cut (all requests queued at once) until the last one failed, in ms. */
+  allFailedMs: number;
+  linkDead: number;
+  /** Other outcomes, by error name (or "resolved"). */
+  other: Record<string, number>;
+  problem?: string;
+}
+
+/** Queues `requests` writes on a link the emulator has cut and times until all have failed. Never throws. */
+export async function deadLink(target: string, requests = 640, boundMs = 120_000): Promise<DeadLinkFigures> {
+  const base: DeadLinkFigures = { target, requests, allFailedMs: 0, linkDead: 0, other: {} };
+  let t: Awaited<ReturnType<typeof openTarget>> | undefined;
+  try {
+    t = await openTarget(target, { link: 'ber=0' });
+    const c = t.client;
+    await c.resetPool();
+    await c.acquire(0);
+    for (let i = 0; i < 50; i++) await c.storeGlobal(0, i % c.info!.maxGlobals, i); // round trips for the RTO
+    t.emulator!.cut();
+    const other: Record<string, number> = {};
+    let linkDeadCount = 0;
+    const t0 = now();
+    const all = Array.from({ length: requests }, (_, i) =>
+      c.storeGlobal(0, i % c.info!.maxGlobals, i).then(
+        () => void (other.resolved = (other.resolved ?? 0) + 1),
+        (e: Error) => {
+          if (e.name === 'LinkDead') linkDeadCount++;
+          else other[e.name] = (other[e.name] ?? 0) + 1;
+        },
+      ),
+    );
+    let bound: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([Promise.all(all).then(() => true), new Promise<boolean>((r) => (bound = setTimeout(() => r(false), boundMs)))]);
+    clearTimeout(bound);
+    const ms = now() - t0;
+    return { ...base, allFailedMs: Math.round(ms), linkDead: linkDeadCount, other, ...(finished ? {} : { problem: `not all failed within ${boundMs} ms` }) };
+  } catch (e) {
+    return { ...base, problem: (e as Error).message.split('\n')[0]! };
+  } finally {
+    await t?.close().catch(() => undefined);
+  }
+}
