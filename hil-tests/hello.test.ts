@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Framing, LimitMaxima, PROTOCOL_VERSION, RESET_CAUSES } from '../host/src/index.js';
+import { Framing, LimitMaxima, LinkBounds, PROTOCOL_VERSION, RESET_CAUSES } from '../host/src/index.js';
 import { target } from './support/target.js';
 
 describe('hello', () => {
@@ -16,6 +16,9 @@ describe('hello', () => {
     expect(h.maxBatch).to.equal(Framing.maxBatchOps);
     expect(RESET_CAUSES).to.include(h.resetCause);
     expect(h.uniqueId.length).to.be.oneOf([0, 12]);
+    // The replay cache (PROTOCOL.md §3.3): within its bounds, and able to hold any one response.
+    expect(h.replayDepth).to.be.within(LinkBounds.replayDepth.min, LinkBounds.replayDepth.max);
+    expect(h.replayBytes).to.be.within(LinkBounds.replayBytes.min, LinkBounds.replayBytes.max);
   });
 
   it('keeps the boot nonce between calls and lets uptime advance', async () => {

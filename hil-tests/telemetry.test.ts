@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { target } from './support/target.js';
-import { rejectsWith } from './support/expect.js';
+import { linkWindow, rejectsWith } from './support/expect.js';
 
 describe('telemetry: stats and high-water marks', () => {
   it('reports one entry per context, all idle after reset_pool', async () => {
@@ -60,9 +60,11 @@ describe('telemetry: stats and high-water marks', () => {
 
   it('counts every good frame it receives, this one included', async () => {
     const { client } = target();
+    const window = linkWindow();
     const a = await client.stats();
     await client.echo(new Uint8Array([1]));
     const b = await client.stats();
-    expect(b.rxFrames - a.rxFrames).to.equal(2);
+    // Each retransmission may bring one more copy of a request: exact on a clean link.
+    expect(b.rxFrames - a.rxFrames).to.be.within(2, 2 + window().retransmits);
   });
 });

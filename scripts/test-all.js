@@ -24,6 +24,9 @@ const steps = [
   hil('sim:small'),
   hil('qemu'),
   hil('qemu:small'),
+  // The suite through the product's link emulator: a noisy cable must not change a verdict.
+  { name: 'hil suite: sim through a lossy link (ber=1e-3)', cmd: ['node', 'bin/hil.js', 'test', '--target', 'sim', '--link', 'ber=1e-3,seed=1', '--reporter', 'dot'] },
+  { name: 'hil suite: qemu through a lossy link (ber=1e-3)', cmd: ['node', 'bin/hil.js', 'test', '--target', 'qemu', '--link', 'ber=1e-3,seed=2', '--reporter', 'dot'] },
   { name: 'example: soak on the twin', cmd: ['npx', 'tsx', 'examples/soak.ts', '--target', 'twin', '--cycles', '5'] },
   { name: 'example: diagnostics on the twin', cmd: ['npx', 'tsx', 'examples/diagnostics.ts', '--target', 'twin'] },
   { name: 'differential: twin vs sim vs qemu', cmd: ['npx', 'mocha', 'hil-tests/differential/*.test.ts'] },

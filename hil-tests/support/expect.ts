@@ -1,6 +1,8 @@
 /** Assertion helpers shared by the HIL suites. */
 import { expect } from 'chai';
 import { DeviceError, type ErrorName } from '../../host/src/index.js';
+import { TestNotRun } from '../../host/src/orchestrator/run-context.js';
+import { target } from './target.js';
 
 /** Awaits a request that must fail with the given device error code. */
 export async function rejectsWith(request: Promise<unknown>, code: ErrorName): Promise<DeviceError> {
@@ -23,4 +25,57 @@ export function seedFor(test: string): number {
   const seed = process.env.HIL_SEED ? Number(process.env.HIL_SEED) : (Math.random() * 2 ** 32) >>> 0;
   console.log(`      ${test}: seed ${seed} (replay with HIL_SEED=${seed})`);
   return seed;
+}
+
+/** What the link did between linkWindow() and a call of the function it returns. */
+export interface LinkWindow {
+  /** The client's retransmissions (each may put one more copy of a request before the device). */
+  retransmits: number;
+  /** Bytes the link emulator damaged host → device (flipped, dropped or duplicated); 0 without an emulator. */
+  h2dFaults: number;
+  /**
+   * Whether the device received every byte as written, as far as the host can know: through the
+   * emulator, no host → device fault; on a real link, no sign of damage (no gap reply to the
+   * client, no damaged line received). A retransmission alone is no sign: a slow target causes
+   * them, and an intact duplicate moves no counter but rx_frames and replayed.
+   */
+  clean: boolean;
+}
+
+/** Starts watching the link; the returned function says what it did since. */
+export function linkWindow(): () => LinkWindow {
+  const { client, emulator } = target();
+  const faults = () => {
+    const c = emulator?.counters.h2d;
+    return c ? c.flips + c.drops + c.dups : 0;
+  };
+  const s0 = client.linkStats();
+  const d0 = client.counters.defectsIn;
+  const f0 = faults();
+  return () => {
+    const s = client.linkStats();
+    const h2dFaults = faults() - f0;
+    const damageSeen = s.goBacks !== s0.goBacks || client.counters.defectsIn !== d0;
+    return { retransmits: s.retransmits - s0.retransmits, h2dFaults, clean: emulator ? h2dFaults === 0 : !damageSeen };
+  };
+}
+
+/** Attempts of a check that needs every byte to reach the device intact (see cleanly()). */
+const CLEAN_ATTEMPTS = 40;
+
+/**
+ * Runs `check` (which writes to the device and measures what it did) until one run crossed the
+ * link intact (LinkWindow.clean), and returns that run's result. A verdict that counts what the
+ * device received must never depend on the cable: a run the link damaged is discarded, never
+ * judged. After CLEAN_ATTEMPTS damaged runs the test is not run (reason `link: …`).
+ */
+export async function cleanly<T>(what: string, check: () => Promise<T>): Promise<T> {
+  let last: LinkWindow | undefined;
+  for (let i = 0; i < CLEAN_ATTEMPTS; i++) {
+    const w = linkWindow();
+    const result = await check();
+    last = w();
+    if (last.clean) return result;
+  }
+  throw new TestNotRun(`link: ${what} needs its bytes intact, and the link damaged all ${CLEAN_ATTEMPTS} attempts (the last: ${last!.h2dFaults} bytes damaged host → device, ${last!.retransmits} retransmits)`);
 }

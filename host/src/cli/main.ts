@@ -10,7 +10,7 @@ import { openLink, openTarget, TARGET_HELP } from '../targets/index.js';
 import { displayPath, loadBoard, resetBoard, targetSpec, type Board } from '../boards/index.js';
 import { formatLinkSpec, hasFaults, parseLinkSpec, withSeed, LINK_SPEC_HELP } from '../transport/emulator.js';
 import { runSuite } from '../orchestrator/run-suite.js';
-import { formatSummary, reportName, runBoardsInParallel } from '../orchestrator/parallel.js';
+import { formatSummary, parallelExitCode, reportName, runBoardsInParallel } from '../orchestrator/parallel.js';
 import { collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
 import { benchCodec, benchTarget, QEMU_ECHO_CEILING_BYTES_PER_S } from '../orchestrator/bench.js';
 import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
@@ -72,7 +72,7 @@ program
   .name('hil')
   .description('Hardware-in-the-loop orchestrator for the ComponentVM static memory pool')
   .showHelpAfterError()
-  .addHelpText('after', `\nTargets:\n${TARGET_HELP}\n\nBoards: a descriptor in boards/ (or a path to one) names a target and says how to flash and reset it;\n--board NAME works wherever --target does.\n\nLink emulator (--link on test, diag, bench and monitor; env HIL_LINK; a descriptor's "link"):\n  ${LINK_SPEC_HELP}\n\nExamples:\n  hil test --target twin\n  hil test --target serial:/dev/ttyUSB0 --grep arrays\n  hil test --board sim-small\n  hil diag --target twin --json\n  hil list\n  hil flash --board stm32f407-discovery\n  hil monitor --board stm32f407-discovery --hello\n\nExit codes: 0 ok, 1 tests failed, 2 usage or setup error, 3 target unreachable or misbehaving, 4 flash failed`);
+  .addHelpText('after', `\nTargets:\n${TARGET_HELP}\n\nBoards: a descriptor in boards/ (or a path to one) names a target and says how to flash and reset it;\n--board NAME works wherever --target does.\n\nLink emulator (--link on test, diag, bench and monitor; env HIL_LINK; a descriptor's "link"):\n  ${LINK_SPEC_HELP}\n\nExamples:\n  hil test --target twin\n  hil test --target serial:/dev/ttyUSB0 --grep arrays\n  hil test --board sim-small\n  hil diag --target twin --json\n  hil list\n  hil flash --board stm32f407-discovery\n  hil monitor --board stm32f407-discovery --hello\n\nExit codes: 0 ok, 1 tests failed, 2 usage or setup error, 3 target unreachable or misbehaving, or tests not run (link), 4 flash failed`);
 
 program
   .command('test')
@@ -90,7 +90,7 @@ program
       if (opts.link !== undefined) process.env.HIL_LINK = linkOf(opts.link);
       const runs = await runBoardsInParallel(opts.board, { grep: opts.grep, reportRoot: opts.reportDir ?? 'reports' });
       console.log('\n' + formatSummary(runs));
-      process.exitCode = runs.some((r) => r.failed > 0 || r.exitCode !== 0) ? 1 : 0;
+      process.exitCode = parallelExitCode(runs);
       return;
     }
     const target = oneTarget(cmd, opts.board, opts.target);

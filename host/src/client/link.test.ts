@@ -198,16 +198,49 @@ describe('Link (the host link layer)', () => {
       expect(link.stats.rtoMs).to.equal(LinkDefaults.rtoMinMs); // fast round trips: the floor
     });
 
+    it('the RTO runs from the last answer (RFC 6298 §5.3): a full window drained slowly over a paced wire never expires', async () => {
+      const { link, wire, submit, open, reply, clock } = harness();
+      await open(20); // RTO 60
+      const rs = Array.from({ length: 32 }, () => submit(Op.acquire, [0]));
+      await flush();
+      expect(wire).to.have.length(32);
+      // Answers arrive 30 ms apart: the last request waits 960 ms in all, far past one RTO.
+      for (const r of rs) {
+        await clock.advance(30);
+        reply(r.seq, 0);
+      }
+      expect(link.stats).to.include({ timeouts: 0, retransmits: 0 });
+      expect(wire).to.have.length(32);
+    });
+
+    it('the congestion window halves on a go-back (not below 4) and grows back by one per window of answers', async () => {
+      const { link, wire, submit, open, reply } = harness();
+      await open(1);
+      expect(link.stats.cwnd).to.equal(32);
+      const rs = Array.from({ length: 40 }, () => submit(Op.acquire, [0]));
+      await flush();
+      // The first request was lost: the device refuses the second, expecting the first.
+      reply(rs[1]!.seq, 12, rs[0]!.seq);
+      await flush();
+      expect(link.stats.goBacks).to.equal(1);
+      expect(link.stats.cwnd).to.equal(16);
+      const sent = wire.length;
+      for (const r of rs.slice(0, 16)) reply(r.seq, 0);
+      await flush();
+      expect(link.stats.cwnd).to.equal(16); // 16 answers at +1/16 each: just short of 17
+      expect(wire.length).to.be.greaterThan(sent); // the window moved on as answers came
+    });
+
     it('Karn: a retransmitted request gives no sample; each expiry doubles the RTO up to rto_max_ms', async () => {
       const { link, wire, submit, open, reply, clock } = harness();
-      await open(100); // RTO 300
+      await open(50); // RTO 150
       const r = submit(Op.acquire, [0]);
       await flush();
-      await clock.advance(300);
+      await clock.advance(150);
       expect(wire).to.have.length(2);
-      expect(link.stats.rtoMs).to.equal(600);
-      await clock.advance(600);
-      expect(link.stats.rtoMs).to.equal(LinkDefaults.rtoMaxMs);
+      expect(link.stats.rtoMs).to.equal(300);
+      await clock.advance(300);
+      expect(link.stats.rtoMs).to.equal(Math.min(600, LinkDefaults.rtoMaxMs));
       expect(wire).to.have.length(3);
       const srtt = link.stats.srttMs;
       reply(r.seq, 0);

@@ -93,6 +93,8 @@ export interface LinkStats {
   /** Smoothed round trip; undefined before the first sample. */
   srttMs: number | undefined;
   rttvarMs: number | undefined;
+  /** The congestion window now, in requests (AIMD; at most the request window). */
+  cwnd: number;
   /** attempts[n]: requests answered after n transmissions (index 0 unused). */
   attempts: number[];
   /** The most transmissions any answered request needed. */
@@ -120,6 +122,14 @@ export interface LinkRequest {
   /** Transmission number of the latest transmission. */
   lastTx: number;
   done: boolean;
+}
+
+/**
+ * Whether a request opens a session: a hello of exactly [seq, 0] (PROTOCOL.md §3.3 rule 2). A hello
+ * with arguments is an ordinary request of the session (the device answers it bad_arg in turn).
+ */
+export function opensSession(r: Pick<LinkRequest, 'code' | 'args'>): boolean {
+  return r.code === Op.hello && r.args.length === 0;
 }
 
 /** Bytes written that expect no answer (PoolClient.sendMessage / writeRaw). */
@@ -210,6 +220,20 @@ export class Link {
   private rttvar: number | undefined;
   private rto: number;
   private lastRxAt = 0;
+  /**
+   * When the last request was answered. The RTO runs from the later of this and the oldest
+   * unanswered request's transmission (RFC 6298 §5.3: restart the timer when new data is
+   * acknowledged), so requests queued behind a full window on a slow wire are not expired for
+   * the time they waited behind the others.
+   */
+  private lastAnswerAt = 0;
+  /**
+   * Congestion window, in requests (TCP's AIMD, RFC 5681 in spirit): +1/cwnd per answer, halved
+   * (never below 4: at 115200 baud a window of 4 covers the bandwidth-delay product) on each go-back or RTO. Every go-back resends the whole span after the gap, so
+   * on a lossy wire a window far past the link's bandwidth-delay product is mostly wasted
+   * retransmissions; on a clean link it grows back to the full window within one window's answers.
+   */
+  private cwnd: number = LinkDefaults.replayDepth;
   private busySince = 0;
 
   private timer: unknown;
@@ -250,7 +274,7 @@ export class Link {
   }
 
   get stats(): LinkStats {
-    return { ...this.counters, rtoMs: this.rto, srttMs: this.srtt, rttvarMs: this.rttvar, attempts: [...this.attempts] };
+    return { ...this.counters, rtoMs: this.rto, srttMs: this.srtt, rttvarMs: this.rttvar, cwnd: Math.floor(this.cwnd), attempts: [...this.attempts] };
   }
 
   /** Requests and raw writes waiting for the window, and requests unanswered. */
@@ -265,7 +289,7 @@ export class Link {
   /** Whether a hello is queued or unanswered. */
   get helloPending(): boolean {
     if (this.session === 'opening') return true;
-    for (let i = this.queueHead; i < this.queue.length; i++) if (isRequest(this.queue[i]!) && (this.queue[i] as LinkRequest).code === Op.hello) return true;
+    for (let i = this.queueHead; i < this.queue.length; i++) if (isRequest(this.queue[i]!) && opensSession(this.queue[i] as LinkRequest)) return true;
     return false;
   }
 
@@ -317,7 +341,7 @@ export class Link {
     if (r.attempts === 1) this.sample(this.clock.now() - r.firstTxAt);
     this.attempts[r.attempts] = (this.attempts[r.attempts] ?? 0) + 1;
     if (r.attempts > this.counters.maxAttemptsUsed) this.counters.maxAttemptsUsed = r.attempts;
-    if (r.code === Op.hello) {
+    if (opensSession(r)) {
       this.session = 'open';
       this.nextSeq = (r.seq + 1) >>> 0;
     }
@@ -420,7 +444,7 @@ export class Link {
           (raws ??= []).push(item);
           continue;
         }
-        if (item.code === Op.hello) {
+        if (opensSession(item)) {
           if (this.spanHead < this.span.length || this.session === 'opening') break; // hello goes alone
           if (!this.prepare(item, (Math.random() * 0x100000000) >>> 0)) continue;
           this.queueHead++;
@@ -438,7 +462,7 @@ export class Link {
           this.resyncTo = undefined;
           this.counters.resyncs++;
         }
-        if (this.span.length - this.spanHead >= this.depthLimit) break;
+        if (this.span.length - this.spanHead >= Math.min(this.depthLimit, Math.floor(this.cwnd))) break;
         if ((item.line === UNSENT || item.seq !== this.nextSeq) && !this.prepare(item, this.nextSeq)) continue;
         if (this.spanHead < this.span.length && this.spanResponse + item.maxResponse > this.bytesLimit) break;
         if (!this.fits(item.line.length)) break;
@@ -582,6 +606,7 @@ export class Link {
   }
 
   private startGoBack(from: number): void {
+    this.cwnd = Math.max(4, Math.min(this.cwnd, this.depthLimit) / 2);
     this.goBackTx = this.txCount;
     this.cursor = Math.min(this.cursor, from);
   }
@@ -628,6 +653,8 @@ export class Link {
   }
 
   private answer(r: LinkRequest, message: unknown[]): void {
+    this.lastAnswerAt = this.clock.now();
+    if (this.cwnd < this.depthLimit) this.cwnd = Math.min(this.depthLimit, this.cwnd + 1 / this.cwnd);
     this.retire(r);
     r.settle(undefined, message);
   }
@@ -636,7 +663,7 @@ export class Link {
     if (r.done) return;
     if (r.seq !== -1 && this.indexOf(r) >= 0) this.retire(r);
     else r.done = true;
-    if (r.code === Op.hello && this.session === 'opening') {
+    if (opensSession(r) && this.session === 'opening') {
       this.session = 'none';
       // Requests waiting for this session can only wait for a hello that will not come.
       if (!this.helloPending) this.failWaiting(error);
@@ -741,7 +768,7 @@ export class Link {
       const oldest = this.spanHead < this.span.length ? this.span[this.spanHead]! : undefined;
       if (oldest !== undefined && !oldest.done && oldest.attempts > 0) {
         if (this.retransmit) {
-          const d = oldest.lastTxAt + this.rto;
+          const d = Math.max(oldest.lastTxAt, this.lastAnswerAt) + this.rto;
           if (d <= now) {
             this.checkRto(oldest);
             next = Math.min(next, now + this.rto);
@@ -766,7 +793,7 @@ export class Link {
     this.clock.afterIo(() => {
       this.rtoCheck = false;
       if (this.closed || oldest.done || this.span[this.spanHead] !== oldest) return;
-      if (this.clock.now() + 1 < oldest.lastTxAt + this.rto) return;
+      if (this.clock.now() + 1 < Math.max(oldest.lastTxAt, this.lastAnswerAt) + this.rto) return;
       this.counters.timeouts++;
       // Back off only when nothing at all came back: bytes heard since the transmission (a
       // damaged reply) show the device answered within the RTO, so waiting longer gains nothing.

@@ -17,7 +17,7 @@ import { BANNER_PREFIX, ErrorCode, Framing, Link as LinkDefaults, Op, OpArgs, Op
 import { describe, helloFromWire, statsFromWire, type Hello, type Stats } from '../protocol/messages.js';
 import type { Transport, TransportError } from '../transport/transport.js';
 import { BoardReset, ClientClosed, DeviceError, LinkDead, ProtocolError, RequestTimeout, RetriesExhausted, errorName } from './errors.js';
-import { Link, UNSENT, type Clock, type LinkOptions, type LinkRaw, type LinkRequest, type LinkStats } from './link.js';
+import { Link, UNSENT, opensSession, type Clock, type LinkOptions, type LinkRaw, type LinkRequest, type LinkStats } from './link.js';
 
 export type { LinkStats } from './link.js';
 
@@ -366,7 +366,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     if (this.state !== 'open') return Promise.reject(this.notOpen(name));
     if (this.resetReason !== undefined && code !== Op.hello) return Promise.reject(new BoardReset(this.target, this.resetReason, name));
     // A request needs a session: open one when none is open or on its way.
-    if (code !== Op.hello && !this.link.sessionOpen && !this.link.helloPending) void this.hello().catch(() => {});
+    if (!opensSession({ code, args }) && !this.link.sessionOpen && !this.link.helloPending) void this.hello().catch(() => {});
     return new Promise<T>((resolve, reject) => this.link.submit(new PendingRequest(this, code, name, args, timeoutMs, decode, resolve as (v: unknown) => void, reject)));
   }
 
@@ -377,7 +377,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
       let value: unknown;
       try {
         value = decode(msg[2]);
-        if (r.code === Op.hello) {
+        if (opensSession(r)) {
           const h = value as Partial<Record<'replayDepth' | 'replayBytes', number>>;
           this.link.setReplayLimits(h.replayDepth ?? LinkDefaults.replayDepth, h.replayBytes ?? LinkDefaults.replayBytes);
         }

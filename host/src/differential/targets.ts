@@ -6,6 +6,8 @@
  * large unanswered writes).
  */
 import { spawn } from 'node:child_process';
+import { decodeCbor } from '../codec/cbor.js';
+import { classifyLine } from '../framing/frame.js';
 import { LineReader } from '../framing/line-reader.js';
 import { Framing } from '../protocol/constants.js';
 import { SerialTransport } from '../transport/serial.js';
@@ -16,7 +18,23 @@ import type { StreamItem } from './stream.js';
 
 const isFrame = (line: string) => line.startsWith('~');
 
-/** Groups items into chunks of at most `limit` bytes, each closed by a sync item that always gets an answer. */
+/** The seq of a response frame line, or undefined for anything else. */
+export function seqOfLine(line: string): unknown {
+  const c = classifyLine(Buffer.from(line.trimEnd(), 'latin1'));
+  if (c.kind !== 'frame') return undefined;
+  try {
+    const m = decodeCbor(c.message);
+    return Array.isArray(m) ? m[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Groups items into chunks of at most `limit` bytes (the device's receive ring), each closed by a
+ * sync item that always gets an answer (it must begin with '\n', so that a chunk ending inside a
+ * damaged line cannot swallow it).
+ */
 export function chunk(items: StreamItem[], limit: number, sync: (i: number) => StreamItem): StreamItem[][] {
   const chunks: StreamItem[][] = [];
   let cur: StreamItem[] = [];
@@ -63,19 +81,23 @@ export async function runSim(chunks: StreamItem[][], config: FirmwareConfig = 'd
   return out.split(/(?<=\n)/).filter(isFrame);
 }
 
-/** Feeds QEMU chunk by chunk, waiting for each chunk's sync answer before the next. */
-export async function runQemu(chunks: StreamItem[][], syncLine: (i: number) => string, config: FirmwareConfig = 'default', timeoutMs = 10_000): Promise<string[]> {
+/**
+ * Feeds QEMU chunk by chunk, waiting for each chunk's sync answer before the next: the frame
+ * whose seq is the chunk's sync item's (its content is the device's to choose: under v2 a sync
+ * outside the session is answered out_of_sequence or no_session, and is compared like the rest).
+ */
+export async function runQemu(chunks: StreamItem[][], config: FirmwareConfig = 'default', timeoutMs = 10_000): Promise<string[]> {
   const q = await startQemu(config);
   const port = new SerialTransport({ path: q.path, name: `qemu (${q.path})`, peer: { label: q.process.label, exited: q.process.exited } });
   const out: string[] = [];
-  let waiting: { line: string; resolve: () => void } | undefined;
+  let waiting: { seq: number; resolve: () => void } | undefined;
   let banner: (() => void) | undefined;
   const reader = new LineReader((line) => {
     const l = line.toString('latin1') + '\n';
     if (l.startsWith('CVM-BOOT')) banner?.();
     if (!isFrame(l)) return;
     out.push(l);
-    if (waiting && l === waiting.line) waiting.resolve();
+    if (waiting && seqOfLine(l) === waiting.seq) waiting.resolve();
   });
   port.on('data', (d) => reader.push(d));
   try {
@@ -84,7 +106,10 @@ export async function runQemu(chunks: StreamItem[][], syncLine: (i: number) => s
     await q.resume();
     await withTimeout(booted, timeoutMs, 'QEMU boot banner');
     for (let i = 0; i < chunks.length; i++) {
-      const done = new Promise<void>((resolve) => (waiting = { line: syncLine(i), resolve }));
+      const sync = chunks[i]![chunks[i]!.length - 1]!;
+      if (sync.seq === undefined) throw new Error(`chunk ${i} does not end with a sync request`);
+      const seq = sync.seq;
+      const done = new Promise<void>((resolve) => (waiting = { seq, resolve }));
       await port.write(Buffer.concat(chunks[i]!.map((it) => it.bytes)));
       await withTimeout(done, timeoutMs, `QEMU's answer to sync ${i} (after ${out.length} frames)`);
     }

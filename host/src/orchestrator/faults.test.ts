@@ -1,10 +1,11 @@
 /**
- * Faults a bench run must survive with a clear error and no hang: a target that stops answering,
- * one that reboots mid-test, a disconnect (in memory and on a real pty), and garbage on the line.
+ * Faults a bench run must survive with a clear error and no hang: a target that stops answering
+ * (with a per-request timeout, and as a dead link under the default retransmission), one that
+ * reboots mid-test, a disconnect (in memory and on a real pty), and garbage on the line.
  * They use the twin's fault controls, in memory and behind a socat pty with the serial transport.
  */
 import { expect } from 'chai';
-import { BoardReset, ClientClosed, PoolClient, RequestTimeout, SerialTransport } from '../index.js';
+import { BoardReset, ClientClosed, LinkDead, PoolClient, RequestTimeout, SerialTransport } from '../index.js';
 import { TwinTransport, serveTwinOnPty } from '../twin/index.js';
 import { liveChildPids } from '../targets/process.js';
 
@@ -62,6 +63,25 @@ describe('faults', function () {
       device.hang();
       const all = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => client.loadGlobal(0, i)));
       expect(all.every((r) => r.status === 'rejected' && r.reason instanceof RequestTimeout)).to.equal(true);
+      await client.close();
+    });
+  });
+
+  describe('a link that goes silent (retransmission on, the defaults)', () => {
+    it('fails every pending and queued request at once with LinkDead, naming the target and the silence', async () => {
+      const transport = new TwinTransport();
+      const client = await PoolClient.connect(transport);
+      await client.acquire(0);
+      transport.device.hang();
+      const all = await Promise.allSettled(Array.from({ length: 640 }, (_, i) => client.loadGlobal(0, i % 64)));
+      const reasons = all.map((r) => (r.status === 'rejected' ? (r.reason as Error) : undefined));
+      expect(reasons.every((e) => e instanceof LinkDead), 'every request failed with LinkDead').to.equal(true);
+      // One verdict for all of them, not one timeout after another.
+      expect(new Set(reasons.map((e) => (e as LinkDead).failed))).to.deep.equal(new Set([640]));
+      expect(reasons[0]!.message).to.match(/^twin: load_global\(vm 0, global 0\) failed: the link is dead: nothing received for \d+ ms, 640 requests failed; last heard from the target: /);
+      transport.device.resume();
+      await client.hello(); // a fresh handshake: the link works again
+      expect(await client.loadGlobal(0, 1)).to.equal(0);
       await client.close();
     });
   });

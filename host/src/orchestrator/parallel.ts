@@ -3,7 +3,7 @@
  * own console log, JUnit file and JSON run record under reportRoot/<board>/. Output lines are
  * shown live, prefixed with the board, so a CI log stays readable; a board's serial output can
  * never be credited to another board's run because each run owns its process and its port.
- * Ends with a table: board, passed, failed, pending, duration.
+ * Ends with a table: board, passed, failed, pending, duration, result, not run.
  */
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ export interface BoardRun {
   passed: number;
   failed: number;
   pending: number;
+  /** Tests that could not run (link error, setup failure): see run.json for each reason. */
+  notRun: number;
   durationMs: number;
   exitCode: number | null;
   reportDir: string;
@@ -60,16 +62,29 @@ export async function runBoardsInParallel(
       await new Promise<void>((resolve) => log.end(resolve));
       const recordFile = join(reportDir, 'run.json');
       const base = { board, reportDir, exitCode: p.exitCode, durationMs: Date.now() - t0 };
-      if (!existsSync(recordFile)) return { ...base, passed: 0, failed: 1, pending: 0, problem: `no run record: the run ended (${p.exitSignal ?? `exit ${p.exitCode}`}) before the suite finished; see ${join(reportDir, 'console.log')}` };
+      if (!existsSync(recordFile)) return { ...base, passed: 0, failed: 1, pending: 0, notRun: 0, problem: `no run record: the run ended (${p.exitSignal ?? `exit ${p.exitCode}`}) before the suite finished; see ${join(reportDir, 'console.log')}` };
       const rec = JSON.parse(readFileSync(recordFile, 'utf8')) as RunRecord;
-      return { ...base, passed: rec.passed, failed: rec.failed, pending: rec.pending, durationMs: rec.durationMs };
+      return { ...base, passed: rec.passed, failed: rec.failed, pending: rec.pending, notRun: rec.notRun, durationMs: rec.durationMs };
     }),
   );
 }
 
+/**
+ * The exit code of a parallel run, by the same rule as one run's (run-suite.ts SuiteExitCode):
+ * 1 if any board had a failing test or ended without a record, else 3 if any board had tests that
+ * could not run (or exited 3), else 2 if a board exited 2, else 0.
+ */
+export function parallelExitCode(runs: BoardRun[]): 0 | 1 | 2 | 3 {
+  if (runs.some((r) => r.failed > 0 || r.problem !== undefined || r.exitCode === 1 || r.exitCode === null)) return 1;
+  if (runs.some((r) => r.notRun > 0 || r.exitCode === 3)) return 3;
+  if (runs.some((r) => r.exitCode !== 0)) return 2;
+  return 0;
+}
+
 export function formatSummary(runs: BoardRun[]): string {
   const w = Math.max(5, ...runs.map((r) => r.board.length));
+  const result = (r: BoardRun) => (r.failed || r.problem || (r.exitCode !== 0 && r.exitCode !== 3) ? 'FAIL' : r.notRun || r.exitCode === 3 ? 'NOT RUN' : 'ok');
   const rows = runs.map((r) =>
-    `${r.board.padEnd(w)}  ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.pending).padStart(7)}  ${(r.durationMs / 1000).toFixed(1).padStart(8)} s  ${r.failed || r.exitCode ? 'FAIL' : 'ok'}  ${r.problem ?? join(r.reportDir, 'junit.xml')}`);
-  return [`${'board'.padEnd(w)}  passed  failed  pending  duration     result  report`, ...rows].join('\n');
+    `${r.board.padEnd(w)}  ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.pending).padStart(7)}  ${(r.durationMs / 1000).toFixed(1).padStart(8)} s  ${result(r).padEnd(7)}  ${String(r.notRun).padStart(7)}  ${r.problem ?? join(r.reportDir, 'junit.xml')}`);
+  return [`${'board'.padEnd(w)}  passed  failed  pending  duration    result   not run  report`, ...rows].join('\n');
 }

@@ -8,6 +8,9 @@ import type { RunRecord } from './reporter.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+const fixture = (name: string) => join(here, 'fixtures', name);
+const readRun = (dir: string) => JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunRecord;
+
 describe('runSuite: a board that resets mid-run', function () {
   this.timeout(30_000);
   let dir: string;
@@ -16,7 +19,7 @@ describe('runSuite: a board that resets mid-run', function () {
 
   it('fails the test during which it reset as "board reset", goes on after a re-handshake, and reports both', async () => {
     const result = await runSuite({ target: 'twin', files: [join(here, 'fixtures', 'reset-mid-run.suite.ts')], reportDir: dir, board: 'twin-fixture', reporter: 'silent' });
-    expect(result).to.deep.equal({ passes: 2, failures: 1, pending: 0 });
+    expect(result).to.deep.equal({ passes: 2, failures: 1, pending: 0, notRun: 0, notRunLink: 0, exitCode: 1 });
     const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunRecord;
     expect(run.board).to.equal('twin-fixture');
     expect(run.tests.map((t) => t.outcome)).to.deep.equal(['passed', 'failed', 'passed']);
@@ -32,5 +35,78 @@ describe('runSuite: a board that resets mid-run', function () {
     expect(junit).to.match(/<testsuite name="twin-fixture" tests="3" failures="1"/);
     expect(junit).to.match(/<failure message="twin: board reset/);
     expect(junit).to.include('about to reboot');
+  });
+});
+
+describe('runSuite: the link fails mid-run', function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'hil-run-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reports a test whose preparation or body ends in a link error as not run, runs the next after a fresh handshake, and exits 3', async () => {
+    const result = await runSuite({ target: 'twin', files: [fixture('link-error-mid-run.suite.ts')], reportDir: dir, board: 'link-fixture', reporter: 'silent' });
+    expect(result).to.deep.equal({ passes: 4, failures: 0, pending: 0, notRun: 2, notRunLink: 2, exitCode: 3 });
+    const run = readRun(dir);
+    expect(run.tests.map((t) => [t.title.slice(0, 1), t.outcome])).to.deep.equal([['1', 'passed'], ['2', 'passed'], ['3', 'not_run'], ['4', 'passed'], ['5', 'not_run'], ['6', 'passed']]);
+    expect(run).to.deep.include({ passed: 4, failed: 0, pending: 0, notRun: 2, notRunLink: 2 });
+    expect(run.tests[2]!.reason).to.match(/^link: (RequestTimeout|LinkDead|RetriesExhausted): twin: reset_pool .* \(before the test, preparing the target\)$/);
+    expect(run.tests[4]!.reason).to.match(/^link: (RequestTimeout|LinkDead|RetriesExhausted): twin: store_global/);
+    expect(run.tests[2]!.error, 'a link error is not a firmware failure').to.equal(undefined);
+    const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    expect(junit).to.match(/<testsuite name="link-fixture" tests="6" failures="0" skipped="2"/);
+    expect(junit.match(/<skipped message="not run: link: /g)).to.have.length(2);
+    expect(junit).to.not.include('<failure');
+    // Link quality: the client's counters and the device's, at the end of the run.
+    expect(run.link?.client?.transmissions).to.be.greaterThan(0);
+    expect(run.link?.client?.retransmits, 'the hung twin made the client retransmit').to.be.greaterThan(0);
+    expect(run.link?.device).to.have.all.keys('replayed', 'outOfSequence', 'noSession', 'sessions');
+    expect(run.link!.device!.sessions, 'the first hello and two re-handshakes').to.be.at.least(3);
+    expect(junit).to.match(/<property name="link.client.retransmits" value="[1-9]\d*"\/>/);
+    expect(junit).to.match(/<property name="link.device.sessions" value="\d+"\/>/);
+  });
+});
+
+describe('runSuite: a target that cannot be opened', function () {
+  this.timeout(30_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'hil-run-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('lists every test as not run with the reason, in run.json and JUnit, and exits 3', async () => {
+    const result = await runSuite({ target: 'no-such-target', files: [fixture('three-tests.suite.ts')], reportDir: dir, reporter: 'silent' });
+    expect(result).to.deep.include({ passes: 0, failures: 0, notRun: 3, notRunLink: 0, exitCode: 3 });
+    const run = readRun(dir);
+    expect(run.tests).to.have.length(3);
+    for (const t of run.tests) {
+      expect(t.outcome).to.equal('not_run');
+      expect(t.reason).to.match(/^setup: could not open target no-such-target: /);
+    }
+    const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    expect(junit.match(/<skipped message="not run: setup: could not open target no-such-target: /g)).to.have.length(3);
+  });
+});
+
+describe("runSuite: a suite's own hook fails", function () {
+  this.timeout(30_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'hil-run-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('records the hook failure, lists the tests it kept from running as not run, and runs the next suite', async () => {
+    const result = await runSuite({ target: 'twin', files: [fixture('suite-hook-failure.suite.ts')], reportDir: dir, reporter: 'silent' });
+    expect(result).to.deep.include({ passes: 1, failures: 1, pending: 1, exitCode: 1 });
+    const run = readRun(dir);
+    const byTitle = Object.fromEntries(run.tests.map((t) => [t.title, t]));
+    expect(byTitle['"before all" hook for "is kept from running (a)"']?.outcome).to.equal('failed');
+    for (const t of ['is kept from running (a)', 'is kept from running (b)']) {
+      expect(byTitle[t]?.outcome, t).to.equal('not_run');
+      expect(byTitle[t]?.reason).to.equal('never started: a suite whose before hook fails "before all" hook for "is kept from running (a)" failed: fixture: this before hook always fails');
+    }
+    expect(byTitle['still runs']?.outcome).to.equal('passed');
+    expect(byTitle['is skipped by its author (pending, not "not run")']?.outcome).to.equal('pending');
+    expect(run).to.deep.include({ passed: 1, failed: 1, pending: 1, notRun: 2 });
+    const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    expect(junit).to.match(/tests="5" failures="1" skipped="3"/);
   });
 });

@@ -35,8 +35,8 @@ export const Link = {
   rtoInitialMs: 250,
   /** Host: floor of the retransmission timeout (RFC 6298 uses 1 s for the Internet; a serial link's round trip is known to be short). */
   rtoMinMs: 10,
-  /** Host: ceiling of the retransmission timeout, exponential backoff included. */
-  rtoMaxMs: 1000,
+  /** Host: ceiling of the retransmission timeout, backoff included (a full-size request and response at 115200 baud take about 90 ms; several attempts fit in dead_link_ms). */
+  rtoMaxMs: 400,
   /** Host: transmissions of one request before it fails with RetriesExhausted. */
   maxAttempts: 40,
   /** Host: nothing at all received for this long while requests are pending means the link is dead: every pending and queued request fails at once with LinkDead. */

@@ -1,0 +1,158 @@
+/**
+ * The link layer (PROTOCOL.md §3.3) on the target itself: every request executed exactly once and
+ * in order. Each test opens a raw session (support/raw.ts) at a seeded seq, so it controls every
+ * seq the device sees, compares answers byte for byte, and hands the link back to the client with
+ * a fresh hello. Counter deltas allow for the raw session's own retransmissions on a lossy link
+ * (each may add one), and are exact on a clean one.
+ */
+import { expect } from 'chai';
+import { ErrorCode, Framing, HelloKey, LinkBounds, Op, StatsKey, base64DecodeStrict } from '../host/src/index.js';
+import { inRawSession, seqFrom, type RawAnswer } from './support/raw.js';
+import { target } from './support/target.js';
+
+/** The stats map of a raw `[seq, 0, {..}]` answer. */
+function statsOf(a: RawAnswer): Map<number, unknown> {
+  expect(a.message[1], 'stats answered ok').to.equal(0);
+  expect(a.message[2]).to.be.instanceOf(Map);
+  return a.message[2] as Map<number, unknown>;
+}
+
+const counter = (m: Map<number, unknown>, key: number): number => {
+  const v = m.get(key);
+  expect(v, `stats key ${key}`).to.be.a('number');
+  return v as number;
+};
+
+/** Bytes of the CBOR message a frame line carries (its decoded length minus the CRC). */
+function messageLength(line: Buffer): number {
+  const raw = base64DecodeStrict(line, 1, line.length);
+  if (!raw) throw new Error(`not a frame line: ${line.toString('latin1')}`);
+  return raw.length - Framing.crcBytes;
+}
+
+describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
+  it('answers a duplicate byte for byte from the replay cache and does not execute it again', async function () {
+    await inRawSession(this.test!.fullTitle(), async (s) => {
+      const st0 = await s.request(Op.stats);
+      const acq = await s.request(Op.acquire, [0]);
+      expect(acq.message).to.deep.equal([acq.message[0], 0], 'the acquire succeeded');
+      // The same request again: the original [seq, 0], not already_acquired.
+      const dup = await s.send(acq.message[0] as number, Op.acquire, [0]);
+      expect(dup.line.equals(acq.line), `duplicate answered ${dup.line.toString('latin1')}, first answer ${acq.line.toString('latin1')}`).to.equal(true);
+      // An older duplicate (the stats before the acquire): its old answer, byte for byte, not fresh counters.
+      const oldStats = await s.send(st0.message[0] as number, Op.stats);
+      expect(oldStats.line.equals(st0.line), 'the cached stats answer, not a new one').to.equal(true);
+      const st1 = statsOf(await s.request(Op.stats));
+      const before = statsOf(st0);
+      const replayed = counter(st1, StatsKey.replayed) - counter(before, StatsKey.replayed);
+      expect(replayed).to.be.within(2, 2 + s.retransmits, 'two duplicates answered from the cache');
+      expect(counter(st1, StatsKey.acquires) - counter(before, StatsKey.acquires)).to.equal(1, 'the acquire ran once');
+      expect(counter(st1, StatsKey.ops) - counter(before, StatsKey.ops)).to.equal(2, 'stats and acquire ran; the duplicates did not');
+    });
+  });
+
+  it('refuses a request past a gap with [seq, out_of_sequence, next] and does not execute it', async function () {
+    await inRawSession(this.test!.fullTitle(), async (s) => {
+      const before = statsOf(await s.request(Op.stats));
+      await s.request(Op.acquire, [0]);
+      const next = s.next;
+      const ahead = (next + 3) >>> 0;
+      const gap = await s.send(ahead, Op.store_global, [0, 0, 99]);
+      expect(gap.message).to.deep.equal([ahead, ErrorCode.out_of_sequence, next]);
+      // Older than the cache holds (the seq before this session's hello): refused the same way.
+      const old = (next - 4) >>> 0;
+      const stale = await s.send(old, Op.store_global, [0, 0, 98]);
+      expect(stale.message).to.deep.equal([old, ErrorCode.out_of_sequence, next]);
+      // Neither store ran, and the session goes on at `next`.
+      const load = await s.request(Op.load_global, [0, 0]);
+      expect(load.message).to.deep.equal([next, 0, 0]);
+      const after = statsOf(await s.request(Op.stats));
+      expect(counter(after, StatsKey.out_of_sequence) - counter(before, StatsKey.out_of_sequence)).to.be.within(2, 2 + s.retransmits);
+      expect(counter(after, StatsKey.ops) - counter(before, StatsKey.ops)).to.equal(3, 'stats, acquire and load_global ran; the refused stores did not');
+    });
+  });
+
+  it('starts a new session on a hello mid-session, with the pool untouched', async function () {
+    await inRawSession(this.test!.fullTitle(), async (s, rand) => {
+      const before = statsOf(await s.request(Op.stats));
+      await s.request(Op.acquire, [0]);
+      const store = await s.request(Op.store_global, [0, 5, 1234]);
+      const storeSeq = store.message[0] as number;
+      const first = s.opened;
+      const second = await s.hello(seqFrom(rand));
+      expect(second.message[1], 'hello answered ok').to.equal(0);
+      // The same boot: the nonce is unchanged.
+      expect((second.message[2] as Map<number, unknown>).get(HelloKey.boot_nonce)).to.equal((first.message[2] as Map<number, unknown>).get(HelloKey.boot_nonce));
+      const load = await s.request(Op.load_global, [0, 5]);
+      expect(load.message.slice(1)).to.deep.equal([0, 1234], 'the pool kept its contents');
+      const again = await s.request(Op.acquire, [0]);
+      expect(again.message.slice(1)).to.deep.equal([ErrorCode.already_acquired], 'context 0 is still held');
+      // The old session's cache is gone: its seqs are refused, never replayed or executed.
+      const old = await s.send(storeSeq, Op.store_global, [0, 5, 1234]);
+      expect(old.message).to.deep.equal([storeSeq, ErrorCode.out_of_sequence, s.next]);
+      const after = statsOf(await s.request(Op.stats));
+      expect(counter(after, StatsKey.sessions) - counter(before, StatsKey.sessions)).to.be.within(1, 1 + s.retransmits);
+    });
+  });
+
+  it("reports its replay cache in hello, and the cache holds exactly replay_depth answers in replay_bytes", async function () {
+    await inRawSession(this.test!.fullTitle(), async (s) => {
+      const hello = s.opened.message[2] as Map<number, unknown>;
+      const depth = hello.get(HelloKey.replay_depth) as number;
+      const bytes = hello.get(HelloKey.replay_bytes) as number;
+      expect(depth).to.be.within(LinkBounds.replayDepth.min, LinkBounds.replayDepth.max);
+      expect(bytes).to.be.within(LinkBounds.replayBytes.min, LinkBounds.replayBytes.max);
+      expect({ depth, bytes }).to.deep.equal({ depth: target().client.info!.replayDepth, bytes: target().client.info!.replayBytes }, "the client's hello read the same");
+      // The cache as §3.3 defines it: FIFO by seq, at most `depth` answers in at most `bytes`.
+      const cache: { answer: RawAnswer; length: number }[] = [];
+      let used = 0;
+      const executed = (answer: RawAnswer) => {
+        const length = messageLength(answer.line);
+        while (cache.length === depth || used + length > bytes) used -= cache.shift()!.length;
+        cache.push({ answer, length });
+        used += length;
+      };
+      executed(s.opened);
+      const check = async (what: string) => {
+        const oldest = cache[0]!.answer;
+        const oldestSeq = oldest.message[0] as number;
+        const replay = await s.send(oldestSeq, Op.echo, [Buffer.alloc(0)]);
+        expect(replay.line.equals(oldest.line), `${what}: the oldest cached answer (seq ${oldestSeq}) is replayed`).to.equal(true);
+        const gone = (oldestSeq - 1) >>> 0;
+        const refused = await s.send(gone, Op.echo, [Buffer.alloc(0)]);
+        expect(refused.message, `${what}: the answer before it was evicted`).to.deep.equal([gone, ErrorCode.out_of_sequence, s.next]);
+      };
+      // Small answers: the depth is the bound.
+      for (let i = 0; i <= depth; i++) executed(await s.request(Op.echo, [Buffer.from([i & 0xff])]));
+      await check(`after ${depth + 1} small answers`);
+      // Large answers (echoes near the largest message): the bytes are the bound.
+      const big = Framing.maxMessageBytes - 16;
+      for (let i = 0; i < Math.ceil(bytes / big) + 2; i++) executed(await s.request(Op.echo, [Buffer.alloc(big, i)]));
+      expect(cache.length).to.be.below(depth);
+      await check(`after ${Math.ceil(bytes / big) + 2} answers of ${big + 7} bytes`);
+    });
+  });
+
+  it('counts duplicates, refusals and sessions in stats (keys 15 to 18)', async () => {
+    const { client } = target();
+    const s = await client.stats();
+    for (const k of ['replayed', 'outOfSequence', 'noSession', 'sessions'] as const) expect(s[k], k).to.be.a('number').and.at.least(0);
+    expect(s.sessions, "the client's own hello opened one at least").to.be.at.least(1);
+  });
+
+  it('answers [seq, no_session] to everything but hello after a reboot (twin: needs its reboot control)', async function () {
+    const device = target().twin;
+    if (!device) this.skip(); // only the twin can be rebooted from a test
+    await inRawSession(this.test!.fullTitle(), async (s) => {
+      await s.request(Op.acquire, [0]);
+      device.reboot();
+      const refused = await s.send(s.next, Op.acquire, [0]);
+      expect(refused.message).to.deep.equal([s.next, ErrorCode.no_session]);
+      const hello = await s.hello(s.next);
+      expect(hello.message[1]).to.equal(0);
+      const st = statsOf(await s.request(Op.stats));
+      expect(counter(st, StatsKey.no_session)).to.be.within(1, 1 + s.retransmits);
+      expect(counter(st, StatsKey.sessions)).to.be.within(1, 1 + s.retransmits);
+    });
+  });
+});
