@@ -21,6 +21,18 @@ describe('hello', () => {
     expect(h.replayBytes).to.be.within(LinkBounds.replayBytes.min, LinkBounds.replayBytes.max);
   });
 
+  it('reports a firmware id naming its version, port and the limits it reports', async () => {
+    // PROTOCOL.md §5 / cvm_device.h: "cvm-fw/<version>+<port>.vms<n>.g<n>.a<n>.e<n>" (the twin:
+    // "cvm-twin/<version>+vms<n>..."). The limits in the id are the build's: they must be hello's.
+    const { client } = target();
+    const h = await client.hello();
+    const m = /^cvm-(fw|twin)\/(\d+\.\d+\.\d+)\+(?:([A-Za-z0-9-]{1,24})\.)?vms(\d+)\.g(\d+)\.a(\d+)\.e(\d+)$/.exec(h.firmwareId);
+    expect(m, `firmware id ${JSON.stringify(h.firmwareId)} is not cvm-fw/<version>+<port>.vms<n>.g<n>.a<n>.e<n>`).to.not.equal(null);
+    const [, kind, , port, vms, g, a, e] = m!;
+    if (kind === 'fw') expect(port, 'the firmware names its port').to.be.a('string');
+    expect([Number(vms), Number(g), Number(a), Number(e)]).to.deep.equal([h.maxVms, h.maxGlobals, h.maxArrays, h.arrayElements]);
+  });
+
   it('keeps the boot nonce between calls and lets uptime advance', async () => {
     const { client } = target();
     const a = await client.hello();

@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { openTarget } from '../host/src/targets/index.js';
-import { deadLink, suiteCell, writeThenVerify, type SuiteCell, type WriteVerifyFigures } from '../host/src/orchestrator/bench-link.js';
+import { WRITE_VERIFY_PACING, deadLink, suiteCell, writeThenVerify, type SuiteCell, type WriteVerifyFigures } from '../host/src/orchestrator/bench-link.js';
 
 function fail(message: string): never {
   console.error(`bench:link: ${message}`);
@@ -107,7 +107,7 @@ if (only.has('suite')) {
 }
 
 if (only.has('wv')) {
-  console.log(`(b) write-then-verify on ${wvTarget}: ${writes} pipelined distinct writes through the emulator, read back over a clean link`);
+  console.log(`(b) write-then-verify on ${wvTarget}: ${writes} pipelined distinct writes through the emulator (paced: ${WRITE_VERIFY_PACING}), read back over a clean link`);
   const figs: WriteVerifyFigures[] = [];
   // Clean first (it warms the target up) and again last: the ratio is against the last clean run.
   for (const ber of [0, ...rates.filter((r) => r > 0), 0]) {

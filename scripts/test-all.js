@@ -29,6 +29,9 @@ const steps = [
   { name: 'hil suite: qemu through a lossy link (ber=1e-3)', cmd: ['node', 'bin/hil.js', 'test', '--target', 'qemu', '--link', 'ber=1e-3,seed=2', '--reporter', 'dot'] },
   { name: 'example: soak on the twin', cmd: ['npx', 'tsx', 'examples/soak.ts', '--target', 'twin', '--cycles', '5'] },
   { name: 'example: diagnostics on the twin', cmd: ['npx', 'tsx', 'examples/diagnostics.ts', '--target', 'twin'] },
+  // The packed tarball installed offline in a fresh project: hil --help, plain-node import, a strict
+  // TS consumer, the user's own spec on twin and sim with reports (npm pack builds dist/ first).
+  { name: 'new user: tarball installed offline, twin and sim', cmd: ['npx', 'mocha', 'scripts/new-user.test.ts'] },
   { name: 'differential: twin vs sim vs qemu', cmd: ['npx', 'mocha', 'hil-tests/differential/*.test.ts'] },
   { name: `firmware: libFuzzer, ${fuzzSeconds} s`, cmd: ['make', '-C', 'firmware', 'fuzz', `FUZZ_SECONDS=${fuzzSeconds}`] },
 ];

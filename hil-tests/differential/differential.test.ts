@@ -16,8 +16,8 @@ import { encodeFrame, classifyLine } from '../../host/src/framing/frame.js';
 import { DefaultLimits, HelloKey, Op } from '../../host/src/protocol/constants.js';
 import { RequestStream, type StreamItem } from '../../host/src/differential/stream.js';
 import { chunk, runQemu, runSim, runTwin, WINDOW_BYTES } from '../../host/src/differential/targets.js';
-import { liveChildPids } from '../../host/src/targets/process.js';
-import { needTools } from '../../host/src/targets/toolchain.js';
+import { liveChildPids } from '../../host/src/process/managed.js';
+import { needTools } from '../../host/src/testing/tools.js';
 
 const count = Number(process.env.DIFF_COUNT ?? 10_000);
 const seed = process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) : (Math.random() * 2 ** 32) >>> 0;

@@ -1,7 +1,7 @@
 /** Assertion helpers shared by the HIL suites. */
 import { expect } from 'chai';
 import { DeviceError, type ErrorName } from '../../host/src/index.js';
-import { TestNotRun } from '../../host/src/orchestrator/run-context.js';
+import { TestNotRun } from '../../host/src/mocha/index.js';
 import { target } from './target.js';
 
 /** Awaits a request that must fail with the given device error code. */

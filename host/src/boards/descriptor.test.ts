@@ -6,7 +6,11 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BOARDS_DIR, DescriptorError, boardNames, loadAllBoards, loadBoard, targetSpec, validateDescriptor } from './descriptor.js';
+import { BOARDS_DIR, DescriptorError, boardNames, loadAllBoards, loadBoard, validateDescriptor } from './descriptor.js';
+import { firmwareConfig, parseTargetSpec, type TargetDescriptor } from '../targets/descriptor.js';
+
+/** What decides where a descriptor leads: the same for a board and the spec that names the same target. */
+const reach = (d: TargetDescriptor) => ({ kind: d.kind, config: firmwareConfig(d), port: d.port, baud: d.baud, url: d.url });
 
 const FILE = join(BOARDS_DIR, 'x.json');
 
@@ -22,11 +26,10 @@ function problems(data: unknown, file = FILE): string[] {
 }
 
 describe('board descriptors', () => {
-  it('every file in boards/ is valid and maps to its target spec', () => {
+  it('every file in boards/ is valid and reaches the target its spec names', () => {
     const { boards, errors } = loadAllBoards();
     expect(errors.map((e) => e.message)).to.deep.equal([]);
-    const specs = Object.fromEntries(boards.map((b) => [b.name, targetSpec(b)]));
-    expect(specs).to.deep.equal({
+    const specs: Record<string, string> = {
       twin: 'twin',
       'twin-pty': 'twin-pty',
       sim: 'sim',
@@ -35,15 +38,17 @@ describe('board descriptors', () => {
       'qemu-stm32f4-small': 'qemu:small',
       'stm32f407-discovery': 'usb:0403:6001@115200',
       'remote-example': 'tcp://bench-pi.local:3001',
-    });
+    };
+    for (const b of boards) expect(reach(b), b.name).to.deep.equal(reach(parseTargetSpec(specs[b.name]!)));
+    expect(boards.map((b) => b.name).sort()).to.deep.equal(Object.keys(specs).sort());
     expect(boardNames()).to.have.length(8);
   });
 
-  it('maps a serial port given by path, and a USB id with a serial number', () => {
-    const base = { name: 'x', kind: 'serial' as const };
-    expect(targetSpec({ ...base, port: { path: '/dev/ttyACM0' } })).to.equal('serial:/dev/ttyACM0');
-    expect(targetSpec({ ...base, port: { path: '/dev/ttyACM0' }, baud: 9600 })).to.equal('serial:/dev/ttyACM0@9600');
-    expect(targetSpec({ ...base, port: { usb: { vendorId: '0483', productId: '374B', serialNumber: '066D' } } })).to.equal('usb:0483:374b:066D');
+  it('parses a spec into a descriptor: a serial port by path, with a baud, and a USB id with a serial number', () => {
+    expect(parseTargetSpec('serial:/dev/ttyACM0')).to.deep.equal({ name: 'serial:/dev/ttyACM0', kind: 'serial', port: { path: '/dev/ttyACM0' } });
+    expect(parseTargetSpec('serial:/dev/ttyACM0@9600')).to.deep.include({ kind: 'serial', port: { path: '/dev/ttyACM0' }, baud: 9600 });
+    expect(parseTargetSpec('usb:0483:374B:066D')).to.deep.include({ kind: 'serial', port: { usb: { vendorId: '0483', productId: '374b', serialNumber: '066D' } } });
+    expect(() => parseTargetSpec('bogus')).to.throw(/unknown target "bogus"/);
   });
 
   it('names the file, the field and the fix: a flash tool without a strategy', () => {
@@ -64,7 +69,7 @@ describe('board descriptors', () => {
     expect(problems({ name: 'x', kind: 'serial' })[0]).to.match(/^boards\/x\.json: \/port is missing \(kind serial needs it\); add e\.g\. "port": \{"path": "\/dev\/ttyUSB0"\}/);
     expect(problems({ name: 'x', kind: 'tcp' })[0]).to.equal('boards/x.json: /url is missing (kind tcp needs it); add e.g. "url": "tcp://bench-pi.local:3001"');
     expect(problems({ name: 'x', kind: 'tcp', url: 'tcp://host' })[0]).to.equal('boards/x.json: /url does not have the expected form (got "tcp://host"); write it as tcp://HOST:PORT, e.g. tcp://bench-pi.local:3001');
-    expect(problems({ name: 'x', kind: 'jtag' })[0]).to.equal('boards/x.json: /kind must be one of twin, twin-pty, sim, qemu, serial, tcp (got "jtag"); fix the value or add a target kind (host/src/targets/index.ts)');
+    expect(problems({ name: 'x', kind: 'jtag' })[0]).to.equal('boards/x.json: /kind must be one of twin, twin-pty, sim, qemu, serial, tcp (got "jtag"); fix the value or add a target kind (host/src/targets/link.ts)');
   });
 
   it('checks the port, the USB ids and the reset step', () => {
@@ -110,7 +115,7 @@ describe('board descriptors', () => {
     it('resolves a name in boards/', () => {
       const b = loadBoard('sim-small');
       expect(b.file).to.equal(join(BOARDS_DIR, 'sim-small.json'));
-      expect(targetSpec(b)).to.equal('sim:small');
+      expect(reach(b)).to.deep.equal(reach(parseTargetSpec('sim:small')));
     });
 
     it('resolves a path', () => {
@@ -120,7 +125,7 @@ describe('board descriptors', () => {
     });
 
     it('names the known boards for an unknown name', () => {
-      expect(() => loadBoard('nope')).to.throw(DescriptorError, /no board named "nope"; boards are: qemu-stm32f4, qemu-stm32f4-small, remote-example, sim, sim-small, stm32f407-discovery, twin, twin-pty/);
+      expect(() => loadBoard('nope')).to.throw(DescriptorError, /no board named "nope" in boards; boards are: qemu-stm32f4, qemu-stm32f4-small, remote-example, sim, sim-small, stm32f407-discovery, twin, twin-pty/);
     });
 
     it('reports a file that is not JSON, or not there', () => {

@@ -6,66 +6,22 @@
  */
 import AjvModule, { type ErrorObject } from 'ajv';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
-import { REPO_ROOT, type FirmwareConfig } from '../targets/toolchain.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { REPO_ROOT } from '../targets/toolchain.js';
+import { displayPath, type Target, type TargetDescriptor, type TargetKind } from '../targets/descriptor.js';
+
+export { displayPath, firmwareConfig, type FlashStep, type FlashTool, type ResetStep, type UsbSelector } from '../targets/descriptor.js';
 import { LinkSpecError, parseLinkSpec } from '../transport/emulator.js';
 
 export const BOARDS_DIR = join(REPO_ROOT, 'boards');
 export const SCHEMA_FILE = join(BOARDS_DIR, 'schema.json');
 
-export type BoardKind = 'twin' | 'twin-pty' | 'sim' | 'qemu' | 'serial' | 'tcp';
-export type FlashTool = 'openocd' | 'st-flash';
+/** The JSON of a descriptor (boards/schema.json): a target descriptor (targets/descriptor.ts). */
+export type BoardDescriptor = TargetDescriptor;
+export type BoardKind = TargetKind;
 
-/** A USB device, by its ids (4 hex digits each) and optionally its serial number. */
-export interface UsbSelector {
-  vendorId: string;
-  productId: string;
-  serialNumber?: string;
-}
-
-export interface FlashStep {
-  tool: FlashTool;
-  /** Program to run instead of the tool's name on PATH. */
-  command?: string;
-  /** Arguments; `{image}` becomes the image's absolute path. */
-  args: string[];
-  /** Image path, relative to the repository root (or absolute). */
-  image?: string;
-  /** Longest one attempt may take, in ms (default 120000). */
-  timeoutMs?: number;
-}
-
-export interface ResetStep {
-  /** none: the board boots when its port is opened, or is not reset. */
-  tool: FlashTool | 'none';
-  command?: string;
-  args?: string[];
-  timeoutMs?: number;
-}
-
-/** The JSON of a descriptor (boards/schema.json). */
-export interface BoardDescriptor {
-  name: string;
-  description?: string;
-  notes?: string[];
-  kind: BoardKind;
-  firmware?: { config?: FirmwareConfig; port?: string };
-  port?: { path?: string; usb?: UsbSelector };
-  baud?: number;
-  url?: string;
-  flash?: FlashStep;
-  reset?: ResetStep;
-  bannerTimeoutMs?: number;
-  requestTimeoutMs?: number;
-  /**
-   * Runs the board's link through the link emulator (transport/emulator.ts), in the syntax of
-   * `--link`, e.g. "ber=1e-4,baud=115200,latency=16"; `--link` on the command line overrides it.
-   */
-  link?: string;
-}
-
-/** A descriptor and the file it came from (absolute path). */
-export type Board = BoardDescriptor & { file: string };
+/** A descriptor and the file it came from (absolute path); relative paths in it resolve against its folder. */
+export type Board = Target & { file: string };
 
 /** A descriptor that cannot be used: the user's to fix, so the CLI exits 2. */
 export class DescriptorError extends Error {
@@ -76,11 +32,6 @@ export class DescriptorError extends Error {
   }
 }
 
-/** `boards/x.json` for a file under the working directory, else the absolute path. */
-export function displayPath(file: string): string {
-  const r = relative(process.cwd(), file);
-  return r && !r.startsWith('..') && !isAbsolute(r) ? r : file;
-}
 
 type Schema = { properties?: Record<string, Schema>; enum?: unknown[]; description?: string; items?: Schema; pattern?: string };
 
@@ -110,7 +61,7 @@ const got = (v: unknown): string => JSON.stringify(v);
 /** What to do about a wrong value at a field, beyond "fix the value". */
 const FIX_HINTS: Array<[RegExp, string]> = [
   [/^\/(flash|reset)\/tool$/, 'fix the value or add a strategy (host/src/boards/strategy.ts)'],
-  [/^\/kind$/, 'fix the value or add a target kind (host/src/targets/index.ts)'],
+  [/^\/kind$/, 'fix the value or add a target kind (host/src/targets/link.ts)'],
   [/^\/name$/, 'use lower-case letters, digits and -, the same as the file name'],
   [/^\/url$/, 'write it as tcp://HOST:PORT, e.g. tcp://bench-pi.local:3001'],
   [/^\/port\/usb\/(vendorId|productId)$/, 'write 4 hex digits as `hil list` shows them, e.g. 0483'],
@@ -205,14 +156,23 @@ export function validateDescriptor(data: unknown, file: string): Board {
   const d = data as BoardDescriptor;
   const more = semanticProblems(d, file);
   if (more.length) throw new DescriptorError(file, more);
-  return { ...d, file };
+  return { ...d, file, root: boardRoot(file) };
+}
+
+/**
+ * The folder a board file's relative paths (flash image, firmware artefacts) resolve against: the
+ * package root for the package's own boards (their paths name firmware/build/...), else the
+ * folder the file is in. Never inside node_modules for a user's board.
+ */
+function boardRoot(file: string): string {
+  return dirname(file) === BOARDS_DIR ? REPO_ROOT : dirname(file);
 }
 
 /** Names of the descriptors in `dir` (default boards/), schema.json excluded, sorted. */
 export function boardNames(dir = BOARDS_DIR): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.json') && f !== 'schema.json')
+    .filter((f) => f.endsWith('.json') && !f.endsWith('schema.json'))
     .map((f) => f.slice(0, -5))
     .sort();
 }
@@ -234,60 +194,47 @@ export function loadBoardFile(file: string): Board {
   return validateDescriptor(data, file);
 }
 
+/** Board folders as a list: the user's (searched first), then the package's boards/ last. */
+function dirsOf(dirs: string | string[]): string[] {
+  return typeof dirs === 'string' ? [dirs] : dirs;
+}
+
 /**
- * A board by name (boards/<name>.json) or by path (anything with a '/' or ending in .json).
- * Throws DescriptorError for a bad descriptor, and names the known boards for an unknown name.
+ * A board by name (<dir>/<name>.json, the first of `dirs` that has it; default the package's
+ * boards/) or by path (anything with a '/' or ending in .json). Throws DescriptorError for a bad
+ * descriptor, and names the known boards for an unknown name.
  */
-export function loadBoard(nameOrPath: string, dir = BOARDS_DIR): Board {
+export function loadBoard(nameOrPath: string, dirs: string | string[] = BOARDS_DIR): Board {
   const isPath = nameOrPath.includes('/') || nameOrPath.endsWith('.json');
-  const file = isPath ? resolve(nameOrPath) : join(dir, `${nameOrPath}.json`);
-  if (!isPath && !existsSync(file)) {
-    throw new DescriptorError(file, [`no board named ${got(nameOrPath)}; boards are: ${boardNames(dir).join(', ') || '(none)'} — or give a descriptor's path`]);
+  if (isPath) return loadBoardFile(resolve(nameOrPath));
+  const list = dirsOf(dirs);
+  const file = list.map((d) => join(d, `${nameOrPath}.json`)).find((f) => existsSync(f));
+  if (!file) {
+    const known = [...new Set(list.flatMap((d) => boardNames(d)))];
+    throw new DescriptorError(join(list[0] ?? BOARDS_DIR, `${nameOrPath}.json`), [`no board named ${got(nameOrPath)} in ${list.map(displayPath).join(', ')}; boards are: ${known.join(', ') || '(none)'} — or give a descriptor's path`]);
   }
   return loadBoardFile(file);
 }
 
-/** Every descriptor in `dir`: the good ones, and the errors of the bad ones (never throws for one bad file). */
-export function loadAllBoards(dir = BOARDS_DIR): { boards: Board[]; errors: DescriptorError[] } {
+/**
+ * Every descriptor in `dirs` (a name found in an earlier folder hides the same name in a later
+ * one): the good ones, and the errors of the bad ones (never throws for one bad file).
+ */
+export function loadAllBoards(dirs: string | string[] = BOARDS_DIR): { boards: Board[]; errors: DescriptorError[] } {
   const boards: Board[] = [];
   const errors: DescriptorError[] = [];
-  for (const name of boardNames(dir)) {
-    try {
-      boards.push(loadBoardFile(join(dir, `${name}.json`)));
-    } catch (e) {
-      if (e instanceof DescriptorError) errors.push(e);
-      else throw e;
+  const seen = new Set<string>();
+  for (const dir of dirsOf(dirs)) {
+    for (const name of boardNames(dir)) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      try {
+        boards.push(loadBoardFile(join(dir, `${name}.json`)));
+      } catch (e) {
+        if (e instanceof DescriptorError) errors.push(e);
+        else throw e;
+      }
     }
   }
   return { boards, errors };
-}
-
-/** The firmware configuration a board runs (default "default"). */
-export function firmwareConfig(b: BoardDescriptor): FirmwareConfig {
-  return b.firmware?.config ?? 'default';
-}
-
-/**
- * The target spec a descriptor maps to (host/src/targets/index.ts openTarget): twin, twin-pty,
- * sim[:small], qemu[:small], serial:PATH[@BAUD], usb:VID:PID[:SERIAL][@BAUD], tcp://HOST:PORT.
- */
-export function targetSpec(b: BoardDescriptor): string {
-  const cfg = firmwareConfig(b) === 'default' ? '' : `:${firmwareConfig(b)}`;
-  const baud = b.baud ? `@${b.baud}` : '';
-  switch (b.kind) {
-    case 'twin':
-    case 'twin-pty':
-      return b.kind;
-    case 'sim':
-    case 'qemu':
-      return `${b.kind}${cfg}`;
-    case 'serial': {
-      const p = b.port!;
-      if (p.path) return `serial:${p.path}${baud}`;
-      const u = p.usb!;
-      return `usb:${u.vendorId.toLowerCase()}:${u.productId.toLowerCase()}${u.serialNumber ? `:${u.serialNumber}` : ''}${baud}`;
-    }
-    case 'tcp':
-      return b.url!;
-  }
 }

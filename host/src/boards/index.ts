@@ -1,6 +1,7 @@
 /**
- * Board descriptors (boards/*.json) and the strategy that brings a described board to ready:
- * what `hil flash`, `hil monitor --board` and `--board` on test/diag/bench use.
+ * Board descriptors (boards/*.json, and the user's board folders): loading and checking them
+ * against boards/schema.json. A loaded board is a target descriptor; the strategy that brings it to
+ * ready (bringUp, flashBoard, resetBoard) is the targets layer's, re-exported here for callers.
  */
 export {
   BOARDS_DIR,
@@ -12,7 +13,6 @@ export {
   loadAllBoards,
   loadBoard,
   loadBoardFile,
-  targetSpec,
   validateDescriptor,
   type Board,
   type BoardDescriptor,
@@ -22,19 +22,26 @@ export {
   type ResetStep,
   type UsbSelector,
 } from './descriptor.js';
-export { compareWithBuild, configLimits, expectedFirmware, firmwareVersion, parseBanner, type Banner, type ExpectedFirmware, type PoolLimits } from './build-info.js';
 export {
   BoardError,
   FlashError,
   VerifyError,
+  bringUp,
   commandLine,
+  compareWithBuild,
+  configLimits,
   expectedBuild,
+  expectedFirmware,
+  firmwareVersion,
   flashBoard,
   flashImage,
-  prepareBoard,
+  parseBanner,
   resetBoard,
+  type Banner,
+  type ExpectedFirmware,
   type FlashAttempt,
   type FlashReport,
+  type PoolLimits,
   type PrepareOptions,
-  type ReadyBoard,
-} from './strategy.js';
+  type ReadyTarget,
+} from '../targets/index.js';

@@ -8,10 +8,11 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { ManagedProcess, liveChildPids } from '../targets/process.js';
-import { armElf, buildFirmware, needTools } from '../targets/toolchain.js';
+import { ManagedProcess, liveChildPids } from '../process/managed.js';
+import { armElf, buildFirmware } from '../targets/toolchain.js';
+import { needTools } from '../testing/tools.js';
 import { loadBoard, validateDescriptor, type Board } from './descriptor.js';
-import { BoardError, FlashError, VerifyError, flashBoard, flashImage, prepareBoard } from './strategy.js';
+import { BoardError, FlashError, VerifyError, bringUp as prepareBoard, flashBoard, flashImage } from '../targets/strategy.js';
 import { makeStandInFlasher, simBoardDescriptor, startSimBoard, type SimBoard, type StandInFlasher } from './testing/harness.js';
 
 const SIM_BOARD_TOOLS: Array<[string, string]> = [['socat', 'socat'], ['gcc', 'gcc'], ['make', 'make']];
@@ -48,7 +49,7 @@ describe('board strategy', function () {
       expect(ready.flash!.attempts).to.have.length(1);
       expect(ready.banner).to.match(/^CVM-BOOT proto=\d+ fw=cvm-fw\/[\d.]+\+sim\.vms4\.g64\.a16\.e64 nonce=/);
       expect(ready.verified!.firmwareId).to.equal(ready.hello.firmwareId);
-      expect(ready.spec).to.equal(`serial:${board.path}`);
+      expect(ready.board.port).to.deep.equal({ path: board.path });
       expect(steps.map((s) => s.split(' ')[0])).to.deep.equal(['flash', 'open', 'banner', 'hello', 'verify']);
       // ready means usable:
       await ready.client.acquire(0);
@@ -114,8 +115,8 @@ describe('board strategy', function () {
   it('builds only images that are firmware/build products; st-flash defaults to the .bin', () => {
     const disco = loadBoard('stm32f407-discovery');
     expect(flashImage(disco)).to.deep.equal({ image: armElf('default'), built: true });
-    const { file: _file, ...json } = disco;
-    void _file;
+    const { file: _file, root: _root, ...json } = disco;
+    void _file, void _root;
     const st = validateDescriptor({ ...json, name: 'st', flash: { tool: 'st-flash', args: ['write', '{image}', '0x8000000'] } }, join(flasher.dir, 'st.json'));
     expect(flashImage(st)).to.deep.equal({ image: armElf('default').replace(/\.elf$/, '.bin'), built: true });
     expect(flashImage(descriptor())).to.deep.equal({ image: flasher.image, built: false });
@@ -131,7 +132,7 @@ describe('board strategy', function () {
   it('brings a sim descriptor to ready with its configuration', async () => {
     const ready = await prepareBoard(loadBoard('sim-small'));
     try {
-      expect(ready.spec).to.equal('sim:small');
+      expect(ready.board.firmware?.config).to.equal('small');
       expect(ready.hello.maxVms).to.equal(2);
       expect(ready.hello.firmwareId).to.match(/\+sim\.vms2\.g16\.a4\.e16$/);
     } finally {
@@ -159,7 +160,7 @@ describe('board strategy', function () {
       const d = validateDescriptor({ name: 'remote', kind: 'tcp', url: `tcp://127.0.0.1:${port}` }, join(flasher.dir, 'remote.json'));
       const ready = await prepareBoard(d);
       try {
-        expect(ready.spec).to.equal(`tcp://127.0.0.1:${port}`);
+        expect(ready.board.url).to.equal(`tcp://127.0.0.1:${port}`);
         expect(ready.hello.firmwareId).to.match(/\+sim\./);
         expect(await ready.client.echo(new Uint8Array([1, 2, 3]))).to.deep.equal(new Uint8Array([1, 2, 3]));
       } finally {

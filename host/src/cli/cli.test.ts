@@ -7,8 +7,9 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManagedProcess, liveChildPids } from '../targets/process.js';
-import { REPO_ROOT, needTools } from '../targets/toolchain.js';
+import { ManagedProcess, liveChildPids } from '../process/managed.js';
+import { REPO_ROOT } from '../targets/toolchain.js';
+import { needTools } from '../testing/tools.js';
 import { FTDI, makeFakeSysfs } from '../transport/testing/fake-sysfs.js';
 import { makeStandInFlasher, simBoardDescriptor, startSimBoard, type SimBoard, type StandInFlasher } from '../boards/testing/harness.js';
 import { formatRecord, type CaptureRecord } from '../orchestrator/monitor.js';
@@ -188,7 +189,7 @@ describe('hil (CLI)', function () {
       expect(r.stderr).to.equal(`hil: ${file}: /flash/tool must be one of openocd, st-flash (got "jlink"); fix the value or add a strategy (host/src/boards/strategy.ts)\n`);
       const unknown = await hil('diag', '--board', 'no-such-board');
       expect(unknown.code).to.equal(2);
-      expect(unknown.stderr).to.match(/boards\/no-such-board\.json: no board named "no-such-board"; boards are: .*stm32f407-discovery/);
+      expect(unknown.stderr).to.match(/boards\/no-such-board\.json: no board named "no-such-board" in boards; boards are: .*stm32f407-discovery/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

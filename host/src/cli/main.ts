@@ -4,12 +4,15 @@
  * missing tool), 3 target unreachable or misbehaving, 4 flash failed (the tool failed twice, or
  * the board does not run the build just flashed).
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { openLink, openTarget, TARGET_HELP } from '../targets/index.js';
-import { displayPath, loadBoard, resetBoard, targetSpec, type Board } from '../boards/index.js';
+import { globSync, hasMagic } from 'glob';
+import { openLink, openTarget, parseTargetSpec, resetBoard, whereOf, TARGET_HELP, type Target } from '../targets/index.js';
+import { boardNames, displayPath, loadBoard } from '../boards/index.js';
 import { formatLinkSpec, hasFaults, parseLinkSpec, withSeed, LINK_SPEC_HELP } from '../transport/emulator.js';
-import { runSuite } from '../orchestrator/run-suite.js';
+import { checkSpecFiles, runSuite } from '../orchestrator/run-suite.js';
+import { loadConfig, withArtefacts, type HilConfig } from '../orchestrator/config.js';
 import { formatSummary, parallelExitCode, reportName, runBoardsInParallel } from '../orchestrator/parallel.js';
 import { collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
 import { benchCodec, benchTarget, QEMU_ECHO_CEILING_BYTES_PER_S } from '../orchestrator/bench.js';
@@ -25,20 +28,62 @@ class UsageError extends Error {
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const BOARD_HELP = 'a board descriptor: a name in boards/ (e.g. stm32f407-discovery) or a path to one; repeatable';
 
-/**
- * The target specs a command runs against: its --board descriptors (resolved to their specs) or
- * its --target. Both given explicitly is a usage error.
- */
-function targetsOf(cmd: Command, boards: string[], targets: string[]): string[] {
-  if (boards.length === 0) return targets;
-  if (cmd.getOptionValueSource('target') === 'cli') throw new UsageError('give --target or --board, not both');
-  return boards.map((b) => targetSpec(loadBoard(b)));
+let loadedConfig: HilConfig | undefined;
+/** The project's config (--config, or the nearest hil.config.json), loaded once. */
+function config(): HilConfig {
+  loadedConfig ??= loadConfig(program.opts<{ config?: string }>().config ?? undefined);
+  return loadedConfig;
 }
 
-function oneTarget(cmd: Command, boards: string[], target: string): string {
-  const specs = targetsOf(cmd, boards, [target]);
-  if (specs.length > 1) throw new UsageError(`${cmd.name()} runs against one board at a time (got ${specs.length} --board)`);
-  return specs[0]!;
+/** A board by name (the config's board folders first, then the package's) or path, with the config's artefacts. */
+function board(nameOrPath: string): Target {
+  return withArtefacts(loadBoard(nameOrPath, config().boardDirs), config());
+}
+
+/** The default target: HIL_TARGET, else the config's `target` (a board name in its folders, or a spec), else twin. */
+function defaultTarget(): Target {
+  const name = process.env.HIL_TARGET || config().target || 'twin';
+  const isBoard = !name.includes(':') && config().boardDirs.some((d) => boardNames(d).includes(name)) && !['twin', 'twin-pty', 'sim', 'qemu'].includes(name);
+  return isBoard ? board(name) : withArtefacts(parseTargetSpec(name), config());
+}
+
+/**
+ * The descriptors a command runs against: its --board descriptors or its --target specs (parsed
+ * into descriptors), else the default target. Both given is a usage error.
+ */
+function targetsOf(boards: string[], targets: string[] | undefined): Target[] {
+  if (boards.length && targets?.length) throw new UsageError('give --target or --board, not both');
+  if (boards.length) return boards.map(board);
+  if (targets?.length) return targets.map((t) => withArtefacts(parseTargetSpec(t), config()));
+  return [defaultTarget()];
+}
+
+function oneTarget(cmd: Command, boards: string[], target: string | undefined): Target {
+  const ts = targetsOf(boards, target !== undefined ? [target] : undefined);
+  if (ts.length > 1) throw new UsageError(`${cmd.name()} runs against one board at a time (got ${ts.length} --board)`);
+  return ts[0]!;
+}
+
+/**
+ * The spec files `hil test` runs: its arguments (paths or globs), else the config's `specs`, else
+ * none (the built-in suite). A path that does not exist, or a glob matching nothing, is a usage error.
+ */
+function specFiles(args: string[]): string[] | undefined {
+  const patterns = args.length ? args.map((a) => resolve(a)) : config().specs;
+  if (!patterns.length) return undefined;
+  const from = args.length ? 'the command line' : displayPath(config().file!);
+  const files: string[] = [];
+  for (const p of patterns) {
+    if (hasMagic(p, { windowsPathsNoEscape: true })) {
+      const found = globSync(p, { absolute: true, nodir: true, ignore: '**/node_modules/**' }).sort();
+      if (!found.length) throw new UsageError(`no spec file matches ${displayPath(p)} (from ${from}); fix the glob`);
+      files.push(...found);
+    } else {
+      if (!existsSync(p)) throw new UsageError(`no such spec file: ${displayPath(p)} (from ${from}); fix the path`);
+      files.push(p);
+    }
+  }
+  return [...new Set(files)];
 }
 
 const LINK_HELP = 'run the link through the link emulator (seeded byte faults, USB-UART pacing), e.g. ber=1e-3,seed=7 or baud=115200,latency=16; "none" for a clean link; overrides a descriptor\'s link (env HIL_LINK)';
@@ -48,10 +93,10 @@ const LINK_HELP = 'run the link through the link emulator (seeded byte faults, U
  * its seed fixed and printed when it injects faults, so the run can be replayed. Returns the
  * canonical spec text ("none" for a clean link).
  */
-function linkOf(cli: string | undefined, board?: Board): string {
-  const text = cli ?? board?.link;
+function linkOf(cli: string | undefined, target?: Target): string {
+  const text = cli ?? target?.link;
   if (text === undefined) return 'none';
-  const spec = parseLinkSpec(text, cli !== undefined ? '--link' : `${displayPath(board!.file)}: /link`);
+  const spec = parseLinkSpec(text, cli !== undefined ? '--link' : `${whereOf(target!)}: /link`);
   if (!spec) return 'none';
   const fixed = hasFaults(spec) ? withSeed(spec) : spec;
   const canonical = formatLinkSpec(fixed);
@@ -72,47 +117,60 @@ program
   .name('hil')
   .description('Hardware-in-the-loop orchestrator for the ComponentVM static memory pool')
   .showHelpAfterError()
+  .option('-c, --config <file>', `the project's config (default: the nearest hil.config.json at or above the working directory)`)
   .addHelpText('after', `\nTargets:\n${TARGET_HELP}\n\nBoards: a descriptor in boards/ (or a path to one) names a target and says how to flash and reset it;\n--board NAME works wherever --target does.\n\nLink emulator (--link on test, diag, bench and monitor; env HIL_LINK; a descriptor's "link"):\n  ${LINK_SPEC_HELP}\n\nExamples:\n  hil test --target twin\n  hil test --target serial:/dev/ttyUSB0 --grep arrays\n  hil test --board sim-small\n  hil diag --target twin --json\n  hil list\n  hil flash --board stm32f407-discovery\n  hil monitor --board stm32f407-discovery --hello\n\nExit codes: 0 ok, 1 tests failed, 2 usage or setup error, 3 target unreachable or misbehaving, or tests not run (link), 4 flash failed`);
 
 program
   .command('test')
-  .description('run the HIL suite (hil-tests/) against a target; ends with Mocha\'s summary')
-  .addOption(new Option('-t, --target <spec>', 'target to test').default(process.env.HIL_TARGET ?? 'twin'))
+  .description('run a HIL suite against a target: your spec files (paths or globs; TypeScript or JavaScript), the config\'s "specs", or else the built-in conformance suite (hil-tests/); ends with Mocha\'s summary')
+  .argument('[files...]', 'spec files or globs (default: the config\'s "specs", else the built-in suite)')
+  .option('-t, --target <spec>', 'target to test (default: env HIL_TARGET, the config\'s "target", else twin)')
   .option('-g, --grep <pattern>', 'only run tests whose full title matches')
   .option('-b, --board <name|path>', BOARD_HELP, collect, [])
   .option('-r, --reporter <name>', 'console reporter: spec or dot (report files are written with either); any other Mocha reporter writes no report files', 'spec')
-  .option('--report-dir <dir>', 'where junit.xml and run.json go (default reports/<board or target>; with several boards, one folder per board under it)')
+  .option('--report-dir <dir>', 'where junit.xml and run.json go (default <config reportDir, else reports>/<board or target>; with several boards, one folder per board under it)')
   .addOption(linkOption())
-  .addHelpText('after', '\nSeveral --board options run the boards in parallel, each in its own process with its own\nconsole log, JUnit XML and JSON run record, then print a summary table.\n\nExamples:\n  hil test --target twin\n  hil test --target twin-pty --grep robustness\n  hil test --target serial:/dev/ttyACM0@115200\n  hil test --board stm32f407-discovery\n  hil test --board twin --board sim --report-dir reports\n  hil test --target sim --link ber=1e-3,seed=7')
-  .action(async (opts: { target: string; board: string[]; grep?: string; reporter: string; reportDir?: string; link?: string }, cmd: Command) => {
+  .addHelpText('after', '\nIn a spec file, the fixture hands each test the target, ready (open, hello, empty pool):\n  import { target, openExtraTarget } from \'componentvm-hil/mocha\';\n  it(\'stores a global\', async () => { const { client } = target(); await client.acquire(0); });\n\nSeveral --board options run the boards in parallel, each in its own process with its own\nconsole log, JUnit XML and JSON run record, then print a summary table.\n\nExamples:\n  hil test --target twin\n  hil test test/hil/*.test.ts --target sim\n  hil test --target twin-pty --grep robustness\n  hil test --target serial:/dev/ttyACM0@115200\n  hil test --board stm32f407-discovery\n  hil test --board twin --board sim --report-dir reports\n  hil test --target sim --link ber=1e-3,seed=7')
+  .action(async (fileArgs: string[], opts: { target?: string; board: string[]; grep?: string; reporter: string; reportDir?: string; link?: string }) => {
+    const files = specFiles(fileArgs);
+    if (files) checkSpecFiles(files);
     if (opts.board.length > 1) {
+      if (opts.target !== undefined) throw new UsageError('give --target or --board, not both');
+      opts.board.forEach(board); // every descriptor is checked before any board starts
       // Each board's own process reads HIL_LINK as its --link: the same seed for every board.
       if (opts.link !== undefined) process.env.HIL_LINK = linkOf(opts.link);
-      const runs = await runBoardsInParallel(opts.board, { grep: opts.grep, reportRoot: opts.reportDir ?? 'reports' });
+      const cfg = program.opts<{ config?: string }>().config;
+      const runs = await runBoardsInParallel(opts.board, { grep: opts.grep, reportRoot: opts.reportDir ?? config().reportDir, args: [...(cfg ? ['--config', cfg] : []), ...(files ?? [])] });
       console.log('\n' + formatSummary(runs));
       process.exitCode = parallelExitCode(runs);
       return;
     }
-    const target = oneTarget(cmd, opts.board, opts.target);
-    const label = opts.board[0] ?? target;
-    // The suite opens its target itself; HIL_LINK tells it the link, as HIL_TARGET tells it the target.
-    process.env.HIL_LINK = linkOf(opts.link, opts.board[0] ? loadBoard(opts.board[0]) : undefined);
-    const result = await runSuite({ target, grep: opts.grep, reporter: opts.reporter, board: label, reportDir: opts.reportDir ?? join('reports', reportName(label)) });
+    const target = oneTarget(program, opts.board, opts.target);
+    const label = opts.board[0] ?? target.name;
+    const result = await runSuite({
+      target,
+      link: linkOf(opts.link, target),
+      ...(files ? { files } : {}),
+      ...(opts.grep ? { grep: opts.grep } : {}),
+      reporter: opts.reporter,
+      board: label,
+      reportDir: opts.reportDir ?? join(config().reportDir, reportName(label)),
+    });
     process.exitCode = result.exitCode;
   });
 
 program
   .command('diag')
   .description('print diagnostics: firmware, limits, uptime, reset cause, unique id, pool occupancy, link latency and throughput')
-  .addOption(new Option('-t, --target <spec>', 'target to inspect').default(process.env.HIL_TARGET ?? 'twin'))
+  .option('-t, --target <spec>', 'target to inspect (default: env HIL_TARGET, the config\'s "target", else twin)')
   .option('-b, --board <name|path>', BOARD_HELP, collect, [])
   .option('--json', 'print one JSON object instead of the report')
   .option('--samples <n>', 'round trips to time', (v) => Number.parseInt(v, 10), 200)
   .addOption(linkOption())
   .addHelpText('after', '\nExamples:\n  hil diag --target twin\n  hil diag --target serial:/dev/ttyUSB0 --json\n  hil diag --board remote-example\n  hil diag --target sim --link baud=115200,latency=16')
-  .action(async (opts: { target: string; board: string[]; json?: boolean; samples: number; link?: string }, cmd: Command) => {
-    const spec = oneTarget(cmd, opts.board, opts.target);
-    const t = await openTarget(spec, { link: linkOf(opts.link, opts.board[0] ? loadBoard(opts.board[0]) : undefined) });
+  .action(async (opts: { target?: string; board: string[]; json?: boolean; samples: number; link?: string }, cmd: Command) => {
+    const target = oneTarget(cmd, opts.board, opts.target);
+    const t = await openTarget(target, { link: linkOf(opts.link, target) });
     try {
       const d = await collectDiagnostics(t.client, { samples: opts.samples });
       if (opts.json) {
@@ -128,29 +186,29 @@ program
 program
   .command('bench')
   .description('benchmark targets: single-op round trip, pipelined and batched throughput, host codec cost; a JSON line last')
-  .option('-t, --target <spec...>', 'targets to measure, in order', ['twin'])
+  .option('-t, --target <spec...>', 'targets to measure, in order (default: the default target)')
   .option('-b, --board <name|path>', `${BOARD_HELP}; measured one after another`, collect, [])
   .option('--quick', 'fewer operations (a smoke run)')
   .addOption(linkOption())
   .addHelpText('after', '\nExamples:\n  hil bench --target twin\n  hil bench --target twin sim --quick\n  hil bench --board sim --board sim-small --quick\n  hil bench --target sim --quick --link baud=115200,latency=1\n\nnpm run bench:link measures the lossy-link figures (the HIL suite and write-then-verify through the\nlink emulator at several byte error rates, and a dead link).')
-  .action(async (opts: { target: string[]; board: string[]; quick?: boolean; link?: string }, cmd: Command) => {
-    const specs = targetsOf(cmd, opts.board, opts.target);
-    const boards = opts.board.map((b) => loadBoard(b));
-    const links = specs.map((_, i) => linkOf(opts.link, boards[i]));
+  .action(async (opts: { target?: string[]; board: string[]; quick?: boolean; link?: string }) => {
+    const targets = targetsOf(opts.board, opts.target);
+    const links = targets.map((t) => linkOf(opts.link, t));
     const codec = benchCodec(opts.quick ? 20_000 : 200_000);
     console.log(`host codec: ${codec.codec_ns_per_op} ns/op (frame + CBOR, encode + decode) vs cbor-x alone ${codec.cborx_ns_per_op} ns/op: ${codec.codec_vs_cborx}x`);
     const all: Record<string, unknown> = {};
-    for (const [i, spec] of specs.entries()) {
+    for (const [i, target] of targets.entries()) {
+      const spec = target.name;
       // Boot to ready: from starting the target (process, pty, emulator) to its hello answered.
       // A first open builds what is missing, so that the figure is the boot, not the build.
       const link = links[i]!;
-      await (await openTarget(spec, { link })).close();
+      await (await openTarget(target, { link })).close();
       const t0 = performance.now();
-      const t = await openTarget(spec, { link });
+      const t = await openTarget(target, { link });
       const bootToReadyMs = +(performance.now() - t0).toFixed(1);
       try {
-        const slow = !spec.startsWith('twin');
-        const ceiling = spec.startsWith('qemu') ? QEMU_ECHO_CEILING_BYTES_PER_S : undefined;
+        const slow = !target.kind.startsWith('twin');
+        const ceiling = target.kind === 'qemu' ? QEMU_ECHO_CEILING_BYTES_PER_S : undefined;
         const f = await benchTarget(t.client, {
           ...(opts.quick || slow ? { singleOps: opts.quick ? 300 : 2000, pipelinedOps: opts.quick ? 2000 : 20_000, batches: opts.quick ? 50 : 400 } : {}),
           ...(ceiling ? { linkCeilingBytesPerS: ceiling } : {}),
@@ -183,7 +241,7 @@ program
     ].join('\n'),
   )
   .action(async (opts: { json?: boolean; sysfs?: string }) => {
-    const report = await listPorts(opts.sysfs ? { sysfsRoot: resolve(opts.sysfs) } : {});
+    const report = await listPorts({ boardsDir: config().boardDirs, ...(opts.sysfs ? { sysfsRoot: resolve(opts.sysfs) } : {}) });
     if (opts.json) {
       console.log(JSON.stringify({
         method: report.method,
@@ -220,7 +278,7 @@ program
     ].join('\n'),
   )
   .action(async (opts: { board: string; build: boolean }) => {
-    const summary = await flashAndVerify(opts.board, { build: opts.build, onStep: (line) => console.log(line) });
+    const summary = await flashAndVerify(board(opts.board), { build: opts.build, onStep: (line) => console.log(line) });
     console.log(formatFlashSummary(summary));
   });
 
@@ -263,16 +321,16 @@ program
       return;
     }
     if (!!opts.board === !!opts.target) throw new UsageError('give one of --board NAME or --target SPEC (or --replay FILE)');
-    const board = opts.board ? loadBoard(opts.board) : undefined;
-    if (opts.reset && board?.kind !== 'serial') throw new UsageError('--reset needs a serial --board (its descriptor says how to reset it)');
-    const spec = board ? targetSpec(board) : opts.target!;
-    const link = linkOf(opts.link, board);
+    const described = opts.board ? board(opts.board) : undefined;
+    if (opts.reset && described?.kind !== 'serial') throw new UsageError('--reset needs a serial --board (its descriptor says how to reset it)');
+    const target = described ?? parseTargetSpec(opts.target!);
+    const link = linkOf(opts.link, target);
     const capture = opts.capture === false ? undefined : typeof opts.capture === 'string' ? opts.capture : `hil-monitor-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
     const ac = new AbortController();
     const onSigint = () => ac.abort();
     process.once('SIGINT', onSigint);
-    console.error(`monitor: ${board ? `${board.name} (${spec})` : spec}${capture ? `, capturing to ${capture}` : ''}; Ctrl-C stops`);
-    const opened = await openLink(spec, { link });
+    console.error(`monitor: ${target.name} (${target.kind})${capture ? `, capturing to ${capture}` : ''}; Ctrl-C stops`);
+    const opened = await openLink(target, { link });
     try {
       const s = await monitorTransport(opened.transport, {
         hello: opts.hello,
@@ -281,7 +339,7 @@ program
         durationMs: opts.duration !== undefined ? opts.duration * 1000 : undefined,
         signal: ac.signal,
         onRecord: (_r, line) => console.log(line),
-        ...(opts.reset && board ? { afterOpen: () => resetBoard(board, (l) => console.error(l)) } : {}),
+        ...(opts.reset && described ? { afterOpen: () => resetBoard(described, (l) => console.error(l)) } : {}),
       }, opened.start);
       console.error(`monitor: ${s.records} records (${s.frames} frames, ${s.logs} log lines, ${s.defects} damaged), stopped by ${s.stoppedBy}`);
     } finally {

@@ -359,10 +359,9 @@ describe('PoolClient', () => {
     it('call() takes its own timeout', async () => {
       const { client, device } = await setup({ timeoutMs: 5000 });
       device.script = () => undefined;
-      const t0 = Date.now();
+      // The error reports the call's own bound, not the client's 5000 ms; the test's timeout bounds the wait.
       const e = (await rejection(client.call(Op.hello, [], { timeoutMs: 30 }))) as RequestTimeout;
       expect(e.timeoutMs).to.equal(30);
-      expect(Date.now() - t0).to.be.lessThan(1000);
       await client.close();
     });
   });

@@ -18,13 +18,10 @@ import { encodeFrame } from '../framing/frame.js';
 import { Framing, Op } from '../protocol/constants.js';
 import { FaultInjector, directionSeed, type FaultOptions } from '../transport/emulator.js';
 import { prng } from '../util/prng.js';
+import type { PoolLimits } from '../protocol/limits.js';
 
-export interface Limits {
-  maxVms: number;
-  maxGlobals: number;
-  maxArrays: number;
-  arrayElements: number;
-}
+/** The pool limits the stream's arguments are drawn from (the one limits type: protocol/limits.ts). */
+export type Limits = PoolLimits;
 
 export interface StreamItem {
   /** Bytes to send: one or more whole lines. */

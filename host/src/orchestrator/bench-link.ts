@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PoolClient } from '../client/pool-client.js';
 import { openTarget } from '../targets/index.js';
-import { ManagedProcess } from '../targets/process.js';
+import { ManagedProcess } from '../process/managed.js';
 import { REPO_ROOT } from '../targets/toolchain.js';
 import type { LinkCounters } from '../transport/emulator.js';
 
@@ -151,13 +151,22 @@ function planWrites(n: number, cells: number): Array<{ cell: number; value: numb
  * emulator at `ber`, then a read-back over the same running target with the faults off.
  * `settleMs` bounds the write phase. Never throws: a failure is the figures' `problem`.
  */
-export async function writeThenVerify(target: string, ber: number, seed: number, options: { writes?: number; settleMs?: number } = {}): Promise<WriteVerifyFigures> {
+/**
+ * The cable write-then-verify measures goodput on: a USB-UART adapter at 115200 baud with a 1 ms
+ * latency timer. On an unpaced link (a pty to the sim) goodput is bound by the host's CPU, not by
+ * the wire, and a lost frame costs a round trip of microseconds: a share of "clean" there says
+ * nothing about a cable.
+ */
+export const WRITE_VERIFY_PACING = 'baud=115200,latency=1';
+
+export async function writeThenVerify(target: string, ber: number, seed: number, options: { writes?: number; settleMs?: number; pacing?: string } = {}): Promise<WriteVerifyFigures> {
   const writes = options.writes ?? 3072;
   const base: WriteVerifyFigures = { target, ber, seed, writes, acknowledged: 0, failedWrites: 0, lost: 0, appliedTwice: 0, outOfOrder: 0, neverSettled: 0, seconds: 0, goodput: 0 };
   let t: Awaited<ReturnType<typeof openTarget>> | undefined;
   try {
     // Opened clean, with the emulator in place, so that the setup (reset, acquire, create) is not what is measured.
-    t = await openTarget(target, { link: cellLink(ber, seed) });
+    const pacing = options.pacing ?? WRITE_VERIFY_PACING;
+    t = await openTarget(target, { link: pacing ? `${cellLink(ber, seed)},${pacing}` : cellLink(ber, seed) });
     const emu = t.emulator!;
     emu.setFaults(false);
     const c = t.client;

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { BoardReset, ClientClosed, LinkDead, PoolClient, RequestTimeout, SerialTransport } from '../index.js';
 import { TwinTransport, serveTwinOnPty } from '../twin/index.js';
-import { liveChildPids } from '../targets/process.js';
+import { liveChildPids } from '../process/managed.js';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   return p.then(

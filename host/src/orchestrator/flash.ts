@@ -1,10 +1,11 @@
 /**
  * `hil flash`: build the firmware if needed, flash it with the board's tool (retried once), reset,
  * wait for the banner, say hello and check the board runs the build just flashed; then release
- * the board. All of it is the board strategy (host/src/boards/strategy.ts); this adds the summary.
+ * the board. All of it is the strategy (host/src/targets/strategy.ts bringUp); this adds the summary.
  */
-import { displayPath, loadBoard } from '../boards/descriptor.js';
-import { prepareBoard } from '../boards/strategy.js';
+import { displayPath } from '../boards/descriptor.js';
+import type { Target } from '../targets/descriptor.js';
+import { bringUp } from '../targets/strategy.js';
 
 export interface FlashSummary {
   board: string;
@@ -23,10 +24,9 @@ export interface FlashOptions {
   onStep?: (line: string) => void;
 }
 
-/** Flashes and verifies the board named (boards/NAME.json) or described at a path. */
-export async function flashAndVerify(nameOrPath: string, options: FlashOptions = {}): Promise<FlashSummary> {
-  const board = loadBoard(nameOrPath);
-  const ready = await prepareBoard(board, { flash: true, build: options.build, onStep: options.onStep });
+/** Flashes and verifies a board (loaded by the caller: boards/loadBoard, with the config's artefacts). */
+export async function flashAndVerify(board: Target, options: FlashOptions = {}): Promise<FlashSummary> {
+  const ready = await bringUp(board, { flash: true, build: options.build, onStep: options.onStep });
   try {
     return {
       board: board.name,

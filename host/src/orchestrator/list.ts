@@ -49,7 +49,7 @@ export function matchBoards(port: SerialPortInfo, boards: Board[]): PortMatch[] 
 }
 
 /** Lists the ports and matches them with the descriptors in `boardsDir`. */
-export async function listPorts(options: ListOptions & { boardsDir?: string } = {}): Promise<PortReport> {
+export async function listPorts(options: ListOptions & { /** Board folders, searched in order (default the package's boards/). */ boardsDir?: string | string[] } = {}): Promise<PortReport> {
   const listing: PortListing = await listSerialPorts(options);
   const { boards, errors } = loadAllBoards(options.boardsDir ?? BOARDS_DIR);
   const rows = listing.ports.map((port) => ({ port, matches: matchBoards(port, boards) }));

@@ -7,7 +7,7 @@
  */
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManagedProcess } from '../targets/process.js';
+import { ManagedProcess } from '../process/managed.js';
 import { REPO_ROOT } from '../targets/toolchain.js';
 import type { RunRecord } from './reporter.js';
 
@@ -32,7 +32,7 @@ export function reportName(board: string): string {
 
 export async function runBoardsInParallel(
   boards: string[],
-  options: { grep?: string; reportRoot: string; out?: (line: string) => void },
+  options: { grep?: string; reportRoot: string; out?: (line: string) => void; /** More `hil test` arguments for every board (spec files, --config). */ args?: string[] },
 ): Promise<BoardRun[]> {
   const out = options.out ?? ((l: string) => console.log(l));
   const names = boards.map(reportName);
@@ -44,7 +44,7 @@ export async function runBoardsInParallel(
       const reportDir = join(options.reportRoot, name);
       mkdirSync(reportDir, { recursive: true });
       const log = createWriteStream(join(reportDir, 'console.log'));
-      const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', '--board', board, '--report-dir', reportDir, '--reporter', 'dot', ...(options.grep ? ['--grep', options.grep] : [])];
+      const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', '--board', board, '--report-dir', reportDir, '--reporter', 'dot', ...(options.grep ? ['--grep', options.grep] : []), ...(options.args ?? [])];
       const t0 = Date.now();
       const p = new ManagedProcess(`hil test --board ${board}`, process.execPath, args, { env: { ...process.env, FORCE_COLOR: '0' } });
       let partial = '';

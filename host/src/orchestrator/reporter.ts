@@ -11,7 +11,7 @@
 import Mocha from 'mocha';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beginTest, endTest, linkReason, runContext, type LinkQuality, type LoggedLine } from './run-context.js';
+import { RunLog, linkReason, type LinkQuality, type LoggedLine } from '../mocha/run-log.js';
 
 const { EVENT_RUN_BEGIN, EVENT_RUN_END, EVENT_TEST_BEGIN, EVENT_TEST_END, EVENT_TEST_FAIL } = Mocha.Runner.constants;
 
@@ -59,6 +59,8 @@ export interface HilReporterOptions {
   board?: string;
   /** Console style: "spec" (default), "dot", or "silent" (report files only). */
   console?: 'spec' | 'dot' | 'silent';
+  /** The run's record the session fills (device lines, resets, not-run reasons, link quality). */
+  log?: RunLog;
 }
 
 const xml = (s: string): string =>
@@ -113,6 +115,8 @@ export class HilReporter extends Mocha.reporters.Base {
   constructor(runner: Mocha.Runner, options: { reporterOptions?: HilReporterOptions } = {}) {
     super(runner, options as Mocha.MochaOptions);
     const o = options.reporterOptions ?? {};
+    // The run's record, handed over by the runner (run-suite.ts); a fresh one when used alone.
+    const log = o.log ?? new RunLog();
     if (o.console !== 'silent') {
       const Console = o.console === 'dot' ? Mocha.reporters.Dot : Mocha.reporters.Spec;
       new Console(runner, options as Mocha.MochaOptions);
@@ -121,7 +125,7 @@ export class HilReporter extends Mocha.reporters.Base {
     const failures = new Map<Mocha.Runnable, Error>();
     let hookFailure: string | undefined;
     runner.on(EVENT_RUN_BEGIN, () => (started = new Date()));
-    runner.on(EVENT_TEST_BEGIN, () => beginTest());
+    runner.on(EVENT_TEST_BEGIN, () => log.beginTest());
     runner.on(EVENT_TEST_FAIL, (test, err: Error) => {
       failures.set(test, err);
       // A failing hook has no test end, and stops the tests of its suite: record it, and remember
@@ -129,11 +133,11 @@ export class HilReporter extends Mocha.reporters.Base {
       if ((test as unknown as { type: string }).type === 'hook') {
         hookFailure = `${test.fullTitle()} failed: ${err.message.split('\n')[0]}`;
         const reason = linkReason(err);
-        this.record(test, reason ? 'not_run' : 'failed', reason ? undefined : err, endTest().lines, reason);
+        this.record(test, reason ? 'not_run' : 'failed', reason ? undefined : err, log.endTest().lines, reason);
       }
     });
     runner.on(EVENT_TEST_END, (test) => {
-      const { lines, notRun } = endTest();
+      const { lines, notRun } = log.endTest();
       if (test.isPending()) this.record(test, notRun ? 'not_run' : 'pending', undefined, lines, notRun);
       else {
         const err = failures.get(test);
@@ -153,7 +157,7 @@ export class HilReporter extends Mocha.reporters.Base {
         console.log('');
       }
       if (!o.reportDir) return;
-      const ctx = runContext();
+      const ctx = log;
       const run: RunRecord = {
         board: o.board ?? ctx.target ?? 'unknown',
         target: ctx.target,

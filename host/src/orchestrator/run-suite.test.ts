@@ -3,8 +3,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runSuite } from './run-suite.js';
 import type { RunRecord } from './reporter.js';
+
+// The runner loads the fixture suites as ES modules; under `mocha` (tsx's CommonJS hook) this test
+// file is CommonJS, so the runner is imported the same way the suites are, as ESM, for the suites
+// and the runner to share one fixture module, as they do under `hil test`.
+const { runSuite } = await import('./run-suite.js');
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -74,16 +78,24 @@ describe('runSuite: a target that cannot be opened', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('lists every test as not run with the reason, in run.json and JUnit, and exits 3', async () => {
-    const result = await runSuite({ target: 'no-such-target', files: [fixture('three-tests.suite.ts')], reportDir: dir, reporter: 'silent' });
+    // A descriptor that parses but cannot be brought up: its sim binary (the user's build) is missing.
+    const missing = { name: 'missing-sim', kind: 'sim' as const, firmware: { sim: join(dir, 'no-such-cvm-sim') } };
+    const result = await runSuite({ target: missing, files: [fixture('three-tests.suite.ts')], reportDir: dir, reporter: 'silent' });
     expect(result).to.deep.include({ passes: 0, failures: 0, notRun: 3, notRunLink: 0, exitCode: 3 });
     const run = readRun(dir);
     expect(run.tests).to.have.length(3);
     for (const t of run.tests) {
       expect(t.outcome).to.equal('not_run');
-      expect(t.reason).to.match(/^setup: could not open target no-such-target: /);
+      expect(t.reason).to.match(/^setup: could not open target missing-sim: the sim binary .*no-such-cvm-sim does not exist/);
     }
     const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
-    expect(junit.match(/<skipped message="not run: setup: could not open target no-such-target: /g)).to.have.length(3);
+    expect(junit.match(/<skipped message="not run: setup: could not open target missing-sim: /g)).to.have.length(3);
+  });
+
+  it('rejects a bad target spec before anything runs (TargetSpecError, exit 2)', async () => {
+    const err = await runSuite({ target: 'no-such-target', files: [fixture('three-tests.suite.ts')], reporter: 'silent' }).then(() => undefined, (e: unknown) => e as Error & { exitCode?: number });
+    expect(err?.message).to.match(/^unknown target "no-such-target"/);
+    expect(err?.exitCode).to.equal(2);
   });
 });
 

@@ -1,7 +1,10 @@
 /**
- * Runs the HIL suite (hil-tests/) in this process against one target with Mocha's programmatic
- * API. The target is handed to the suite through HIL_TARGET, the same variable a user sets when
- * running mocha by hand, so the suite has one way of finding its target.
+ * Runs a HIL suite in this process against one target with Mocha's programmatic API: the built-in
+ * conformance suite (hil-tests/), or the user's own spec files (TypeScript or JavaScript). The
+ * runner owns the target (labgrid's habit): it makes a HilSession for the descriptor, hands it to
+ * the suite through root hooks it builds itself (mocha/fixture.ts rootHooks) and gives the same
+ * run record to the reporter. Spec files are loaded as ES modules only (loadSpecFiles), so the
+ * suite and the runner share one instance of every module, and no state needs a global.
  *
  * Every test runs inside a guard (guardTests) instead of behind Mocha root hooks that could
  * throw: Mocha stops the whole run when a root hook fails, and the tests after it would appear
@@ -15,24 +18,32 @@
  */
 import Mocha from 'mocha';
 import { HilReporter } from './reporter.js';
-import { beginRun, linkReason, noteNotRun } from './run-context.js';
-import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { HilSession, RunLog, linkReason, rootHooks } from '../mocha/index.js';
+import type { Target } from '../targets/descriptor.js';
+import type { LinkSpec } from '../transport/emulator.js';
+import type { ClientOptions } from '../client/pool-client.js';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const SUITE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'hil-tests');
 
 export interface SuiteOptions {
-  /** Target spec, e.g. "twin", "serial:/dev/ttyUSB0". */
-  target: string;
+  /** The target: a spec ("twin", "serial:/dev/ttyUSB0") or a descriptor (a board file, the config's default). */
+  target: string | Target;
+  /** The link emulator spec over the descriptor's `link` ("none": a clean link). */
+  link?: LinkSpec | string;
+  /** Client options over the descriptor's. */
+  client?: ClientOptions;
   grep?: string;
   /** Console style, "spec" (default), "dot" or "silent"; or any other Mocha reporter by name (then no report files). */
   reporter?: string;
   /** Directory for junit.xml and run.json. */
   reportDir?: string;
-  /** Board name recorded in the reports (default: the target spec). */
+  /** Board name recorded in the reports (default: the descriptor's name). */
   board?: string;
-  /** Test files to run instead of the suite's (for the orchestrator's own tests). */
+  /** Spec files (paths) to run instead of the built-in suite: the user's own, or the orchestrator's fixtures. */
   files?: string[];
   /** Per-test timeout in ms (default 30000: generous for a slow link; requests have their own timeouts). */
   timeoutMs?: number;
@@ -103,12 +114,12 @@ function suitesOf(suite: Mocha.Suite): Mocha.Suite[] {
  * so Mocha never abandons the suite or the run. A test ending in a link error is skipped as not
  * run. Call once per loaded suite.
  */
-export function guardTests(suite: Mocha.Suite, harness: TestHarness, tally: GuardTally = { notRun: 0, notRunLink: 0 }): GuardTally {
+export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog, tally: GuardTally = { notRun: 0, notRunLink: 0 }): GuardTally {
   const setupFailed = new WeakMap<Mocha.Runnable, Error>();
   const skip = (ctx: Mocha.Context, reason: string, link: boolean): never => {
     tally.notRun++;
     if (link) tally.notRunLink++;
-    noteNotRun(reason);
+    log.noteNotRun(reason);
     return ctx.skip();
   };
   /** A beforeEach step for the current test: it passes, skips the test, or records why the test fails. */
@@ -175,27 +186,83 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, tally: Guar
 /** The suite's test files, in a stable order. */
 export function suiteFiles(): string[] {
   return readdirSync(SUITE_DIR)
-    .filter((f) => f.endsWith('.test.ts'))
+    .filter((f) => /\.test\.(ts|js)$/.test(f) && !f.endsWith('.test.d.ts'))
     .sort()
     .map((f) => join(SUITE_DIR, f));
 }
 
+/** A spec file that cannot be loaded as given: the user's to fix (exit 2). */
+export class SpecFileError extends Error {
+  readonly exitCode = 2;
+}
+
+/** Whether Node loads `file` as an ES module: .mjs/.mts, or .js/.ts under a package.json with "type": "module". */
+export function isEsmFile(file: string): boolean {
+  if (/\.m[jt]s$/.test(file)) return true;
+  if (/\.c[jt]s$/.test(file)) return false;
+  for (let d = dirname(file); ; d = dirname(d)) {
+    const pkg = join(d, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        return (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: string }).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (dirname(d) === d) return false;
+  }
+}
+
+/** Throws SpecFileError for a spec file loadSpecFiles cannot load (a TypeScript file that is not an ES module). */
+export function checkSpecFiles(files: string[]): void {
+  for (const file of files.map((f) => resolve(f))) {
+    if (/\.c?ts$/.test(file) && !isEsmFile(file)) {
+      throw new SpecFileError(`${file}: a TypeScript spec file must be an ES module: add "type": "module" to its package.json, or name it ${basename(file).replace(/\.c?ts$/, '.mts')}`);
+    }
+  }
+}
+
+/**
+ * Loads spec files into `mocha` the way Mocha's own loader does (pre-require, require,
+ * post-require), but an ES module spec always through import(): Mocha would require() it first,
+ * and with tsx a required .ts file is compiled as CommonJS, a second instance of every module it
+ * imports beside the runner's own (the cause of the globalThis registries this replaced). A
+ * CommonJS JavaScript spec (a project without "type": "module") is required: the package's modules
+ * it imports are ES modules already loaded, and require() returns those same instances. TypeScript
+ * specs must be ES modules (SpecFileError otherwise, exit 2).
+ */
+export async function loadSpecFiles(mocha: Mocha, files: string[]): Promise<void> {
+  const require = createRequire(import.meta.url);
+  checkSpecFiles(files);
+  // Compiled (an installed package under plain node), TypeScript specs need tsx's ESM hook; from
+  // the sources (a checkout: bin/hil.js registered it), it is there already.
+  if (!import.meta.url.endsWith('.ts') && files.some((f) => /\.m?ts$/.test(f))) {
+    const { register } = await import('tsx/esm/api');
+    register();
+  }
+  for (const f of files) {
+    const file = resolve(f);
+    mocha.suite.emit('pre-require', globalThis, file, mocha);
+    const m: unknown = isEsmFile(file) ? await import(pathToFileURL(file).href) : require(file);
+    mocha.suite.emit('require', m, file, mocha);
+    mocha.suite.emit('post-require', globalThis, file, mocha);
+  }
+}
+
 /** Runs the suite once; resolves with its counts and exit code (never rejects for failing tests). */
 export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
-  process.env.HIL_TARGET = options.target;
-  const { mochaHooks, harness } = await import('../../../hil-tests/support/target.js');
+  const log = new RunLog();
+  const session = new HilSession(options.target, { log, ...(options.link !== undefined ? { link: options.link } : {}), ...(options.client ? { client: options.client } : {}) });
   const mocha = new Mocha({
     timeout: options.timeoutMs ?? 30_000,
     ...(options.reporter && !['spec', 'dot', 'silent'].includes(options.reporter)
       ? { reporter: options.reporter }
-      : { reporter: HilReporter, reporterOptions: { reportDir: options.reportDir, board: options.board ?? options.target, console: options.reporter ?? 'spec' } }),
-    rootHooks: mochaHooks as Mocha.RootHookObject,
+      : { reporter: HilReporter, reporterOptions: { reportDir: options.reportDir, board: options.board ?? session.descriptor.name, console: options.reporter ?? 'spec', log } }),
+    rootHooks: rootHooks(session),
     ...(options.grep ? { grep: options.grep } : {}),
   });
-  for (const f of options.files ?? suiteFiles()) mocha.addFile(f);
-  await mocha.loadFilesAsync();
-  const tally = guardTests(mocha.suite, harness);
-  beginRun();
+  await loadSpecFiles(mocha, options.files ?? suiteFiles());
+  const tally = guardTests(mocha.suite, session, log);
   return new Promise((resolve) => {
     const runner = mocha.run(() => {
       const s = runner.stats!;

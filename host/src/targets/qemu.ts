@@ -6,11 +6,11 @@
  * banner is never lost.
  */
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFirmware, requireTool, type FirmwareConfig } from './toolchain.js';
-import { ManagedProcess } from './process.js';
+import { ManagedProcess } from '../process/managed.js';
 
 export interface RunningQemu {
   path: string;
@@ -69,10 +69,14 @@ async function qmp(socketPath: string, commands: string[], timeoutMs = 5000): Pr
   });
 }
 
-/** Builds the ELF if needed and starts QEMU halted with USART2 on a pty. */
-export async function startQemu(config: FirmwareConfig = 'default'): Promise<RunningQemu> {
+/**
+ * Starts QEMU halted with USART2 on a pty. `elf` runs an ELF the user built (absolute path);
+ * without it the package's own ELF of `config` is built if needed.
+ */
+export async function startQemu(config: FirmwareConfig = 'default', options: { elf?: string } = {}): Promise<RunningQemu> {
   requireTool('qemu-system-arm', 'qemu-system-arm', 'run the ARM firmware under emulation (target qemu)');
-  const elf = await buildFirmware('arm', config);
+  if (options.elf && !existsSync(options.elf)) throw new Error(`the ELF ${options.elf} does not exist; build it, or fix firmware.elf`);
+  const elf = options.elf ?? (await buildFirmware('arm', config));
   const dir = mkdtempSync(join(tmpdir(), 'hil-qemu-'));
   const sock = join(dir, 'qmp.sock');
   const p = new ManagedProcess(`qemu-system-arm (${config})`, 'qemu-system-arm', [

@@ -4,7 +4,8 @@
  * path as a board.
  */
 import { buildFirmware, type FirmwareConfig } from './toolchain.js';
-import { ManagedProcess } from './process.js';
+import { ManagedProcess } from '../process/managed.js';
+import { existsSync } from 'node:fs';
 
 export interface RunningSim {
   /** The pty a client opens. */
@@ -13,9 +14,14 @@ export interface RunningSim {
   close(): Promise<void>;
 }
 
-/** Builds the sim if needed, starts it and waits for its pty path; stops it if that fails. */
-export async function startSim(config: FirmwareConfig = 'default', extraArgs: string[] = []): Promise<RunningSim> {
-  const bin = await buildFirmware('sim', config);
+/**
+ * Starts the sim and waits for its pty path; stops it if that fails. `binary` runs a sim the user
+ * built (an absolute path; TargetSpecError-like Error when it does not exist); without it the
+ * package's own sim of `config` is built if needed.
+ */
+export async function startSim(config: FirmwareConfig = 'default', extraArgs: string[] = [], options: { binary?: string } = {}): Promise<RunningSim> {
+  if (options.binary && !existsSync(options.binary)) throw new Error(`the sim binary ${options.binary} does not exist; build it, or fix firmware.sim`);
+  const bin = options.binary ?? (await buildFirmware('sim', config));
   const p = new ManagedProcess(`cvm-sim (${config})`, bin, ['--pty', ...extraArgs]);
   try {
     const m = await p.waitFor(/^PTY (\S+)$/m, 10_000, 'pty path ("PTY /dev/pts/N")');

@@ -1,34 +1,33 @@
 /**
  * Finding and building the firmware artefacts the sim and QEMU targets need. A missing tool is an
- * error naming the Debian package; under CI=true a test that needs one fails instead of pending.
+ * error naming the Debian package (process/tools.ts).
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { MissingToolError, hasTool, requireTool } from '../process/tools.js';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export { MissingToolError, hasTool, requireTool };
+
+/**
+ * The package's root: the nearest folder above this module holding a package.json. The same in a
+ * checkout (host/src/targets/) and in the installed package (dist/host/src/targets/), where a
+ * fixed number of `..` would land inside dist/.
+ */
+export const REPO_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`componentvm-hil: no package.json above ${from}: the package is incomplete (reinstall it)`);
+  }
+}
 export const FIRMWARE_DIR = join(REPO_ROOT, 'firmware');
 
 /** A build configuration of the firmware (firmware/Makefile CONFIG=...). */
 export type FirmwareConfig = 'default' | 'small';
-
-export class MissingToolError extends Error {
-  readonly exitCode = 2;
-  constructor(readonly tool: string, readonly debianPackage: string, purpose: string) {
-    super(`${tool} not found: it is needed to ${purpose}; install the Debian package ${debianPackage} (apt-get install -y ${debianPackage})`);
-  }
-}
-
-/** True when `tool` is on PATH. */
-export function hasTool(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-}
-
-export function requireTool(tool: string, debianPackage: string, purpose: string): void {
-  if (!hasTool(tool)) throw new MissingToolError(tool, debianPackage, purpose);
-}
 
 export function simBinary(config: FirmwareConfig = 'default'): string {
   return join(FIRMWARE_DIR, 'build', config, 'sim', 'cvm-sim');
@@ -54,16 +53,3 @@ export async function buildFirmware(target: 'sim' | 'arm', config: FirmwareConfi
   return out;
 }
 
-/**
- * For a test that needs tools: under CI (CI set) a missing tool fails the test naming its Debian
- * package; elsewhere the test is reported as pending with the same reason.
- * `tools` pairs a command with its Debian package.
- */
-export function needTools(ctx: Mocha.Context, tools: Array<[tool: string, debianPackage: string]>): void {
-  const missing = tools.filter(([t]) => !hasTool(t));
-  if (!missing.length) return;
-  const reason = missing.map(([t, p]) => `${t} (Debian package ${p})`).join(', ');
-  if (process.env.CI) throw new Error(`missing ${reason}: install with apt-get install -y ${missing.map(([, p]) => p).join(' ')}`);
-  console.log(`      pending: missing ${reason}`);
-  ctx.skip();
-}

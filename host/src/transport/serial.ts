@@ -11,10 +11,10 @@
  * @serialport/binding-mock; by default the platform binding of the `serialport` package is loaded
  * on first open (so merely importing this module loads no native code).
  */
-import { EventEmitter } from 'node:events';
 import { SerialPortStream } from '@serialport/stream';
 import { Framing } from '../protocol/constants.js';
-import { TransportError, writeDrained, type Transport, type TransportEvents } from './transport.js';
+import { TransportError } from './transport.js';
+import { StreamTransport } from './stream-transport.js';
 
 /** A serialport binding (@serialport/bindings-cpp, @serialport/binding-mock, ...). */
 export type SerialBinding = ConstructorParameters<typeof SerialPortStream>[0]['binding'];
@@ -69,14 +69,14 @@ export function describeOpenError(path: string, error: unknown): string {
 }
 
 /** A serial port as a Transport. One instance opens one path; it can be reopened after close(). */
-export class SerialTransport extends EventEmitter<TransportEvents> implements Transport {
+export class SerialTransport extends StreamTransport<SerialPortStream> {
   readonly name: string;
   readonly path: string;
   readonly baudRate: number;
   private readonly lock: boolean;
   private readonly binding: SerialBinding | undefined;
-  private port: SerialPortStream | undefined;
-  private closing = false; // close() was called on the current port
+  protected readonly closedReason = 'port closed';
+  protected readonly endReason = 'end of stream';
 
   constructor(options: SerialOptions) {
     super();
@@ -87,19 +87,11 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
     this.lock = options.lock ?? true;
     this.binding = options.binding;
     this.name = options.name ?? `serial:${path}`;
-    options.peer?.exited.then(() => {
-      const port = this.port;
-      if (port && !this.closing) this.ended(port, new Error(`${options.peer!.label} exited`));
-    });
-  }
-
-  get isOpen(): boolean {
-    return this.port !== undefined && !this.closing;
+    options.peer?.exited.then(() => this.fail(new Error(`${options.peer!.label} exited`)));
   }
 
   /** Opens the port; rejects with a TransportError (kind 'open') naming the path, the OS reason and a hint. */
-  async open(): Promise<void> {
-    if (this.port) return;
+  protected async connect(): Promise<SerialPortStream> {
     let binding: SerialBinding;
     try {
       binding = this.binding ?? (await defaultBinding());
@@ -123,54 +115,19 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
         else resolve();
       });
     });
-    this.port = port;
-    this.closing = false;
-    port.on('data', (chunk: Buffer) => this.emit('data', chunk));
-    // After open, failures arrive as events: a disconnect closes the stream with a DisconnectedError,
-    // a failed write may destroy it, and a binding that reports end-of-file ends it.
-    port.on('close', (err: Error | null) => this.ended(port, err ?? undefined));
-    port.on('end', () => this.ended(port, new Error('end of stream')));
-    port.on('error', (err: Error) => this.ended(port, err));
+    return port;
   }
 
-  /**
-   * Writes bytes; resolves once the binding has written them and the stream has drained. Rejects
-   * with a TransportError (kind 'closed' when not open, 'write' when the OS refused the write).
-   */
-  write(data: Buffer): Promise<void> {
-    const port = this.port;
-    if (!port || this.closing) return Promise.reject(new TransportError(this.name, 'write while the port is not open', 'closed'));
-    return writeDrained(port, data, this.name);
-  }
-
-  /** Closes the port; `close` is emitted without an error. Safe to call twice. */
-  async close(): Promise<void> {
-    const port = this.port;
-    if (!port || this.closing) return;
-    this.closing = true;
-    await new Promise<void>((resolve) => {
+  protected shutdown(port: SerialPortStream): Promise<void> {
+    return new Promise<void>((resolve) => {
       if (!port.isOpen) return resolve();
       // A close error leaves nothing to recover: the port is gone either way.
       port.close(() => resolve());
     });
-    this.ended(port, undefined);
   }
 
-  /** The port ended: by close() (error ignored) or on its own (reported as 'disconnected'). Runs once per port. */
-  private ended(port: SerialPortStream, error: Error | undefined): void {
-    if (this.port !== port) return;
-    const requested = this.closing;
-    this.port = undefined;
-    this.closing = false;
-    port.removeAllListeners('data');
-    port.on('error', () => {}); // late errors of a port we no longer use
-    if (!requested && port.isOpen) port.close(() => {});
-    if (requested) {
-      this.emit('close');
-    } else {
-      const reason = error?.message ?? 'port closed';
-      this.emit('close', new TransportError(this.name, `disconnected: ${reason}`, 'disconnected', { cause: error }));
-    }
+  protected discard(port: SerialPortStream): void {
+    if (port.isOpen) port.close(() => {});
   }
 }
 

@@ -7,9 +7,9 @@
  * peer's delayed ACK would add ~40 ms to every round trip (measured with QEMU's TCP chardev,
  * shared/qemu-notes.md). Connecting is bounded by connectTimeoutMs; every error names host:port.
  */
-import { EventEmitter } from 'node:events';
 import { Socket, connect } from 'node:net';
-import { TransportError, writeDrained, type Transport, type TransportEvents } from './transport.js';
+import { TransportError } from './transport.js';
+import { StreamTransport } from './stream-transport.js';
 
 export interface TcpOptions {
   host: string;
@@ -47,13 +47,13 @@ function describeConnectError(where: string, error: NodeJS.ErrnoException): stri
 }
 
 /** A TCP connection as a Transport. One instance connects to one address; it can reconnect after close(). */
-export class TcpTransport extends EventEmitter<TransportEvents> implements Transport {
+export class TcpTransport extends StreamTransport<Socket> {
   readonly name: string;
   readonly host: string;
   readonly port: number;
   private readonly connectTimeoutMs: number;
-  private socket: Socket | undefined;
-  private closing = false;
+  protected readonly closedReason = 'connection closed';
+  protected readonly endReason = 'the server closed the connection';
 
   constructor(options: TcpOptions) {
     super();
@@ -65,13 +65,8 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
     this.name = options.name ?? `tcp://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
-  get isOpen(): boolean {
-    return this.socket !== undefined && !this.closing;
-  }
-
-  /** Connects; rejects with a TransportError (kind 'open') naming host:port, the reason and a hint. */
-  async open(): Promise<void> {
-    if (this.socket) return;
+  /** Connects (no Nagle); rejects with a TransportError (kind 'open') naming host:port, the reason and a hint. */
+  protected async connect(): Promise<Socket> {
     const where = `${this.host}:${this.port}`;
     const socket = connect({ host: this.host, port: this.port });
     await new Promise<void>((resolve, reject) => {
@@ -98,46 +93,20 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
       socket.once('connect', onConnect);
     });
     socket.setNoDelay(true);
-    this.socket = socket;
-    this.closing = false;
-    socket.on('data', (chunk: Buffer) => this.emit('data', chunk));
-    socket.on('error', (e) => this.ended(socket, e));
-    socket.on('end', () => this.ended(socket, new Error('the server closed the connection')));
-    socket.on('close', () => this.ended(socket, new Error('connection closed')));
+    return socket;
   }
 
-  /** Writes bytes; resolves once the socket has taken them (and drained when its buffer was full). */
-  write(data: Buffer): Promise<void> {
-    const socket = this.socket;
-    if (!socket || this.closing) return Promise.reject(new TransportError(this.name, 'write while not connected', 'closed'));
-    return writeDrained(socket, data, this.name);
-  }
-
-  /** Closes the connection; `close` is emitted without an error. Safe to call twice. */
-  async close(): Promise<void> {
-    const socket = this.socket;
-    if (!socket || this.closing) return;
-    this.closing = true;
-    await new Promise<void>((resolve) => {
+  protected shutdown(socket: Socket): Promise<void> {
+    return new Promise<void>((resolve) => {
       if (socket.destroyed) return resolve();
       socket.once('close', () => resolve());
       socket.end();
       // A peer that never acknowledges the FIN must not hold close() open.
       setTimeout(() => socket.destroy(), 1000).unref();
     });
-    this.ended(socket, undefined);
   }
 
-  /** The connection ended: by close() or on its own (reported as 'disconnected'). Runs once per socket. */
-  private ended(socket: Socket, error: Error | undefined): void {
-    if (this.socket !== socket) return;
-    const requested = this.closing;
-    this.socket = undefined;
-    this.closing = false;
-    socket.removeAllListeners('data');
-    socket.on('error', () => {}); // late errors of a socket we no longer use
+  protected discard(socket: Socket): void {
     if (!socket.destroyed) socket.destroy();
-    if (requested) this.emit('close');
-    else this.emit('close', new TransportError(this.name, `disconnected: ${error?.message ?? 'connection closed'}`, 'disconnected', { cause: error }));
   }
 }

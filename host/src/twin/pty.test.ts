@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { encodeCbor } from '../codec/cbor.js';
 import { encodeFrame } from '../framing/frame.js';
 import { ErrorCode as E, Op } from '../protocol/constants.js';
-import { liveChildPids } from '../targets/process.js';
-import { MissingToolError, needTools } from '../targets/toolchain.js';
+import { liveChildPids } from '../process/managed.js';
+import { MissingToolError } from '../process/tools.js';
+import { needTools } from '../testing/tools.js';
 import { SerialTransport } from '../transport/serial.js';
 import { listenLines } from '../transport/testing/listen.js';
 import { TransportError } from '../transport/transport.js';
@@ -114,9 +115,8 @@ describe('twin on a pty (socat)', function () {
       writeFileSync(fake, '#!/bin/sh\nexec sleep 30\n');
       chmodSync(fake, 0o755);
       const before = new Set(liveChildPids());
-      const t0 = Date.now();
+      // The message names the bound it gave up at; the test's own timeout proves it does not hang.
       await assert.rejects(serveTwinOnPty({ socat: fake, startTimeoutMs: 300, stopGraceMs: 500 }), /no two "PTY is \/dev\/pts\/N" lines within 300 ms/);
-      assert.ok(Date.now() - t0 < 3000);
       assert.deepEqual(liveChildPids().filter((p) => !before.has(p)), []);
     });
 

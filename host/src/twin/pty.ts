@@ -22,12 +22,12 @@
  * reopened client sends are picked up within about a second (measured 0.35–0.95 s); after that,
  * round trips are back to milliseconds.
  *
- * socat is a ManagedProcess (host/src/targets/process.ts): close() sends SIGTERM, then SIGKILL after
+ * socat is a ManagedProcess (host/src/process/managed.ts): close() sends SIGTERM, then SIGKILL after
  * a bounded wait, and the registry kills it if this process exits or is interrupted first.
  */
 import { SerialTransport } from '../transport/serial.js';
-import { ManagedProcess } from '../targets/process.js';
-import { MissingToolError, hasTool } from '../targets/toolchain.js';
+import { ManagedProcess } from '../process/managed.js';
+import { MissingToolError, hasTool } from '../process/tools.js';
 import { attachDevice } from './attach.js';
 import { TwinDevice, type TwinDeviceOptions } from './device.js';
 

@@ -18,7 +18,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManagedProcess } from '../../targets/process.js';
+import { ManagedProcess } from '../../process/managed.js';
 import { startSim } from '../../targets/sim.js';
 
 export interface SimBoard {

@@ -1,28 +1,48 @@
 /**
- * The strategy that brings a described board to "ready" (labgrid's habit: a test asks for a state,
- * not a boot sequence). Per kind:
+ * The strategy: the one way any target reaches "ready" (labgrid's habit: a test asks for a state,
+ * not a boot sequence). Whatever named the target (a --target spec, a board file, a config file's
+ * default), it arrives here as a descriptor (descriptor.ts), and:
  *
- *   twin, twin-pty, sim, qemu, tcp   open the target (building the sim / the ELF if needed), hello
- *   serial                           [build, flash with the descriptor's tool (retried once)],
- *                                    open the port, [reset, wait for the banner], hello
+ *   [build and flash with the descriptor's tool, retried once]   (serial boards, with `flash`)
+ *   open the link (start socat / the sim / QEMU, building the sim or ELF if needed)
+ *   open the client with the descriptor's request timeout
+ *   [start a halted target; reset; wait for the banner]
+ *   hello
+ *   [verify that banner and hello are the build just flashed]
  *
- * After a flash the board must show it runs the build just flashed: its banner and hello carry
- * the firmware id and limits of that build, and hello comes from the boot the banner announced.
- * The port is opened before the reset, so the banner (printed once at boot) is never missed.
- *
- * Every process started here (make, openocd, st-flash) is a ManagedProcess, reaped on every path.
+ * The port is opened before the reset (or before QEMU is started), so the banner, printed once at
+ * boot, is never missed. Every process started here (make, openocd, st-flash, and those openLink
+ * starts) is a ManagedProcess, and everything is released, in reverse, if a step fails.
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { PoolClient, type ClientOptions } from '../client/pool-client.js';
 import { BANNER_PREFIX, PROTOCOL_VERSION } from '../protocol/constants.js';
 import type { Hello } from '../protocol/messages.js';
-import { hasFaultsOn, linkSpecOf, openLink, type OpenTarget } from '../targets/index.js';
-import type { LinkSpec } from '../transport/emulator.js';
-import { ManagedProcess } from '../targets/process.js';
-import { MissingToolError, REPO_ROOT, armElf, buildFirmware, hasTool } from '../targets/toolchain.js';
+import type { LinkEmulator } from '../transport/emulator.js';
+import type { Transport } from '../transport/transport.js';
+import { ManagedProcess } from '../process/managed.js';
+import { MissingToolError, hasTool } from '../process/tools.js';
+import { REPO_ROOT, armElf, buildFirmware } from './toolchain.js';
 import { compareWithBuild, expectedFirmware, type ExpectedFirmware } from './build-info.js';
-import { displayPath, firmwareConfig, targetSpec, type Board, type FlashTool } from './descriptor.js';
+import { firmwareConfig, resolveIn, toTarget, whereOf, type FlashTool, type Target } from './descriptor.js';
+import { Cleanup, hasFaultsOn, openLink, type LinkOptions } from './link.js';
+
+/** A target at "ready": an open client that said hello, and what closes it all. */
+export interface OpenTarget {
+  /** The descriptor's name: the board's, or the spec it was parsed from (e.g. "twin"). */
+  name: string;
+  client: PoolClient;
+  /**
+   * The link under the client: the target's own transport (a twin's carries the fault controls,
+   * TwinTransport.device), or the link emulator in front of it (then `emulator.inner` is it).
+   */
+  transport: Transport;
+  /** The link emulator the target runs through, when one was asked for: its counters, seed and cut(). */
+  emulator?: LinkEmulator;
+  /** Closes the client and everything the target started (ports, processes); never rejects. */
+  close(): Promise<void>;
+}
 
 /** A board that cannot be brought to ready; `exitCode` is what the CLI exits with. */
 export class BoardError extends Error {
@@ -72,7 +92,7 @@ export interface FlashReport {
   attempts: FlashAttempt[];
 }
 
-export interface PrepareOptions {
+export interface PrepareOptions extends LinkOptions {
   /** Build and flash the image first (serial boards only); then reset, wait for the banner and verify. */
   flash?: boolean;
   /** Reset once the port is open and wait for the banner, without flashing. */
@@ -81,17 +101,14 @@ export interface PrepareOptions {
   build?: boolean;
   /** Progress, one line a step. */
   onStep?: (line: string) => void;
-  /** Overrides the descriptor's client options. */
+  /** Overrides the client options the descriptor gives (requestTimeoutMs → timeoutMs). */
   client?: ClientOptions;
-  /** Overrides the descriptor's `link` (the link emulator); "none" runs it on a clean link. */
-  link?: LinkSpec | string;
 }
 
-/** A board at "ready": an open target that said hello, plus what it took to get there. */
-export interface ReadyBoard extends OpenTarget {
-  board: Board;
-  /** The target spec the descriptor mapped to. */
-  spec: string;
+/** A target at "ready", plus what it took to get there. */
+export interface ReadyTarget extends OpenTarget {
+  /** The descriptor it was brought up from (every field of it was used). */
+  board: Target;
   hello: Hello;
   /** The boot banner, when a reset or a flash made the board print one. */
   banner?: string;
@@ -112,22 +129,21 @@ export function commandLine(command: string, args: string[]): string {
 }
 
 /** The firmware port a kind runs when the descriptor does not say. */
-function defaultPortName(b: Board): string {
+function defaultPortName(b: Target): string {
   return b.kind === 'sim' ? 'sim' : 'stm32f407';
 }
 
 /** The build a board is expected to run; undefined for the twin (it is not firmware). */
-export function expectedBuild(b: Board): ExpectedFirmware | undefined {
+export function expectedBuild(b: Target): ExpectedFirmware | undefined {
   if (b.kind === 'twin' || b.kind === 'twin-pty') return undefined;
   return expectedFirmware(firmwareConfig(b), b.firmware?.port ?? defaultPortName(b));
 }
 
 /** The image a board is flashed with, absolute; and whether it is a firmware/build product to build first. */
-export function flashImage(b: Board): { image: string; built: boolean } {
+export function flashImage(b: Target): { image: string; built: boolean } {
   const f = b.flash!;
   const config = firmwareConfig(b);
-  const rel = f.image ?? (f.tool === 'st-flash' ? armElf(config).replace(/\.elf$/, '.bin') : armElf(config));
-  const image = isAbsolute(rel) ? rel : join(REPO_ROOT, rel);
+  const image = f.image ? resolveIn(b, f.image) : f.tool === 'st-flash' ? armElf(config).replace(/\.elf$/, '.bin') : armElf(config);
   const built = image.startsWith(join(REPO_ROOT, 'firmware', 'build', config, 'arm') + '/');
   return { image, built };
 }
@@ -150,9 +166,9 @@ async function runTool(label: string, command: string, args: string[], timeoutMs
   return { exitCode: p.exitCode, signal: p.exitSignal, timedOut, output: p.output };
 }
 
-function requireCommand(b: Board, tool: FlashTool, command: string, purpose: string): void {
+function requireCommand(b: Target, tool: FlashTool, command: string, purpose: string): void {
   if (command.includes('/')) {
-    if (!existsSync(command)) throw new BoardError(`${b.name}: ${command} (the ${tool} command in ${displayPath(b.file)}) does not exist`, 2);
+    if (!existsSync(command)) throw new BoardError(`${b.name}: ${command} (the ${tool} command in ${whereOf(b)}) does not exist`, 2);
   } else if (!hasTool(command)) {
     throw new MissingToolError(command, DEBIAN_PACKAGE[tool], `${purpose} (board ${b.name})`);
   }
@@ -162,10 +178,10 @@ function requireCommand(b: Board, tool: FlashTool, command: string, purpose: str
  * Builds the image if it is a firmware/build product, then runs the descriptor's flash tool,
  * retrying once. Throws FlashError (exit 4) with each attempt's output when both fail.
  */
-export async function flashBoard(b: Board, options: { build?: boolean; onStep?: (line: string) => void } = {}): Promise<FlashReport> {
+export async function flashBoard(b: Target, options: { build?: boolean; onStep?: (line: string) => void } = {}): Promise<FlashReport> {
   const step = options.onStep ?? (() => {});
   if (b.kind !== 'serial' || !b.flash) {
-    const why = b.kind === 'serial' ? `${displayPath(b.file)} has no "flash" section` : `kind ${b.kind} is not flashed (${b.kind === 'sim' || b.kind === 'qemu' ? 'it runs the image it is started with, built when it starts' : b.kind === 'tcp' ? 'flash it on the machine it is plugged into' : 'it is not firmware'})`;
+    const why = b.kind === 'serial' ? `${whereOf(b)} has no "flash" section` : `kind ${b.kind} is not flashed (${b.kind === 'sim' || b.kind === 'qemu' ? 'it runs the image it is started with, built when it starts' : b.kind === 'tcp' ? 'flash it on the machine it is plugged into' : 'it is not firmware'})`;
     throw new BoardError(`${b.name}: cannot flash: ${why}`, 2);
   }
   const f = b.flash;
@@ -195,7 +211,7 @@ export async function flashBoard(b: Board, options: { build?: boolean; onStep?: 
 }
 
 /** Runs the descriptor's reset tool (nothing for "none"); throws BoardError with the tool's output on failure. */
-export async function resetBoard(b: Board, onStep: (line: string) => void = () => {}): Promise<void> {
+export async function resetBoard(b: Target, onStep: (line: string) => void = () => {}): Promise<void> {
   const r = b.reset;
   if (!r || r.tool === 'none') return;
   const command = r.command ?? r.tool;
@@ -252,27 +268,25 @@ function bannerWatch(client: PoolClient, options: { anyLine?: boolean } = {}): {
 }
 
 /**
- * Brings a described board to ready and returns it open, handshaken (the same shape as
- * openTarget's, plus what it took). With `flash`, the board is built, flashed, reset, and checked
- * against the build (VerifyError when it runs something else). Everything it opened or started is
- * released if a step fails.
+ * Brings a target to ready and returns it open, handshaken, with what it took (see the file
+ * comment). Every field of the descriptor is used: the kind and its port, url or firmware
+ * artefacts, baud, link, requestTimeoutMs, bannerTimeoutMs, flash and reset. With `flash`, a serial
+ * board is built, flashed, reset, and checked against the build (VerifyError when it runs something
+ * else). Everything it opened or started is released if a step fails.
  */
-export async function prepareBoard(b: Board, options: PrepareOptions = {}): Promise<ReadyBoard> {
+export async function bringUp(target: string | Target, options: PrepareOptions = {}): Promise<ReadyTarget> {
+  const b = toTarget(target);
   const step = options.onStep ?? (() => {});
-  const flash = options.flash ? await flashBoard(b, { build: options.build, onStep: step }) : undefined;
   if (options.reset && b.kind !== 'serial' && !options.flash) throw new BoardError(`${b.name}: kind ${b.kind} has no reset step (only serial boards are reset)`, 2);
-  const spec = targetSpec(b);
-  const linkSpec = linkSpecOf(options.link ?? b.link, options.link !== undefined ? '--link' : `${displayPath(b.file)}: /link`);
-  step(`open     ${spec}`);
-  const link = await openLink(spec, { link: linkSpec });
+  const flash = options.flash ? await flashBoard(b, { ...(options.build !== undefined ? { build: options.build } : {}), onStep: step }) : undefined;
+  step(`open     ${b.name} (${b.kind})`);
+  const link = await openLink(b, options.link !== undefined ? { link: options.link } : {});
   if (link.emulator) step(`link     ${link.emulator.name}`);
-  const cleanups: Array<() => Promise<void>> = [() => link.close()];
-  const closeAll = async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  };
+  const cleanup = new Cleanup();
+  cleanup.push(() => link.close());
   try {
-    const client = new PoolClient(link.transport, { ...(b.requestTimeoutMs ? { timeoutMs: b.requestTimeoutMs } : {}), ...options.client });
-    cleanups.push(() => client.close());
+    const client = new PoolClient(link.transport, { ...(b.requestTimeoutMs !== undefined ? { timeoutMs: b.requestTimeoutMs } : {}), ...options.client });
+    cleanup.push(() => client.close());
     // Through a lossy emulated link a halted target's banner may arrive damaged: any line proves it is up.
     const watch = bannerWatch(client, { anyLine: !!link.start && hasFaultsOn(link) });
     await client.open();
@@ -280,8 +294,9 @@ export async function prepareBoard(b: Board, options: PrepareOptions = {}): Prom
     const bannerMs = b.bannerTimeoutMs ?? DEFAULT_BANNER_TIMEOUT_MS;
     if (link.start) {
       // A halted target (QEMU) is started only now that its port is open.
+      const startMs = Math.max(bannerMs, 10_000);
       await link.start();
-      const first = await watch.wait(Math.max(bannerMs, 10_000), () => `${b.name}: no boot banner ("${BANNER_PREFIX} ...") within ${Math.max(bannerMs, 10_000)} ms of starting it`);
+      const first = await watch.wait(startMs, () => `${b.name}: no boot banner ("${BANNER_PREFIX} ...") within ${startMs} ms of starting it`);
       if (first.startsWith(BANNER_PREFIX)) banner = first;
     } else if (flash || options.reset) {
       await resetBoard(b, step);
@@ -306,16 +321,24 @@ export async function prepareBoard(b: Board, options: PrepareOptions = {}): Prom
       client,
       transport: link.transport,
       ...(link.emulator ? { emulator: link.emulator } : {}),
-      close: closeAll,
+      close: () => cleanup.run(),
       board: b,
-      spec,
       hello,
       ...(banner ? { banner } : {}),
       ...(flash ? { flash } : {}),
       ...(verified ? { verified } : {}),
     };
   } catch (e) {
-    await closeAll();
+    await cleanup.run();
     throw e;
   }
+}
+
+/**
+ * A spec or a descriptor brought to ready (bringUp), with client options given flat as before:
+ * `openTarget('sim', { timeoutMs: 500, link: 'ber=1e-3' })`.
+ */
+export async function openTarget(target: string | Target, options: ClientOptions & LinkOptions = {}): Promise<ReadyTarget> {
+  const { link, ...client } = options;
+  return bringUp(target, { client, ...(link !== undefined ? { link } : {}) });
 }

@@ -1,17 +1,14 @@
 /**
- * Child processes a target needs (socat, the sim, QEMU): started, watched, and always reaped.
+ * Child processes a target needs (socat, the sim, QEMU, make, a flash tool): started, watched, and always reaped.
  * Every live child is in one registry; stopping sends SIGTERM, then SIGKILL by pid after a
  * bounded wait (QEMU blocked on a pty write ignores SIGTERM). The registry is emptied when this
  * process exits or is interrupted, so no run, passing or failing or Ctrl-C'd, leaves an orphan.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
-// On globalThis, so that a second instance of this module (a test runner may load TypeScript
-// through both require() and import) still sees, and reaps, every child of the process.
-const registry = ((globalThis as Record<symbol, unknown>)[Symbol.for('componentvm-hil.processes')] ??= {
-  live: new Set<ManagedProcess>(),
-  hooked: false,
-}) as { live: Set<ManagedProcess>; hooked: boolean };
+// One registry for the process. Module state, not globalThis: the runner loads the suite as ESM
+// only (orchestrator/run-suite.ts loadSpecFiles), so this module has one instance per process.
+const registry = { live: new Set<ManagedProcess>(), hooked: false };
 const live = registry.live;
 
 function hookExit(): void {

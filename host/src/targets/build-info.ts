@@ -8,16 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BANNER_PREFIX, DefaultLimits } from '../protocol/constants.js';
+import { BANNER_PREFIX } from '../protocol/constants.js';
+import { DEFAULT_POOL_LIMITS, formatLimits, limitsOf, type PoolLimits } from '../protocol/limits.js';
 import type { Hello } from '../protocol/messages.js';
-import { FIRMWARE_DIR, type FirmwareConfig } from '../targets/toolchain.js';
+import { FIRMWARE_DIR, type FirmwareConfig } from './toolchain.js';
 
-export interface PoolLimits {
-  maxVms: number;
-  maxGlobals: number;
-  maxArrays: number;
-  arrayElements: number;
-}
+export type { PoolLimits };
 
 export interface ExpectedFirmware {
   config: FirmwareConfig;
@@ -45,12 +41,7 @@ export function firmwareVersion(firmwareDir = FIRMWARE_DIR): string {
 
 /** The pool limits of a configuration: the defaults, overridden by its -D flags in firmware/Makefile. */
 export function configLimits(config: FirmwareConfig, firmwareDir = FIRMWARE_DIR): PoolLimits {
-  const limits: PoolLimits = {
-    maxVms: DefaultLimits.maxConcurrentVms,
-    maxGlobals: DefaultLimits.vmMaxGlobals,
-    maxArrays: DefaultLimits.vmMaxArrays,
-    arrayElements: DefaultLimits.vmArrayElements,
-  };
+  const limits: PoolLimits = { ...DEFAULT_POOL_LIMITS };
   const makefile = readFileSync(join(firmwareDir, 'Makefile'), 'utf8');
   // ifeq ($(CONFIG),small) / else ifeq ($(CONFIG),small)  followed by  CONFIG_FLAGS := -D...
   const m = new RegExp(`ifeq \\(\\$\\(CONFIG\\),${config}\\)\\s*\\n\\s*CONFIG_FLAGS\\s*:?=([^\\n]*)`).exec(makefile);
@@ -96,11 +87,11 @@ export function parseBanner(line: string): Banner | undefined {
  */
 export function compareWithBuild(expected: ExpectedFirmware, bannerLine: string | undefined, hello: Hello, protoVersion: number): string[] {
   const out: string[] = [];
-  const lim = (l: PoolLimits) => `vms=${l.maxVms} globals=${l.maxGlobals} arrays=${l.maxArrays} elements=${l.arrayElements}`;
+  const lim = formatLimits;
   const want = lim(expected.limits);
   if (hello.protoVersion !== protoVersion) out.push(`hello protocol version ${hello.protoVersion}, this host speaks ${protoVersion}`);
   if (hello.firmwareId !== expected.firmwareId) out.push(`hello firmware id ${hello.firmwareId}, the build is ${expected.firmwareId}`);
-  const helloLimits = { maxVms: hello.maxVms, maxGlobals: hello.maxGlobals, maxArrays: hello.maxArrays, arrayElements: hello.arrayElements };
+  const helloLimits = limitsOf(hello);
   if (lim(helloLimits) !== want) out.push(`hello limits ${lim(helloLimits)}, CONFIG=${expected.config} has ${want}`);
   if (bannerLine === undefined) return out;
   const banner = parseBanner(bannerLine);

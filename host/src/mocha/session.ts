@@ -1,0 +1,200 @@
+/**
+ * A HIL session: the runner's hold on one target for one run. The runner (orchestrator/run-suite.ts,
+ * or the root-hooks plugin in register.ts for a plain `mocha` run) makes one, brings its target to
+ * ready through the one strategy (targets/strategy.ts bringUp) before the first test, prepares it
+ * before every test (a fresh hello after a reset or a link error, a fresh open after a disconnect,
+ * then reset_pool so tests never depend on each other's leftovers), and closes it after the last.
+ * Tests reach it through the fixture (fixture.ts `target()`), which the runner's root hooks point at
+ * this session: the state is the session's, handed to the suite, never module or global state.
+ */
+import type { ClientOptions, PoolClient } from '../client/pool-client.js';
+import type { Hello } from '../protocol/messages.js';
+import type { LinkSpec } from '../transport/emulator.js';
+import type { TwinDevice } from '../twin/device.js';
+import { liveChildPids } from '../process/managed.js';
+import { bringUp, openTarget, type OpenTarget, type ReadyTarget } from '../targets/strategy.js';
+import { toTarget, type Target } from '../targets/descriptor.js';
+import { RunLog, TestNotRun, linkReason, type LinkQuality } from './run-log.js';
+
+/** Time to open a target (build, boot, banner, hello), on top of the test's own timeout, in ms. */
+export const OPEN_TIMEOUT_MS = 60_000;
+
+/** What a test sees of its target. */
+export interface TargetContext {
+  client: PoolClient;
+  /** The link under the client (fault-injection and link-layer tests reach it). */
+  transport: OpenTarget['transport'];
+  hello: Hello;
+  /** The descriptor's name: the board's, or the --target spec. */
+  name: string;
+  /** The twin behind the link (its fault controls: hang, reboot, ...), whatever emulator is in front; undefined for other targets. */
+  twin: TwinDevice | undefined;
+  /** The link emulator in front of the target, when the run goes through one (`--link`, a descriptor's `link`). */
+  emulator: OpenTarget['emulator'];
+  /** The descriptor the target was brought up from. */
+  descriptor: Target;
+}
+
+export interface SessionOptions {
+  /** The link emulator spec; overrides the descriptor's `link` ("none": a clean link). */
+  link?: LinkSpec | string;
+  /** Client options over the descriptor's (requestTimeoutMs → timeoutMs). */
+  client?: ClientOptions;
+  /** The run's record (default: a new one); the runner hands the same one to the reporter. */
+  log?: RunLog;
+}
+
+/** The TwinDevice a target leads to, through the link emulator if there is one. */
+function twinOf(t: OpenTarget): TwinDevice | undefined {
+  const inner = (t.emulator?.inner ?? t.transport) as unknown as { device?: TwinDevice };
+  return inner.device;
+}
+
+/** A ready target as a test sees it. */
+export function contextOf(t: ReadyTarget): TargetContext {
+  return { client: t.client, transport: t.transport, hello: t.client.info ?? t.hello, name: t.name, twin: twinOf(t), emulator: t.emulator, descriptor: t.board };
+}
+
+/** Numbers only, from whatever the client reports about its link (retransmits, gaps, RTO, ...). */
+function clientLinkCounters(client: PoolClient): Record<string, number> {
+  const out: Record<string, number> = {};
+  // Times to the microsecond: enough for a report, and short in JUnit properties.
+  for (const [k, v] of Object.entries(client.linkStats())) if (typeof v === 'number') out[k] = Number.isInteger(v) ? v : Math.round(v * 1000) / 1000;
+  return out;
+}
+
+/** The emulator's fault counts, flattened (`h2d.flips`, ...), when the link runs through one. */
+function emulatorCounters(t: OpenTarget): Record<string, number> | undefined {
+  if (!t.emulator) return undefined;
+  const c = t.emulator.counters;
+  const out: Record<string, number> = { seed: t.emulator.spec.seed, cutH2d: c.cutH2d, cutD2h: c.cutD2h, packetsToHost: c.packetsToHost };
+  for (const dir of ['h2d', 'd2h'] as const) for (const [k, v] of Object.entries(c[dir])) out[`${dir}.${k}`] = v;
+  return out;
+}
+
+/** The link's quality at the end of the run, for run.json and JUnit: the client's counters, the device's, and the emulator's. */
+async function linkQuality(t: OpenTarget): Promise<LinkQuality> {
+  const emulator = emulatorCounters(t);
+  const base = { client: clientLinkCounters(t.client), ...(emulator ? { emulator } : {}) };
+  try {
+    const s = await t.client.stats();
+    return { ...base, device: { replayed: s.replayed, outOfSequence: s.outOfSequence, noSession: s.noSession, sessions: s.sessions } };
+  } catch (e) {
+    return { ...base, device: undefined, note: `the device's counters could not be read: ${(e as Error).message}` };
+  }
+}
+
+export class HilSession {
+  /** The descriptor every open of this session brings up. */
+  readonly descriptor: Target;
+  /** The run's record. */
+  readonly log: RunLog;
+  private readonly options: SessionOptions;
+  private current: ReadyTarget | undefined;
+  /** The link closed under the client (a disconnect): the next test opens the target again. */
+  private closed = false;
+  /** A test ended in a link error or a reset: the next test begins with hello. */
+  private needsHandshake = false;
+  /** Why the target could not be opened, when that is a setup problem (retrying cannot help). */
+  private setupError: string | undefined;
+  /** Targets a test opened besides the session's (openExtraTarget), closed after that test. */
+  private extras: OpenTarget[] = [];
+
+  /** @param target a spec ("twin", "serial:/dev/ttyUSB0") or a descriptor (a board, a config's default) */
+  constructor(target: string | Target, options: SessionOptions = {}) {
+    this.descriptor = toTarget(target);
+    this.options = options;
+    this.log = options.log ?? new RunLog();
+  }
+
+  /** The open target as a test sees it; throws when none is open (outside a test of a run). */
+  context(): TargetContext {
+    if (!this.current) throw new Error(`HIL target ${this.descriptor.name} is not open: target() is valid inside a test of a run (hil test, or mocha with the componentvm-hil root-hooks plugin)`);
+    return contextOf(this.current);
+  }
+
+  private async open(ctx: Mocha.Context): Promise<void> {
+    if (this.setupError) throw new TestNotRun(this.setupError);
+    const name = this.descriptor.name;
+    const timeout = ctx.timeout();
+    ctx.timeout(OPEN_TIMEOUT_MS + timeout);
+    try {
+      const t = await bringUp(this.descriptor, { ...(this.options.link !== undefined ? { link: this.options.link } : {}), ...(this.options.client ? { client: this.options.client } : {}) });
+      this.current = t;
+      this.closed = false;
+      this.needsHandshake = false;
+      t.client.on('log', (line) => this.log.noteDeviceLine(line));
+      t.client.on('reset', (reason) => this.log.noteReset(reason));
+      t.client.on('close', () => (this.closed = true));
+      this.log.noteTarget(t.name, t.client.info);
+    } catch (e) {
+      const link = linkReason(e);
+      if (link) throw new TestNotRun(`${link} (opening ${name})`, { cause: e });
+      // Not the link: a bad spec, a missing tool, a failed build. Every later test would fail alike.
+      this.setupError = `setup: could not open target ${name}: ${(e as Error).message.split('\n')[0]}`;
+      throw new TestNotRun(this.setupError, { cause: e });
+    } finally {
+      ctx.timeout(timeout);
+    }
+  }
+
+  /**
+   * Before every test, inside it (the runner's guard, run-suite.ts guardTests): a ready target
+   * with an empty pool. Throws TestNotRun when the test cannot run, a link error when the link
+   * failed, any other error when the target misbehaved.
+   */
+  async prepare(ctx: Mocha.Context): Promise<void> {
+    if (this.current && this.closed) await this.closeCurrent();
+    if (!this.current) await this.open(ctx);
+    const client = this.current!.client;
+    // After a reset (its requests rejected with BoardReset) or a link error, begin a new session.
+    if (this.needsHandshake || client.resetPending !== undefined) {
+      this.log.noteTarget(client.target, await client.hello());
+      this.needsHandshake = false;
+    }
+    await client.resetPool();
+  }
+
+  /** Called with the error a test (or its preparation) ended in. */
+  afterError(error: unknown): void {
+    if (linkReason(error) || (error instanceof Error && error.name === 'BoardReset')) this.needsHandshake = true;
+  }
+
+  /**
+   * Opens another target for the running test (a second board, a twin beside the board under
+   * test), through the same strategy; closed after the test by closeExtras.
+   */
+  async openExtra(target: string | Target, options: SessionOptions = {}): Promise<TargetContext> {
+    const t = await openTarget(toTarget(target), { ...options.client, ...(options.link !== undefined ? { link: options.link } : {}) });
+    this.extras.push(t);
+    return contextOf(t);
+  }
+
+  /** Closes the targets the test opened (never rejects). */
+  async closeExtras(): Promise<void> {
+    const extras = this.extras.reverse();
+    this.extras = [];
+    for (const t of extras) await t.close();
+  }
+
+  private async closeCurrent(): Promise<void> {
+    const t = this.current;
+    this.current = undefined;
+    await t?.close();
+  }
+
+  /**
+   * After the last test: records the link's quality, closes everything, and throws when a process
+   * the targets started is still running.
+   */
+  async finish(): Promise<void> {
+    await this.closeExtras();
+    if (this.current && !this.closed) this.log.noteLink(await linkQuality(this.current));
+    await this.closeCurrent();
+    this.closed = false;
+    this.needsHandshake = false;
+    this.setupError = undefined;
+    const left = liveChildPids();
+    if (left.length) throw new Error(`processes left running after the target closed: pids ${left.join(', ')}`);
+  }
+}
