@@ -160,6 +160,16 @@ export class HilSession {
     if (linkReason(error) || (error instanceof Error && error.name === 'BoardReset')) this.needsHandshake = true;
   }
 
+  /** The client's retransmissions so far; undefined while no target is open. */
+  linkRetransmits(): number | undefined {
+    return this.current ? this.current.client.linkStats().retransmits : undefined;
+  }
+
+  /** A test was given up while its body runs: close the target under it; the next test opens it again. */
+  async abandon(): Promise<void> {
+    await this.closeCurrent();
+  }
+
   /**
    * Opens another target for the running test (a second board, a twin beside the board under
    * test), through the same strategy; closed after the test by closeExtras.

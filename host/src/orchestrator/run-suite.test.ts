@@ -122,3 +122,51 @@ describe("runSuite: a suite's own hook fails", function () {
     expect(junit).to.match(/tests="5" failures="1" skipped="3"/);
   });
 });
+
+describe('guardTests: a test slowed by the cable', function () {
+  this.timeout(10_000);
+  // Runs one Mocha suite holding `body` (its own timeout 400 ms) under guardTests with a harness
+  // whose link retransmits while the test runs (`retransmitting`), or stays quiet.
+  async function run(retransmitting: boolean, body: () => Promise<void>) {
+    const { default: Mocha } = await import('mocha');
+    const { guardTests } = await import('./run-suite.js');
+    const { RunLog } = await import('../mocha/run-log.js');
+    let retransmits = 0;
+    let abandoned = 0;
+    const ticker = retransmitting ? setInterval(() => retransmits++, 20) : undefined;
+    const harness = {
+      prepare: async () => {},
+      afterError: () => {},
+      linkRetransmits: () => retransmits,
+      abandon: async () => void abandoned++,
+    };
+    const mocha = new Mocha({ reporter: function () {} as unknown as Mocha.ReporterConstructor, timeout: 400 });
+    mocha.suite.addTest(new Mocha.Test('slow', body));
+    const tally = guardTests(mocha.suite, harness, new RunLog());
+    const outcome = await new Promise<{ failures: number; pending: number; passes: number }>((resolve) => {
+      const runner = mocha.run(() => resolve({ failures: runner.stats!.failures, pending: runner.stats!.pending, passes: runner.stats!.passes }));
+    });
+    clearInterval(ticker);
+    return { outcome, tally, abandoned };
+  }
+
+  it('gives up a test still running near its timeout on a retransmitting link as not run (link), and ends its use of the target', async () => {
+    const r = await run(true, () => new Promise(() => {}));
+    expect(r.outcome).to.include({ failures: 0, pending: 1, passes: 0 });
+    expect(r.tally).to.deep.equal({ notRun: 1, notRunLink: 1 });
+    expect(r.abandoned).to.equal(1);
+  });
+
+  it('leaves a test still running on a quiet link to fail at its timeout (a hang is the firmware\'s)', async () => {
+    const r = await run(false, () => new Promise(() => {}));
+    expect(r.outcome).to.include({ failures: 1, pending: 0, passes: 0 });
+    expect(r.tally).to.deep.equal({ notRun: 0, notRunLink: 0 });
+    expect(r.abandoned).to.equal(0);
+  });
+
+  it('does not touch a test that finishes in time, however much the link retransmits', async () => {
+    const r = await run(true, () => new Promise((resolve) => setTimeout(resolve, 50)));
+    expect(r.outcome).to.include({ failures: 0, pending: 0, passes: 1 });
+    expect(r.abandoned).to.equal(0);
+  });
+});

@@ -82,7 +82,22 @@ export interface TestHarness {
   prepare(ctx: Mocha.Context): Promise<void>;
   /** Called with the error a test (or its preparation) ended in, before it is reported. */
   afterError(error: unknown): void;
+  /** The link's retransmissions so far (the client's count), or undefined without a target. */
+  linkRetransmits?(): number | undefined;
+  /**
+   * The running test was given up while its body still runs: end its use of the target (close
+   * it, so its pending requests fail at once) so that nothing of it reaches the next test.
+   */
+  abandon?(): Promise<void>;
 }
+
+/**
+ * Share of a test's timeout after which a test that is still running, on a link that has been
+ * retransmitting meanwhile, is given up as not run (`link: …`) rather than left to fail as a Mocha
+ * timeout: a test slowed by the cable is the cable's verdict, not the firmware's. A test still
+ * running on a link that did not retransmit is left alone, and Mocha's timeout fails it.
+ */
+const LINK_DEADLINE_SHARE = 0.9;
 
 /** Counts of what the guard did, read by runSuite for the exit code. */
 interface GuardTally {
@@ -157,8 +172,25 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog
       const guarded: Guarded = async function (this: Mocha.Context): Promise<void> {
         const failed = setupFailed.get(this.test!);
         if (failed) throw failed;
+        const r0 = harness.linkRetransmits?.();
+        const limit = this.timeout();
+        let deadline: NodeJS.Timeout | undefined;
+        const overLink = new Promise<string>((resolve) => {
+          if (r0 === undefined || !(limit > 0)) return;
+          const check = (): void => {
+            const r = harness.linkRetransmits?.();
+            if (r !== undefined && r > r0) resolve(`link: the test had not finished after ${Math.round(limit * LINK_DEADLINE_SHARE)} ms of its ${limit} ms while the link retransmitted ${r - r0} times`);
+          };
+          deadline = setTimeout(check, limit * LINK_DEADLINE_SHARE);
+        });
         try {
-          await runOriginal(original, this);
+          const body = runOriginal(original, this);
+          const outcome = await Promise.race([body.then(() => undefined), overLink]);
+          if (outcome !== undefined) {
+            body.catch(() => {}); // it ends when the target closes under it
+            await harness.abandon?.();
+            skip(this, outcome, true);
+          }
         } catch (e) {
           if (this.test?.isPending()) throw e; // the test skipped itself
           harness.afterError(e);
@@ -166,6 +198,8 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog
           const link = linkReason(e);
           if (link) skip(this, link, true);
           throw e;
+        } finally {
+          clearTimeout(deadline);
         }
       };
       guarded.guarded = true;
