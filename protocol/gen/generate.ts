@@ -192,6 +192,16 @@ function specWithSchema(): string {
     rows.push(`| ${o.code} | \`${o.name}\` | ${args} | ${o.result} | ${o.batchable ? 'yes' : 'no'} | ${o.max_response} | ${errs} |`);
   }
   out = out.slice(0, c + tBegin.length) + '\n' + rows.join('\n') + '\n' + out.slice(d);
+  const mBegin = '<!-- timing table begin -->';
+  const mEnd = '<!-- timing table end -->';
+  const e = out.indexOf(mBegin);
+  const f = out.indexOf(mEnd);
+  if (e < 0 || f < e) throw new Error(`protocol/PROTOCOL.md: markers ${mBegin} / ${mEnd} are missing`);
+  const timing = ['| constant | value | what and why |', '|---|---|---|'];
+  for (const [k, v] of Object.entries<{ value: number; doc: string }>(src.link)) {
+    if (k.endsWith('_ms') || k === 'max_attempts') timing.push(`| \`${k}\` | ${v.value}${k.endsWith('_ms') ? ' ms' : ''} | ${v.doc.replace(/^Host: /, '')} |`);
+  }
+  out = out.slice(0, e + mBegin.length) + '\n' + timing.join('\n') + '\n' + out.slice(f);
   return out;
 }
 
