@@ -69,9 +69,9 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
       return { ...base, passed: 0, failed: 0, notRun: 0, retransmits: undefined, exitCode: p.exitCode, durationMs, problem: `${timedOut ? `timed out after ${timeoutMs} ms` : `exit ${p.exitSignal ?? p.exitCode}`}, no run.json: ${tail}` };
     }
     const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
-    // The run's target is the client's link name, which names the emulator when the suite ran through it.
-    const through = typeof rec.target === 'string' && rec.target.includes('[link ');
-    const notThrough = through ? {} : { problem: `the suite did not run through the link emulator (run.json target ${JSON.stringify(rec.target)}): its target must be opened with the link HIL_LINK names` };
+    // run.json's link section holds what the emulator injected when the suite ran through one.
+    const through = typeof rec.link === 'object' && rec.link !== null && (rec.link as { emulator?: unknown }).emulator !== undefined;
+    const notThrough = through ? {} : { problem: `the suite did not run through the link emulator (run.json has no link.emulator): its target must be opened with the link HIL_LINK names` };
     const link = rec.link as { client?: Record<string, number> } | undefined;
     return {
       ...base,
