@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Framing, LimitMaxima, LinkBounds, PROTOCOL_VERSION, RESET_CAUSES } from '../host/src/index.js';
+import { Framing, LinkBounds, POOL_LIMIT_KEYS, POOL_LIMIT_MAXIMA, PROTOCOL_VERSION, RESET_CAUSES } from '../host/src/index.js';
 import { target } from './support/target.js';
 
 describe('hello', () => {
@@ -8,10 +8,7 @@ describe('hello', () => {
     const h = await client.hello();
     expect(h.protoVersion).to.equal(PROTOCOL_VERSION);
     expect(h.firmwareId).to.be.a('string').and.not.equal('');
-    expect(h.maxVms).to.be.within(1, LimitMaxima.maxConcurrentVms);
-    expect(h.maxGlobals).to.be.within(1, LimitMaxima.vmMaxGlobals);
-    expect(h.maxArrays).to.be.within(1, LimitMaxima.vmMaxArrays);
-    expect(h.arrayElements).to.be.within(1, LimitMaxima.vmArrayElements);
+    for (const k of POOL_LIMIT_KEYS) expect(h[k], k).to.be.within(1, POOL_LIMIT_MAXIMA[k]);
     expect(h.maxLine).to.equal(Framing.maxLineBytes);
     expect(h.maxBatch).to.equal(Framing.maxBatchOps);
     expect(RESET_CAUSES).to.include(h.resetCause);

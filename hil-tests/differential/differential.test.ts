@@ -13,10 +13,11 @@ import { expect } from 'chai';
 import { decodeCbor } from '../../host/src/codec/cbor.js';
 import { encodeCbor } from '../../host/src/codec/cbor.js';
 import { encodeFrame, classifyLine } from '../../host/src/framing/frame.js';
-import { DefaultLimits, HelloKey, Op } from '../../host/src/protocol/constants.js';
+import { HelloKey, Op } from '../../host/src/protocol/constants.js';
 import { RequestStream, type StreamItem } from '../../host/src/differential/stream.js';
 import { chunk, runQemu, runSim, runTwin, WINDOW_BYTES } from '../../host/src/differential/targets.js';
 import { liveChildPids } from '../../host/src/process/managed.js';
+import { configLimits } from '../../host/src/targets/build-info.js';
 import { needTools } from '../../host/src/testing/tools.js';
 
 const count = Number(process.env.DIFF_COUNT ?? 10_000);
@@ -27,7 +28,9 @@ for (const [name, v] of [['DIFF_COUNT', count], ['DIFF_SEED', seed], ['DIFF_BER'
     throw new Error(`${name}=${process.env[name]} is not valid: use a whole number (DIFF_COUNT, DIFF_SEED) or a rate in [0, 1] (DIFF_BER)`);
   }
 }
-const limits = { maxVms: DefaultLimits.maxConcurrentVms, maxGlobals: DefaultLimits.vmMaxGlobals, maxArrays: DefaultLimits.vmMaxArrays, arrayElements: DefaultLimits.vmArrayElements };
+/** The build every target runs (twin, sim, QEMU); the stream draws its ids and sizes around its limits. */
+const CONFIG = 'default';
+const limits = configLimits(CONFIG);
 
 // Sync requests use seqs far above the stream's own (its sessions start below 0x70000000, or just
 // under the wrap), so they are never a duplicate: the device answers them [seq, out_of_sequence,
@@ -110,17 +113,17 @@ describe(`differential: twin, sim and QEMU answer seeded v2 request streams byte
         items = Array.from({ length: v.count }, () => stream.next());
         if (stream.faultCounts) console.log(`      the link damaged ${stream.faultCounts.flips + stream.faultCounts.drops + stream.faultCounts.dups} of ${stream.faultCounts.bytesIn} bytes (${stream.faultCounts.flips} flipped, ${stream.faultCounts.drops} dropped, ${stream.faultCounts.dups} duplicated)`);
         chunks = chunk(items, WINDOW_BYTES, syncItem);
-        twin = await runTwin(chunks);
+        twin = await runTwin(chunks, CONFIG);
         expect(twin.length).to.be.greaterThan(v.count / 2, 'the stream should be answered mostly');
       });
 
       it('the sim (C core on the host) matches the twin', async () => {
-        compare('sim', twin, await runSim(chunks), items, replay);
+        compare('sim', twin, await runSim(chunks, CONFIG), items, replay);
       });
 
       it('QEMU (the ARM ELF) matches the twin', async function () {
         needTools(this, [['qemu-system-arm', 'qemu-system-arm'], ['arm-none-eabi-gcc', 'gcc-arm-none-eabi']]);
-        compare('qemu', twin, await runQemu(chunks), items, replay);
+        compare('qemu', twin, await runQemu(chunks, CONFIG), items, replay);
       });
     });
   }

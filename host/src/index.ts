@@ -5,6 +5,7 @@
  */
 export * from './protocol/constants.js';
 export * from './protocol/messages.js';
+export * from './protocol/limits.js';
 
 export { crc16xmodem } from './framing/crc16.js';
 export { base64Encode, base64DecodeStrict } from './framing/base64.js';

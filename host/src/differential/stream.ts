@@ -20,9 +20,6 @@ import { FaultInjector, directionSeed, type FaultOptions } from '../transport/em
 import { prng } from '../util/prng.js';
 import type { PoolLimits } from '../protocol/limits.js';
 
-/** The pool limits the stream's arguments are drawn from (the one limits type: protocol/limits.ts). */
-export type Limits = PoolLimits;
-
 export interface StreamItem {
   /** Bytes to send: one or more whole lines. */
   bytes: Buffer;
@@ -54,8 +51,11 @@ export class RequestStream {
   /** The oldest request of the session the link damaged and no go-back has sent again yet. */
   private lost: number | undefined;
 
-  /** @param faults host → device faults the items cross (seeded from `seed` by directionSeed, as the link emulator does) */
-  constructor(readonly seed: number, private readonly limits: Limits, faults?: FaultOptions) {
+  /**
+   * @param limits the pool limits of the build under test (the one limits type, protocol/limits.ts); ids, indexes and sizes are drawn around them
+   * @param faults host → device faults the items cross (seeded from `seed` by directionSeed, as the link emulator does)
+   */
+  constructor(readonly seed: number, private readonly limits: PoolLimits, faults?: FaultOptions) {
     this.r = prng(seed);
     this.injector = faults && faults.ber > 0 ? FaultInjector.seeded(faults, directionSeed(seed, 'h2d')) : undefined;
   }

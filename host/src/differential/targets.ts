@@ -12,6 +12,7 @@ import { LineReader } from '../framing/line-reader.js';
 import { Framing } from '../protocol/constants.js';
 import { SerialTransport } from '../transport/serial.js';
 import { TwinDevice } from '../twin/device.js';
+import { configLimits } from '../targets/build-info.js';
 import { startQemu } from '../targets/qemu.js';
 import { buildFirmware, type FirmwareConfig } from '../targets/toolchain.js';
 import type { StreamItem } from './stream.js';
@@ -55,8 +56,9 @@ export function chunk(items: StreamItem[], limit: number, sync: (i: number) => S
   return chunks;
 }
 
-export async function runTwin(chunks: StreamItem[][]): Promise<string[]> {
-  const device = new TwinDevice({ bootNonce: 0 });
+/** Feeds the twin, built with the limits of `config` (as the sim and QEMU are), every chunk at once. */
+export async function runTwin(chunks: StreamItem[][], config: FirmwareConfig = 'default'): Promise<string[]> {
+  const device = new TwinDevice({ bootNonce: 0, limits: configLimits(config) });
   const out: string[] = [];
   device.on('output', (line: Buffer) => {
     for (const l of line.toString('latin1').split(/(?<=\n)/)) if (isFrame(l)) out.push(l);
@@ -66,6 +68,7 @@ export async function runTwin(chunks: StreamItem[][]): Promise<string[]> {
   return out;
 }
 
+/** Builds the sim for `config` and feeds it every chunk through --stdio at once. */
 export async function runSim(chunks: StreamItem[][], config: FirmwareConfig = 'default'): Promise<string[]> {
   const bin = await buildFirmware('sim', config);
   const child = spawn(bin, ['--stdio', '--nonce', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });

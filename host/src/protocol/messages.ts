@@ -4,15 +4,12 @@
  * the field order and keys are defined once (from the generated constants).
  */
 import { CONTEXT_FIELDS, HelloKey, StatsKey } from './constants.js';
+import type { PoolLimits, ReplayLimits } from './limits.js';
 
 /** hello result. C: the map written by cvm_dispatch.c for CVM_OP_HELLO. */
-export interface Hello {
+export interface Hello extends PoolLimits, ReplayLimits {
   protoVersion: number;
   firmwareId: string;
-  maxVms: number;
-  maxGlobals: number;
-  maxArrays: number;
-  arrayElements: number;
   /** Most bytes a line may hold before its '\n'. */
   maxLine: number;
   /** Most operations in one batch. */
@@ -24,10 +21,6 @@ export interface Hello {
   resetCause: string;
   /** 12 bytes, or empty where the device cannot read it. */
   uniqueId: Uint8Array;
-  /** Responses the replay cache keeps (CVM_REPLAY_DEPTH, §3.3): the most requests a host may leave unanswered. */
-  replayDepth: number;
-  /** Bytes of responses the replay cache holds (CVM_REPLAY_BYTES, §3.3): the window's budget of largest responses. */
-  replayBytes: number;
 }
 
 /** One context's entry in stats. C: struct cvm_context_stats. */

@@ -3,6 +3,7 @@ import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { classifyLine, encodeFrame } from '../framing/frame.js';
 import { crc16xmodem } from '../framing/crc16.js';
 import { ErrorCode as E, Framing, Link, Op, OpFacts } from '../protocol/constants.js';
+import { DEFAULT_REPLAY_LIMITS } from '../protocol/limits.js';
 import { statsToWire, type Stats } from '../protocol/messages.js';
 import { FIRMWARE_ID_MAX, TwinDevice, type TwinDeviceOptions, uniqueIdFromNonce, worstCaseStatsBytes } from './device.js';
 
@@ -104,7 +105,7 @@ describe('twin device', () => {
       assert.match(twin({ bootNonce: 0xdeadbeef }).dev.banner(), / nonce=deadbeef /);
     });
     it('names the configured limits and firmware id', () => {
-      const { dev } = twin({ limits: { maxConcurrentVms: 2, vmMaxGlobals: 16, vmMaxArrays: 4, vmArrayElements: 16 }, firmwareId: 'x/1' });
+      const { dev } = twin({ limits: { maxVms: 2, maxGlobals: 16, maxArrays: 4, arrayElements: 16 }, firmwareId: 'x/1' });
       assert.equal(dev.banner(), 'CVM-BOOT proto=2 fw=x/1 nonce=0badcafe vms=2 globals=16 arrays=4 elements=16\n');
     });
     it('boot() writes it as one line; it is a log line for the host', () => {
@@ -597,7 +598,7 @@ describe('twin device', () => {
       assert.deepEqual([s.get(5), s.get(6)], [0, 0]);
     });
     it('one entry per context, in vm id order, for any configured pool size', async () => {
-      const t = twin({ limits: { maxConcurrentVms: 15 } });
+      const t = twin({ limits: { maxVms: 15 } });
       await call(t, [Op.acquire, 14]);
       const s = await stats(t);
       const ctx = s.get(14) as number[][];
@@ -739,34 +740,46 @@ describe('twin device', () => {
 
   describe('limits and options', () => {
     it('accepts exactly the configurations whose worst-case stats fits a message (the C build rule)', () => {
-      assert.equal(worstCaseStatsBytes({ maxConcurrentVms: 4, vmMaxGlobals: 64, vmMaxArrays: 16, vmArrayElements: 64 }), 180);
+      assert.equal(worstCaseStatsBytes({ maxVms: 4, maxGlobals: 64, maxArrays: 16, arrayElements: 64 }), 180);
       // v2's four more stats counters: 16 contexts would take 384 bytes, so the protocol's maximum is 15.
-      assert.equal(worstCaseStatsBytes({ maxConcurrentVms: 16, vmMaxGlobals: 64, vmMaxArrays: 16, vmArrayElements: 64 }), 384);
-      assert.doesNotThrow(() => new TwinDevice({ limits: { maxConcurrentVms: 15 } }));
-      assert.throws(() => new TwinDevice({ limits: { maxConcurrentVms: 16 } }), /maxConcurrentVms must be an integer in 1\.\.15, got 16/);
-      assert.doesNotThrow(() => new TwinDevice({ limits: { maxConcurrentVms: 1, vmMaxGlobals: 255, vmMaxArrays: 255, vmArrayElements: 1024 } }));
-      assert.throws(() => new TwinDevice({ limits: { maxConcurrentVms: 15, vmMaxGlobals: 255, vmMaxArrays: 255, vmArrayElements: 65535 } }), /stats response may take/);
-      assert.throws(() => new TwinDevice({ limits: { vmMaxGlobals: 0 } }), RangeError);
+      assert.equal(worstCaseStatsBytes({ maxVms: 16, maxGlobals: 64, maxArrays: 16, arrayElements: 64 }), 384);
+      assert.doesNotThrow(() => new TwinDevice({ limits: { maxVms: 15 } }));
+      assert.throws(() => new TwinDevice({ limits: { maxVms: 16 } }), /maxVms must be an integer in 1\.\.15, got 16/);
+      assert.doesNotThrow(() => new TwinDevice({ limits: { maxVms: 1, maxGlobals: 255, maxArrays: 255, arrayElements: 1024 } }));
+      assert.throws(() => new TwinDevice({ limits: { maxVms: 15, maxGlobals: 255, maxArrays: 255, arrayElements: 65535 } }), /stats response may take/);
+      assert.throws(() => new TwinDevice({ limits: { maxGlobals: 0 } }), RangeError);
+    });
+    it('names a key that is not a limit, and the keys that are (a C-style name from JavaScript)', () => {
+      const cStyle = { maxConcurrentVms: 2 } as unknown as { maxVms: number };
+      assert.throws(() => new TwinDevice({ limits: cStyle }), {
+        name: 'RangeError',
+        message: 'twin: maxConcurrentVms is not a limit; use maxVms, maxGlobals, maxArrays, arrayElements',
+      });
+    });
+    it('checks the replay cache sizes against LinkBounds', () => {
+      assert.throws(() => new TwinDevice({ replayDepth: 0 }), { name: 'RangeError', message: 'twin: replayDepth must be an integer in 1..255, got 0' });
+      assert.throws(() => new TwinDevice({ replayBytes: Framing.maxMessageBytes - 1 }), /twin: replayBytes must be an integer in 382\.\.65535/);
+      assert.deepEqual({ ...new TwinDevice().replay }, { ...DEFAULT_REPLAY_LIMITS });
     });
     it('the formula bounds the real worst-case encoding', () => {
       for (const l of [
-        { maxConcurrentVms: 4, vmMaxGlobals: 64, vmMaxArrays: 16, vmArrayElements: 64 },
-        { maxConcurrentVms: 15, vmMaxGlobals: 64, vmMaxArrays: 16, vmArrayElements: 64 },
-        { maxConcurrentVms: 2, vmMaxGlobals: 255, vmMaxArrays: 255, vmArrayElements: 65535 },
+        { maxVms: 4, maxGlobals: 64, maxArrays: 16, arrayElements: 64 },
+        { maxVms: 15, maxGlobals: 64, maxArrays: 16, arrayElements: 64 },
+        { maxVms: 2, maxGlobals: 255, maxArrays: 255, arrayElements: 65535 },
       ]) {
-        const e = l.vmMaxArrays * l.vmArrayElements;
-        const c = { acquired: true, globalsInUse: l.vmMaxGlobals, arraysActive: l.vmMaxArrays, elements: e, bytesUsed: 4 * (l.vmMaxGlobals + e), hwGlobals: l.vmMaxGlobals, hwArrays: l.vmMaxArrays, hwElements: e };
+        const e = l.maxArrays * l.arrayElements;
+        const c = { acquired: true, globalsInUse: l.maxGlobals, arraysActive: l.maxArrays, elements: e, bytesUsed: 4 * (l.maxGlobals + e), hwGlobals: l.maxGlobals, hwArrays: l.maxArrays, hwElements: e };
         const M = 0xffffffff;
         const s: Stats = {
           contextsAcquired: M, contextsHw: M, acquires: M, releases: M, ops: M, opErrors: M, rxFrames: M, rxBadFrame: M, rxBadCrc: M, rxOverlong: M, rxMalformed: M, rxNoise: M, rxOverrun: M,
-          contexts: Array.from({ length: l.maxConcurrentVms }, () => c),
+          contexts: Array.from({ length: l.maxVms }, () => c),
           replayed: M, outOfSequence: M, noSession: M, sessions: M,
         };
         assert.equal(encodeCbor([M, 0, statsToWire(s)]).length, worstCaseStatsBytes(l));
       }
     });
     it('reports small limits in hello, and enforces them', async () => {
-      const t = twin({ limits: { maxConcurrentVms: 2, vmMaxGlobals: 16, vmMaxArrays: 4, vmArrayElements: 16 } });
+      const t = twin({ limits: { maxVms: 2, maxGlobals: 16, maxArrays: 4, arrayElements: 16 } });
       const h = await hello(t);
       assert.deepEqual([2, 3, 4, 5, 6].map((k) => h.get(k)), ['cvm-twin/0.1.0+vms2.g16.a4.e16', 2, 16, 4, 16]);
       assert.deepEqual(await call(t, [Op.acquire, 2]), [E.out_of_range]);

@@ -14,28 +14,27 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { encodeFrame } from '../framing/frame.js';
 import { BANNER_PREFIX, Framing, PROTOCOL_VERSION, RESET_CAUSES } from '../protocol/constants.js';
+import { type PoolLimits, type ReplayLimits, formatLimits, limitsTag } from '../protocol/limits.js';
 import type { Stats } from '../protocol/messages.js';
 import { Dispatcher, resolveTwinLimits } from './dispatch.js';
 import { LineHandler } from './line.js';
-import { LinkLayer, type ReplayLimits, type SessionCounters } from './link.js';
-import { Pool, type PoolLimits } from './pool.js';
+import { LinkLayer, type SessionCounters } from './link.js';
+import { Pool } from './pool.js';
 
 /** A reset cause hello may report (C: cvm_reset_cause). */
 export type ResetCause = (typeof RESET_CAUSES)[number];
 
-export interface TwinDeviceOptions {
-  /** Build-time limits of the pool; defaults from DefaultLimits. See resolveTwinLimits for the bounds. */
+/**
+ * How to build a twin: the pool's limits under `limits`, the replay cache's sizes as the top-level
+ * replayDepth and replayBytes (ReplayLimits, hello keys 13 and 14), then the device's identity.
+ */
+export interface TwinDeviceOptions extends Partial<ReplayLimits> {
+  /**
+   * Build-time limits of the pool, in the one PoolLimits type (protocol/limits.ts; hello's names
+   * maxVms, maxGlobals, maxArrays, arrayElements), e.g. `{ maxVms: 2 }`. Those not given take
+   * DEFAULT_POOL_LIMITS. See resolveTwinLimits for the bounds; any other key throws RangeError.
+   */
   limits?: Partial<PoolLimits>;
-  /**
-   * Responses the replay cache keeps (CVM_REPLAY_DEPTH, §3.3; hello key 13): an integer in
-   * LinkBounds.replayDepth (1..255). Default Link.replayDepth (32).
-   */
-  replayDepth?: number;
-  /**
-   * Bytes of responses the replay cache holds (CVM_REPLAY_BYTES, §3.3; hello key 14): an integer in
-   * LinkBounds.replayBytes (382..65535, at least max_message_bytes). Default Link.replayBytes (2048).
-   */
-  replayBytes?: number;
   /**
    * Firmware id reported by hello and the banner: printable ASCII without spaces (the banner is
    * split on spaces), at most FIRMWARE_ID_MAX (64) characters. Default
@@ -71,9 +70,9 @@ export type LinkCounters = Pick<Stats, 'rxFrames' | 'rxBadFrame' | 'rxBadCrc' | 
 
 const UINT32_MAX = 0xffffffff;
 
-/** The default firmware id of a twin with these limits. */
+/** The default firmware id of a twin with these limits: `cvm-twin/0.1.0+vms<n>.g<n>.a<n>.e<n>`. */
 export function defaultFirmwareId(l: PoolLimits): string {
-  return `cvm-twin/0.1.0+vms${l.maxConcurrentVms}.g${l.vmMaxGlobals}.a${l.vmMaxArrays}.e${l.vmArrayElements}`;
+  return `cvm-twin/0.1.0+${limitsTag(l)}`;
 }
 
 /** The default unique id: "TWIN", the nonce big-endian, its complement big-endian (12 bytes). */
@@ -100,6 +99,7 @@ export const FIRMWARE_ID_MAX = 64;
  * firmware does at reset); a link adapter does that once the line is open.
  */
 export class TwinDevice extends EventEmitter<TwinDeviceEvents> {
+  /** The pool's limits, every one filled in (hello keys 2..5). */
   readonly limits: Readonly<PoolLimits>;
   /** The replay cache's sizes (hello keys 13, 14). */
   readonly replay: Readonly<ReplayLimits>;
@@ -192,9 +192,8 @@ export class TwinDevice extends EventEmitter<TwinDeviceEvents> {
 
   /** The boot banner line of §5, '\n' included. */
   banner(): string {
-    const l = this.limits;
     const nonce = this.nonce.toString(16).padStart(8, '0');
-    return `${BANNER_PREFIX} proto=${PROTOCOL_VERSION} fw=${this.firmwareId} nonce=${nonce} vms=${l.maxConcurrentVms} globals=${l.vmMaxGlobals} arrays=${l.vmMaxArrays} elements=${l.vmArrayElements}\n`;
+    return `${BANNER_PREFIX} proto=${PROTOCOL_VERSION} fw=${this.firmwareId} nonce=${nonce} ${formatLimits(this.limits)}\n`;
   }
 
   /** Prints the banner: what the firmware does right after reset, before any frame. */

@@ -12,10 +12,11 @@
 import { encodeCbor } from '../codec/cbor.js';
 import { type CborItem, MalformedCbor, readStrict } from '../codec/strict.js';
 import { type ArgKind, ErrorCode, Framing, Op, OpFacts, PROTOCOL_VERSION, StatsKey } from '../protocol/constants.js';
+import { type PoolLimits, type ReplayLimits, limitsOf, resolvePoolLimits } from '../protocol/limits.js';
 import { type Hello, type Stats, helloToWire, statsToWire } from '../protocol/messages.js';
 import type { LineCounters } from './line.js';
-import type { ReplayLimits, SessionCounters } from './link.js';
-import { type Pool, type PoolLimits, resolveLimits } from './pool.js';
+import type { SessionCounters } from './link.js';
+import type { Pool } from './pool.js';
 
 const E = ErrorCode;
 const OP_COUNT = OpFacts.length;
@@ -106,19 +107,19 @@ function cborUintSize(v: number): number {
  * firmware builds.
  */
 export function worstCaseStatsBytes(l: PoolLimits): number {
-  const elements = l.vmMaxArrays * l.vmArrayElements;
+  const elements = l.maxArrays * l.arrayElements;
   const entry =
-    2 + 2 * cborUintSize(l.vmMaxGlobals) + 2 * cborUintSize(l.vmMaxArrays) + 2 * cborUintSize(elements) + cborUintSize(4 * (l.vmMaxGlobals + elements));
+    2 + 2 * cborUintSize(l.maxGlobals) + 2 * cborUintSize(l.maxArrays) + 2 * cborUintSize(elements) + cborUintSize(4 * (l.maxGlobals + elements));
   const keyCount = Object.keys(StatsKey).length;
-  return 7 + 1 + keyCount + (keyCount - 1) * 5 + cborUintSize(l.maxConcurrentVms) + l.maxConcurrentVms * entry;
+  return 7 + 1 + keyCount + (keyCount - 1) * 5 + cborUintSize(l.maxVms) + l.maxVms * entry;
 }
 
 /**
- * resolveLimits (each limit in 1..LimitMaxima) plus the C build's other check: the worst-case stats
- * response must fit one message. Throws RangeError.
+ * resolvePoolLimits (defaults filled in, each limit in 1..POOL_LIMIT_MAXIMA, no other key) plus the
+ * C build's other check: the worst-case stats response must fit one message. Throws RangeError.
  */
 export function resolveTwinLimits(limits: Partial<PoolLimits> = {}): PoolLimits {
-  const l = resolveLimits(limits);
+  const l = resolvePoolLimits(limits, 'twin');
   const worst = worstCaseStatsBytes(l);
   if (worst > Framing.maxMessageBytes) {
     throw new RangeError(
@@ -311,15 +312,11 @@ export class Dispatcher {
   }
 
   private hello(): Hello {
-    const l = this.ctx.limits;
     const id = this.ctx.identity();
     return {
       protoVersion: PROTOCOL_VERSION,
       firmwareId: id.firmwareId,
-      maxVms: l.maxConcurrentVms,
-      maxGlobals: l.vmMaxGlobals,
-      maxArrays: l.vmMaxArrays,
-      arrayElements: l.vmArrayElements,
+      ...limitsOf(this.ctx.limits),
       maxLine: Framing.maxLineBytes,
       maxBatch: Framing.maxBatchOps,
       bootNonce: id.bootNonce,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { decodeCbor } from '../codec/cbor.js';
 import { ErrorCode as E, Framing, Link } from '../protocol/constants.js';
-import { LinkLayer, resolveReplayLimits } from './link.js';
+import { LinkLayer } from './link.js';
 
 /** Executes a request at the link layer with a response of `len` bytes whose first byte tags it. */
 function execute(link: LinkLayer, seq: number, len: number, isHello = false): Buffer {
@@ -14,9 +14,10 @@ function execute(link: LinkLayer, seq: number, len: number, isHello = false): Bu
 
 describe('twin link layer (cvm_link.c)', () => {
   it('defaults to Link.replayDepth / replayBytes and validates both', () => {
-    assert.deepEqual(resolveReplayLimits(), { replayDepth: Link.replayDepth, replayBytes: Link.replayBytes });
-    assert.throws(() => resolveReplayLimits({ replayDepth: 0 }), /replayDepth/);
-    assert.throws(() => resolveReplayLimits({ replayBytes: Framing.maxMessageBytes - 1 }), /replayBytes/);
+    assert.deepEqual({ ...new LinkLayer().limits }, { replayDepth: Link.replayDepth, replayBytes: Link.replayBytes });
+    assert.deepEqual({ ...new LinkLayer({ replayDepth: 3 }).limits }, { replayDepth: 3, replayBytes: Link.replayBytes });
+    assert.throws(() => new LinkLayer({ replayDepth: 0 }), /^RangeError: twin: replayDepth must be/);
+    assert.throws(() => new LinkLayer({ replayBytes: Framing.maxMessageBytes - 1 }), /replayBytes/);
   });
   it('answers no_session, then opens on hello with the cache empty and next = seq', () => {
     const link = new LinkLayer();

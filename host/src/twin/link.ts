@@ -16,35 +16,12 @@
  *   else send d.message.
  */
 import { encodeCbor } from '../codec/cbor.js';
-import { ErrorCode, Link, LinkBounds } from '../protocol/constants.js';
+import { ErrorCode } from '../protocol/constants.js';
+import { type ReplayLimits, resolveReplayLimits } from '../protocol/limits.js';
 import type { Stats } from '../protocol/messages.js';
 
 /** The link layer's counters (stats keys 15..18). uint32, wrapping. C: cvm_link_counters. */
 export type SessionCounters = Pick<Stats, 'replayed' | 'outOfSequence' | 'noSession' | 'sessions'>;
-
-/** Sizes of the replay cache (C: CVM_REPLAY_DEPTH, CVM_REPLAY_BYTES of cvm_config.h). */
-export interface ReplayLimits {
-  /** Responses kept, LinkBounds.replayDepth.min..max. */
-  replayDepth: number;
-  /** Bytes of response messages kept, LinkBounds.replayBytes.min..max (at least max_message_bytes). */
-  replayBytes: number;
-}
-
-/**
- * Fills in the defaults (Link) and checks each size is an integer within LinkBounds, the range
- * cvm_config.h's _Static_asserts allow. Throws RangeError naming the option.
- */
-export function resolveReplayLimits(limits: Partial<ReplayLimits> = {}): ReplayLimits {
-  const out: ReplayLimits = { replayDepth: limits.replayDepth ?? Link.replayDepth, replayBytes: limits.replayBytes ?? Link.replayBytes };
-  for (const key of ['replayDepth', 'replayBytes'] as const) {
-    const v = out[key];
-    const { min, max } = LinkBounds[key];
-    if (!Number.isInteger(v) || v < min || v > max) {
-      throw new RangeError(`twin: ${key} must be an integer in ${min}..${max}, got ${String(v)}`);
-    }
-  }
-  return out;
-}
 
 /** What receive() decided, in the order of the rules of §3.3. C: cvm_link_action. */
 export type LinkDecision =
@@ -69,9 +46,12 @@ export class LinkLayer {
   private used = 0;
   private readonly counters: SessionCounters = { replayed: 0, outOfSequence: 0, noSession: 0, sessions: 0 };
 
-  /** Boot state: no session, an empty cache, counters 0. Throws RangeError for sizes outside LinkBounds. */
+  /**
+   * Boot state: no session, an empty cache, counters 0. Sizes not given take DEFAULT_REPLAY_LIMITS.
+   * Throws RangeError for sizes outside LinkBounds (resolveReplayLimits).
+   */
   constructor(limits: Partial<ReplayLimits> = {}) {
-    this.limits = Object.freeze(resolveReplayLimits(limits));
+    this.limits = Object.freeze(resolveReplayLimits(limits, 'twin'));
     this.entries = new Array<Buffer | undefined>(this.limits.replayDepth);
   }
 

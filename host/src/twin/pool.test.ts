@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { DefaultLimits, ErrorCode as E, LimitMaxima } from '../protocol/constants.js';
-import { Pool, resolveLimits } from './pool.js';
+import { ErrorCode as E } from '../protocol/constants.js';
+import { DEFAULT_POOL_LIMITS, POOL_LIMIT_KEYS, POOL_LIMIT_MAXIMA } from '../protocol/limits.js';
+import { Pool } from './pool.js';
 
 const idle = { acquired: false, globalsInUse: 0, arraysActive: 0, elements: 0, bytesUsed: 0, hwGlobals: 0, hwArrays: 0, hwElements: 0 };
 
@@ -11,28 +12,29 @@ describe('twin pool', () => {
   });
 
   describe('limits', () => {
-    it('defaults to DefaultLimits', () => {
-      assert.deepEqual({ ...pool.limits }, { ...DefaultLimits });
-      assert.equal(pool.contexts.length, 4);
+    it('defaults to DEFAULT_POOL_LIMITS', () => {
+      assert.deepEqual({ ...pool.limits }, { ...DEFAULT_POOL_LIMITS });
+      assert.equal(pool.contexts.length, DEFAULT_POOL_LIMITS.maxVms);
+      assert.ok(Object.isFrozen(pool.limits));
     });
     it('accepts every limit from 1 to its maximum', () => {
-      assert.deepEqual(resolveLimits({ maxConcurrentVms: 1, vmMaxGlobals: 1, vmMaxArrays: 1, vmArrayElements: 1 }), {
-        maxConcurrentVms: 1,
-        vmMaxGlobals: 1,
-        vmMaxArrays: 1,
-        vmArrayElements: 1,
-      });
-      assert.deepEqual(resolveLimits({ ...LimitMaxima }), { ...LimitMaxima });
+      const ones = { maxVms: 1, maxGlobals: 1, maxArrays: 1, arrayElements: 1 };
+      assert.deepEqual({ ...new Pool(ones).limits }, ones);
+      // The maxima together: 15 contexts of 255 arrays of 65535 elements would be 1 GiB, so each maximum alone.
+      for (const key of POOL_LIMIT_KEYS) {
+        const p = new Pool({ ...ones, [key]: POOL_LIMIT_MAXIMA[key] });
+        assert.equal(p.limits[key], POOL_LIMIT_MAXIMA[key]);
+      }
     });
-    for (const key of Object.keys(LimitMaxima) as (keyof typeof LimitMaxima)[]) {
+    for (const key of POOL_LIMIT_KEYS) {
       it(`rejects ${key} of 0, past its maximum, or not an integer`, () => {
-        for (const bad of [0, LimitMaxima[key] + 1, 2.5, -1, NaN]) {
-          assert.throws(() => new Pool({ [key]: bad }), (e: Error) => e instanceof RangeError && e.message.includes(key));
+        for (const bad of [0, POOL_LIMIT_MAXIMA[key] + 1, 2.5, -1, NaN]) {
+          assert.throws(() => new Pool({ [key]: bad }), (e: Error) => e instanceof RangeError && e.message.startsWith(`pool: ${key} must be an integer in 1..`));
         }
       });
     }
     it('sizes the pool from the limits', () => {
-      const p = new Pool({ maxConcurrentVms: 2, vmMaxGlobals: 3, vmMaxArrays: 4, vmArrayElements: 5 });
+      const p = new Pool({ maxVms: 2, maxGlobals: 3, maxArrays: 4, arrayElements: 5 });
       assert.equal(p.contexts.length, 2);
       assert.equal(p.contexts[0]!.globals.length, 3);
       assert.equal(p.contexts[0]!.arrays.length, 20);

@@ -15,16 +15,9 @@
  * Memory is allocated once, at construction, for every context at the configured limits (as the C
  * pool is one static object); acquire and release zero a context whole.
  */
-import { DefaultLimits, ErrorCode, LimitMaxima } from '../protocol/constants.js';
+import { ErrorCode } from '../protocol/constants.js';
+import { type PoolLimits, resolvePoolLimits } from '../protocol/limits.js';
 import type { ContextStats } from '../protocol/messages.js';
-
-/** The four build-time limits of a pool (C: MAX_CONCURRENT_VMS, VM_MAX_GLOBALS, VM_MAX_ARRAYS, VM_ARRAY_ELEMENTS). */
-export interface PoolLimits {
-  maxConcurrentVms: number;
-  vmMaxGlobals: number;
-  vmMaxArrays: number;
-  vmArrayElements: number;
-}
 
 /** An error code of PROTOCOL.md §4: 0 (ok) or one of ErrorCode. */
 export type PoolCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -53,7 +46,7 @@ export interface PoolTelemetry {
  */
 export interface VMMemoryContext {
   readonly globals: Int32Array;
-  /** All arrays back to back: array a occupies [a * vmArrayElements, (a + 1) * vmArrayElements). */
+  /** All arrays back to back: array a occupies [a * arrayElements, (a + 1) * arrayElements). */
   readonly arrays: Int32Array;
   /** Elements of each active array; 0 when inactive. */
   readonly arraySize: Uint32Array;
@@ -89,21 +82,6 @@ function checkValue(value: number): void {
   }
 }
 
-/**
- * Fills in defaults and checks each limit is an integer in 1..LimitMaxima (the C build's
- * _Static_asserts in cvm_config.h). Throws RangeError naming the limit.
- */
-export function resolveLimits(limits: Partial<PoolLimits> = {}): PoolLimits {
-  const out: PoolLimits = { ...DefaultLimits, ...limits };
-  for (const key of Object.keys(LimitMaxima) as (keyof PoolLimits)[]) {
-    const v = out[key];
-    if (!Number.isInteger(v) || v < 1 || v > LimitMaxima[key]) {
-      throw new RangeError(`pool: limit ${key} must be an integer in 1..${LimitMaxima[key]}, got ${String(v)}`);
-    }
-  }
-  return { maxConcurrentVms: out.maxConcurrentVms, vmMaxGlobals: out.vmMaxGlobals, vmMaxArrays: out.vmMaxArrays, vmArrayElements: out.vmArrayElements };
-}
-
 /** The static memory pool. Not shared: one owner drives it (the twin device or a test). */
 export class Pool {
   readonly limits: Readonly<PoolLimits>;
@@ -119,10 +97,13 @@ export class Pool {
   private readonly maxArrays: number;
   private readonly elementsPerArray: number;
 
-  /** Throws RangeError when a limit is outside 1..LimitMaxima. */
+  /**
+   * Limits not given take DEFAULT_POOL_LIMITS (protocol/limits.ts). Throws RangeError when a limit
+   * is outside 1..POOL_LIMIT_MAXIMA or a key is not a limit (resolvePoolLimits).
+   */
   constructor(limits: Partial<PoolLimits> = {}) {
-    this.limits = Object.freeze(resolveLimits(limits));
-    ({ maxConcurrentVms: this.maxVms, vmMaxGlobals: this.maxGlobals, vmMaxArrays: this.maxArrays, vmArrayElements: this.elementsPerArray } = this.limits);
+    this.limits = Object.freeze(resolvePoolLimits(limits, 'pool'));
+    ({ maxVms: this.maxVms, maxGlobals: this.maxGlobals, maxArrays: this.maxArrays, arrayElements: this.elementsPerArray } = this.limits);
     this.contexts = Array.from({ length: this.maxVms }, () => ({
       globals: new Int32Array(this.maxGlobals),
       arrays: new Int32Array(this.maxArrays * this.elementsPerArray),
@@ -199,7 +180,7 @@ export class Pool {
 
   /**
    * Activates a zeroed array of size elements. out_of_range (vm), not_acquired, out_of_range
-   * (array), bad_size (not 1..vmArrayElements), array_exists.
+   * (array), bad_size (not 1..arrayElements), array_exists.
    */
   create_array(vm: number, array: number, size: number): PoolCode {
     const c = this.lookup(vm);
@@ -221,7 +202,7 @@ export class Pool {
 
   /**
    * Reads an element. out_of_range (vm), not_acquired, out_of_range (array), out_of_range
-   * (index ≥ vmArrayElements), array_inactive, past_size (index ≥ the array's size).
+   * (index ≥ arrayElements), array_inactive, past_size (index ≥ the array's size).
    */
   load_array(vm: number, array: number, index: number): LoadResult {
     const at = this.element(vm, array, index);

@@ -44,8 +44,8 @@ describe('twin transport', () => {
   });
 
   it('passes options to the device, or attaches a given one', async () => {
-    t = new TwinTransport({ limits: { maxConcurrentVms: 2 } });
-    assert.equal(t.device.limits.maxConcurrentVms, 2);
+    t = new TwinTransport({ limits: { maxVms: 2 } });
+    assert.equal(t.device.limits.maxVms, 2);
     const other = new TwinTransport({ device: t.device });
     assert.equal(other.device, t.device);
   });
