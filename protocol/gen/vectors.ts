@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeCbor } from '../../host/src/codec/cbor.js';
+import { cborOfJsonForm } from './json-form.js';
 import { encodeFrame } from '../../host/src/framing/frame.js';
 import { crc16xmodem } from '../../host/src/framing/crc16.js';
 import { ErrorCode as E, Framing, Link, Op } from '../../host/src/protocol/constants.js';
@@ -17,17 +18,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** JSON form of a CBOR value (PROTOCOL.md §7). */
 type J = number | string | J[] | { bstr: string } | { map: [number, J][] } | { raw: string } | { float: number };
 
-function toCbor(v: J): unknown {
-  if (typeof v === 'number' || typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map(toCbor);
-  if ('bstr' in v) return Buffer.from(v.bstr, 'hex');
-  if ('map' in v) return new Map(v.map.map(([k, x]) => [k, toCbor(x)]));
-  throw new Error('raw/float only at top level');
-}
-function cborOf(v: J): Buffer {
-  if (typeof v === 'object' && !Array.isArray(v) && 'raw' in v) return Buffer.from(v.raw, 'hex');
-  return encodeCbor(toCbor(v));
-}
+/** The CBOR bytes of a message in the JSON form (one reading of it: protocol/gen/json-form.ts). */
+const cborOf = (v: J): Buffer => cborOfJsonForm(v);
 const frame = (v: J): Buffer => encodeFrame(cborOf(v));
 const hex = (b: Buffer): string => b.toString('hex');
 const printable = (b: Buffer): string | undefined => (/^[\x20-\x7e\r\n]*$/.test(b.toString('latin1')) ? b.toString('latin1') : undefined);

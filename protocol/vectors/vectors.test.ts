@@ -1,8 +1,9 @@
 /**
  * The shared vectors (protocol/vectors/*.json) against every implementation: the host's framing
  * and codec, the twin's device side, and the C core built for the host (the sim, fed through its
- * --stdio mode). The C unit tests cover the C codec piece by piece; this is where the C core and
- * the twin must agree with the same bytes.
+ * --stdio mode): the C core and the twin must agree with the same bytes. The C unit tests run
+ * the same cases against the core linked into a test binary (firmware/tests/test_vectors.c, from
+ * the table protocol/gen/vectors-c.ts makes of these files).
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';

@@ -1,7 +1,7 @@
 /**
  * Board descriptors (boards/*.json, and the user's board folders): loading and checking them
  * against boards/schema.json. A loaded board is a target descriptor; the strategy that brings it to
- * ready (bringUp, flashBoard, resetBoard) is the targets layer's, re-exported here for callers.
+ * ready (bringUp, flashBoard, resetBoard) is the targets layer's (host/src/targets/index.ts).
  */
 export {
   BOARDS_DIR,
@@ -22,26 +22,3 @@ export {
   type ResetStep,
   type UsbSelector,
 } from './descriptor.js';
-export {
-  BoardError,
-  FlashError,
-  VerifyError,
-  bringUp,
-  commandLine,
-  compareWithBuild,
-  configLimits,
-  expectedBuild,
-  expectedFirmware,
-  firmwareVersion,
-  flashBoard,
-  flashImage,
-  parseBanner,
-  resetBoard,
-  type Banner,
-  type ExpectedFirmware,
-  type FlashAttempt,
-  type FlashReport,
-  type PoolLimits,
-  type PrepareOptions,
-  type ReadyTarget,
-} from '../targets/index.js';

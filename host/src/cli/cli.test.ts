@@ -7,31 +7,17 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManagedProcess, liveChildPids } from '../process/managed.js';
-import { REPO_ROOT } from '../targets/toolchain.js';
+import { liveChildPids } from '../process/managed.js';
+import { runHil, type CliRun } from '../testing/run-cli.js';
 import { needTools } from '../testing/tools.js';
 import { FTDI, makeFakeSysfs } from '../transport/testing/fake-sysfs.js';
 import { makeStandInFlasher, simBoardDescriptor, startSimBoard, type SimBoard, type StandInFlasher } from '../boards/testing/harness.js';
 import { formatRecord, type CaptureRecord } from '../orchestrator/monitor.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-/** Runs the CLI to completion (at most 60 s, then it is stopped) from the repository root. */
-async function hil(...args: string[]): Promise<Run> {
-  const p = new ManagedProcess('hil (cli test)', process.execPath, [join(REPO_ROOT, 'bin', 'hil.js'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  p.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-  p.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  const timer = setTimeout(() => void p.stop(), 60_000);
-  await p.exited;
-  clearTimeout(timer);
-  return { code: p.exitCode, stdout, stderr };
-}
+/** Runs the CLI to completion from the repository root (test helper: host/src/testing/run-cli.ts). */
+const hil = (...args: string[]): Promise<Run> => runHil(args, { name: 'hil (cli test)' });
 
 describe('hil (CLI)', function () {
   this.timeout(90_000);

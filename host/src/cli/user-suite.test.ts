@@ -13,31 +13,15 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManagedProcess, liveChildPids } from '../process/managed.js';
+import { liveChildPids } from '../process/managed.js';
 import { REPO_ROOT } from '../targets/toolchain.js';
+import { runHil, type CliRun } from '../testing/run-cli.js';
 import type { RunRecord } from '../orchestrator/reporter.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-/** Runs the CLI in `cwd` to completion (at most 60 s, then it is stopped). */
-async function hil(cwd: string, ...args: string[]): Promise<Run> {
-  const env = { ...process.env };
-  delete env.HIL_TARGET;
-  delete env.HIL_LINK;
-  const p = new ManagedProcess('hil (user suite test)', process.execPath, [join(REPO_ROOT, 'bin', 'hil.js'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env });
-  let stdout = '';
-  let stderr = '';
-  p.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-  p.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  const timer = setTimeout(() => void p.stop(), 60_000);
-  await p.exited;
-  clearTimeout(timer);
-  return { code: p.exitCode, stdout, stderr };
-}
+/** Runs the CLI in `cwd` to completion (test helper: host/src/testing/run-cli.ts). */
+const hil = (cwd: string, ...args: string[]): Promise<Run> => runHil(args, { cwd, name: 'hil (user suite test)' });
 
 // The fixture as a user's file names it; in the package it is 'componentvm-hil/mocha' (the
 // packaging test installs the tarball and imports that).
