@@ -30,6 +30,28 @@ describe('hello', () => {
     expect([Number(vms), Number(g), Number(a), Number(e)]).to.deep.equal([h.maxVms, h.maxGlobals, h.maxArrays, h.arrayElements]);
   });
 
+  it('printed a boot banner naming the protocol, the firmware id, the nonce and the limits hello reports', async function () {
+    // PROTOCOL.md §5: "CVM-BOOT proto=<n> fw=<id> nonce=<8 lowercase hex> vms=<n> globals=<n> arrays=<n> elements=<n>".
+    const { client, banner, emulator } = target();
+    if (banner === undefined) {
+      console.log('      no banner: this target was not started or reset by the run (a board left running), or the link damaged it');
+      return this.skip();
+    }
+    // A log line has no CRC: through an emulator that damaged device → host bytes, the banner's text cannot be trusted.
+    if (emulator && emulator.counters.d2h.flips + emulator.counters.d2h.drops + emulator.counters.d2h.dups > 0) {
+      console.log('      the link emulator damaged device → host bytes: a banner has no CRC, its text is not judged');
+      return this.skip();
+    }
+    const h = await client.hello();
+    const m = /^CVM-BOOT proto=(\d+) fw=(\S+) nonce=([0-9a-f]{8}) vms=(\d+) globals=(\d+) arrays=(\d+) elements=(\d+)$/.exec(banner);
+    expect(m, `banner ${JSON.stringify(banner)} is not of the form of PROTOCOL.md §5`).to.not.equal(null);
+    const [, proto, fw, nonce, vms, g, a, e] = m!;
+    expect(Number(proto), 'banner proto').to.equal(h.protoVersion);
+    expect(fw, 'banner fw').to.equal(h.firmwareId);
+    expect(parseInt(nonce!, 16), 'banner nonce').to.equal(h.bootNonce);
+    expect([Number(vms), Number(g), Number(a), Number(e)], 'banner limits').to.deep.equal([h.maxVms, h.maxGlobals, h.maxArrays, h.arrayElements]);
+  });
+
   it('keeps the boot nonce between calls and lets uptime advance', async () => {
     const { client } = target();
     const a = await client.hello();

@@ -1,7 +1,7 @@
 /*
  * cvm-sim: the portable core built for a POSIX host, implementing cvm_port.h.
  *
- *   cvm-sim --pty [--exit-on-stdin-eof] [--nonce HEX] [--no-unique-id]
+ *   cvm-sim --pty [--boot-on-stdin] [--exit-on-stdin-eof] [--nonce HEX] [--no-unique-id]
  *   cvm-sim --stdio [--nonce HEX] [--no-unique-id]
  *
  * --pty    creates a pseudo-terminal, prints "PTY <slave path>" on stdout, writes the boot banner
@@ -9,6 +9,11 @@
  *          with --exit-on-stdin-eof. The slave is put in raw mode and the sim keeps its own slave
  *          descriptor open, so what it writes before a host opens the path (the banner) waits in
  *          the terminal's buffer instead of being lost, and a host may close and reopen the path.
+ *          With --boot-on-stdin the sim stays "in reset" after printing the path: it boots (starts
+ *          its uptime, writes the banner, serves) when a line arrives on stdin, so a host that
+ *          opens the pty first (opening may discard bytes already waiting) sees the banner, as a
+ *          board's host does after releasing reset and QEMU's after resuming a halted machine.
+ *          EOF on stdin before that line exits 0.
  * --stdio  reads request bytes from stdin and writes the banner and response lines to stdout;
  *          exits 0 at EOF once everything is written.
  *
@@ -136,7 +141,7 @@ const char *cvm_port_name(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: cvm-sim --pty [--exit-on-stdin-eof] [--nonce HEX] [--no-unique-id]\n"
+    fprintf(f, "usage: cvm-sim --pty [--boot-on-stdin] [--exit-on-stdin-eof] [--nonce HEX] [--no-unique-id]\n"
                "       cvm-sim --stdio [--nonce HEX] [--no-unique-id]\n");
 }
 
@@ -185,7 +190,28 @@ static int run_stdio(void)
     return 0;
 }
 
-static int run_pty(bool exit_on_stdin_eof)
+/* Blocks until a line (or EOF) arrives on stdin: the host's "release reset". Returns false on EOF. */
+static bool wait_for_boot_line(void)
+{
+    char c;
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, &c, 1);
+        if (n == 1 && c == '\n') {
+            return true;
+        }
+        if (n == 0) {
+            return false;
+        }
+        if (n < 0 && errno != EINTR) {
+            sim_fail("reading stdin (waiting to boot) failed", errno);
+        }
+        if (sim_stop) {
+            return false;
+        }
+    }
+}
+
+static int run_pty(bool exit_on_stdin_eof, bool boot_on_stdin)
 {
     int master = posix_openpt(O_RDWR | O_NOCTTY);
     if (master < 0) {
@@ -221,6 +247,14 @@ static int run_pty(bool exit_on_stdin_eof)
     printf("PTY %s\n", path);
     if (fflush(stdout) != 0) {
         sim_fail("writing to stdout failed", errno);
+    }
+    if (boot_on_stdin) {
+        if (!wait_for_boot_line()) {
+            close(slave);
+            close(master);
+            return 0;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &sim.start); /* uptime counts from the boot */
     }
     cvm_device_init();
     cvm_device_banner();
@@ -275,6 +309,7 @@ int main(int argc, char **argv)
     bool pty = false;
     bool stdio_mode = false;
     bool exit_on_eof = false;
+    bool boot_on_stdin = false;
     bool have_nonce = false;
 
     sim.unique_id = true;
@@ -287,6 +322,8 @@ int main(int argc, char **argv)
             stdio_mode = true;
         } else if (strcmp(a, "--exit-on-stdin-eof") == 0) {
             exit_on_eof = true;
+        } else if (strcmp(a, "--boot-on-stdin") == 0) {
+            boot_on_stdin = true;
         } else if (strcmp(a, "--no-unique-id") == 0) {
             sim.unique_id = false;
         } else if (strcmp(a, "--nonce") == 0) {
@@ -315,11 +352,14 @@ int main(int argc, char **argv)
     if (exit_on_eof && !pty) {
         sim_fail("--exit-on-stdin-eof applies to --pty only", 0);
     }
+    if (boot_on_stdin && !pty) {
+        sim_fail("--boot-on-stdin applies to --pty only", 0);
+    }
     if (!have_nonce) {
         if (getrandom(&sim.nonce, sizeof sim.nonce, 0) != (ssize_t)sizeof sim.nonce) {
             sim_fail("getrandom failed (use --nonce HEX)", errno);
         }
     }
     sim.stdio_mode = stdio_mode;
-    return pty ? run_pty(exit_on_eof) : run_stdio();
+    return pty ? run_pty(exit_on_eof, boot_on_stdin) : run_stdio();
 }

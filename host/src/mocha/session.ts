@@ -33,6 +33,11 @@ export interface TargetContext {
   emulator: OpenTarget['emulator'];
   /** The descriptor the target was brought up from. */
   descriptor: Target;
+  /**
+   * The boot banner the target printed while it was brought up (a started sim or QEMU, a board
+   * reset by its descriptor, the twin); undefined when the run saw none (a board left running).
+   */
+  banner: string | undefined;
 }
 
 export interface SessionOptions {
@@ -52,7 +57,7 @@ function twinOf(t: OpenTarget): TwinDevice | undefined {
 
 /** A ready target as a test sees it. */
 export function contextOf(t: ReadyTarget): TargetContext {
-  return { client: t.client, transport: t.transport, hello: t.client.info ?? t.hello, name: t.name, twin: twinOf(t), emulator: t.emulator, descriptor: t.board };
+  return { client: t.client, transport: t.transport, hello: t.client.info ?? t.hello, name: t.name, twin: twinOf(t), emulator: t.emulator, descriptor: t.board, banner: t.banner };
 }
 
 /** Numbers only, from whatever the client reports about its link (retransmits, gaps, RTO, ...). */

@@ -90,11 +90,13 @@ describe('hil monitor (logic)', function () {
     expect(readFileSync(file, 'utf8').trim().split('\n')).to.have.length(printed.length);
   });
 
-  it('captures the sim (end to end through its pty): the hello and its answer', async function () {
+  it('captures the sim (end to end through its pty): its boot banner, the hello and its answer', async function () {
     needTools(this, [['socat', 'socat'], ['gcc', 'gcc'], ['make', 'make']]);
     const recs: CaptureRecord[] = [];
-    const s = await monitorTarget('sim', { hello: true, count: 2, onRecord: (r) => recs.push(r) });
-    expect(s).to.deep.include({ stoppedBy: 'count', frames: 1 });
+    // The sim boots once its pty is open (as QEMU resumes), so its banner is captured first.
+    const s = await monitorTarget('sim', { hello: true, count: 3, onRecord: (r) => recs.push(r) });
+    expect(s).to.deep.include({ stoppedBy: 'count', frames: 1, logs: 1 });
+    expect(recs.find((r) => r.kind === 'log')!.text).to.match(/^CVM-BOOT proto=2 fw=cvm-fw\/0\.1\.0\+sim\./);
     const answer = recs.find((r) => r.dir === 'rx' && r.kind === 'frame')!;
     expect(answer.decoded).to.deep.include({ op: 'hello', status: 'ok' });
     expect((answer.decoded!.result as { firmwareId: string }).firmwareId).to.match(/\+sim\.vms4/);

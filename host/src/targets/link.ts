@@ -99,9 +99,11 @@ export async function openLink(target: string | Target, options: LinkOptions = {
         break;
       }
       case 'sim': {
-        const sim = await startSim(firmwareConfig(t), [], t.firmware?.sim ? { binary: resolveIn(t, t.firmware.sim) } : {});
+        // Halted until the port is open, as QEMU is: the banner reaches the host (issue: an open discards what waits).
+        const sim = await startSim(firmwareConfig(t), [], { haltedUntilBoot: true, ...(t.firmware?.sim ? { binary: resolveIn(t, t.firmware.sim) } : {}) });
         cleanup.push(() => sim.close());
         transport = new SerialTransport({ path: sim.path, name: `${t.name} (${sim.path})`, peer: peerOf(sim.process.label, sim.process.exited) });
+        start = () => sim.boot();
         break;
       }
       case 'qemu': {

@@ -11,6 +11,11 @@ export interface RunningSim {
   /** The pty a client opens. */
   path: string;
   process: ManagedProcess;
+  /**
+   * With `haltedUntilBoot`: releases the sim from reset (one line on its stdin), so it writes its
+   * banner now, to a host that has opened the pty. Without it the sim booted at start.
+   */
+  boot(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -19,13 +24,22 @@ export interface RunningSim {
  * built (an absolute path; TargetSpecError-like Error when it does not exist); without it the
  * package's own sim of `config` is built if needed.
  */
-export async function startSim(config: FirmwareConfig = 'default', extraArgs: string[] = [], options: { binary?: string } = {}): Promise<RunningSim> {
+export async function startSim(config: FirmwareConfig = 'default', extraArgs: string[] = [], options: { binary?: string; haltedUntilBoot?: boolean } = {}): Promise<RunningSim> {
   if (options.binary && !existsSync(options.binary)) throw new Error(`the sim binary ${options.binary} does not exist; build it, or fix firmware.sim`);
   const bin = options.binary ?? (await buildFirmware('sim', config));
-  const p = new ManagedProcess(`cvm-sim (${config})`, bin, ['--pty', ...extraArgs]);
+  // --exit-on-stdin-eof: the sim's stdin is our pipe, so it ends with this process, even a killed one.
+  const halted = options.haltedUntilBoot ? ['--boot-on-stdin'] : [];
+  const p = new ManagedProcess(`cvm-sim (${config})`, bin, ['--pty', ...halted, '--exit-on-stdin-eof', ...extraArgs]);
   try {
     const m = await p.waitFor(/^PTY (\S+)$/m, 10_000, 'pty path ("PTY /dev/pts/N")');
-    return { path: m[1]!, process: p, close: () => p.stop() };
+    const boot = (): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (!options.haltedUntilBoot) return resolve();
+        const stdin = p.child.stdin;
+        if (!stdin || stdin.destroyed) return reject(new Error(`${p.label}: cannot release it from reset: its stdin is closed (did it exit?)`));
+        stdin.write('\n', (e) => (e ? reject(new Error(`${p.label}: releasing it from reset failed: ${e.message}`)) : resolve()));
+      });
+    return { path: m[1]!, process: p, boot, close: () => p.stop() };
   } catch (e) {
     await p.stop();
     throw e;

@@ -229,7 +229,7 @@ export async function resetBoard(b: Target, onStep: (line: string) => void = () 
  * Collects the banners a client receives from now on; wait() resolves with the first, bounded.
  * With `anyLine`, any line or damaged line counts (a lossy link may damage the banner itself).
  */
-function bannerWatch(client: PoolClient, options: { anyLine?: boolean } = {}): { wait(timeoutMs: number, onTimeout: () => string): Promise<string>; stop(): void } {
+function bannerWatch(client: PoolClient, options: { anyLine?: boolean } = {}): { wait(timeoutMs: number, onTimeout: () => string): Promise<string>; stop(): void; first(): string | undefined } {
   const seen: string[] = [];
   let notify: (() => void) | undefined;
   const onLog = (text: string) => {
@@ -248,6 +248,11 @@ function bannerWatch(client: PoolClient, options: { anyLine?: boolean } = {}): {
   };
   return {
     stop,
+    /** The first banner seen so far (without waiting), then stops watching. */
+    first: () => {
+      stop();
+      return seen.find((l) => l.startsWith(BANNER_PREFIX));
+    },
     wait: (timeoutMs, onTimeout) =>
       new Promise<string>((resolve, reject) => {
         const done = () => {
@@ -302,11 +307,12 @@ export async function bringUp(target: string | Target, options: PrepareOptions =
       await resetBoard(b, step);
       const resetHow = !b.reset || b.reset.tool === 'none' ? 'reset method none: the board must boot when its port is opened; give /reset in the descriptor' : `after ${b.reset.tool} reset it`;
       banner = await watch.wait(bannerMs, () => `${b.name}: no boot banner ("${BANNER_PREFIX} ...") within ${bannerMs} ms on ${link.transport.name} (${resetHow}); check the wiring (board TX → adapter RX) and the baud rate`);
-    } else {
-      watch.stop();
     }
-    if (banner) step(`banner   ${banner}`);
     const hello = await client.hello();
+    // A target that boots as its port opens (the twin) prints its banner before hello's answer:
+    // keep it, without waiting for one a running board will never print.
+    if (!link.start && !flash && !options.reset) banner = watch.first();
+    if (banner) step(`banner   ${banner}`);
     step(`hello    ${hello.firmwareId}, ${hello.maxVms} contexts × ${hello.maxGlobals} globals, ${hello.maxArrays} arrays × ${hello.arrayElements} elements, nonce ${hello.bootNonce.toString(16).padStart(8, '0')}`);
     let verified: ExpectedFirmware | undefined;
     if (flash) {
