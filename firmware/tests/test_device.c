@@ -9,6 +9,7 @@
 #include "cvm_device.h"
 #include "cvm_pool.h"
 #include "cvm_test.h"
+#include "cvm_test_frame.h"
 #include "fake_port.h"
 
 static void feed(const char *text)
@@ -30,21 +31,6 @@ static void boot(void)
     stats_seq = 1;
 }
 
-/* The frame line "~" base64(cbor ‖ crc) "\n" for the CBOR given in hex. */
-static const char *frame(const char *hex)
-{
-    static char line[600];
-    uint8_t f[400];
-    size_t n = cvm_test_unhex(hex, f, sizeof f - 2u);
-    uint16_t crc = cvm_crc16(f, n);
-    f[n] = (uint8_t)(crc >> 8);
-    f[n + 1u] = (uint8_t)crc;
-    line[0] = '~';
-    size_t k = cvm_base64_encode(f, n + 2u, line + 1);
-    line[1u + k] = '\n';
-    line[2u + k] = '\0';
-    return line;
-}
 
 /* Checks that the port received exactly `want` since the last clear, then clears. */
 static void expect_out(const char *want, const char *file, int line)
@@ -81,7 +67,7 @@ static uint32_t stats_field(unsigned key)
     char hex[32];
     snprintf(hex, sizeof hex, "82 1a %08x 08", (unsigned)stats_seq++);
     fake_port_clear();
-    feed(frame(hex));
+    feed(cvm_test_frame(hex));
     size_t n = last_message(msg, sizeof msg);
     fake_port_clear();
     cvm_cbor_reader r;
@@ -156,39 +142,39 @@ static void test_exchanges(void)
     feed("~hAMDAANZOQ==\n"); /* [3, 3, 0, 3]: load_global */
     EXPECT_OUT("~gwMAOn/////jwQ==\n");
     feed("~hAQDAAR48w==\r\n"); /* [4, 3, 0, 4] with CR LF: global 4, never stored, reads 0 */
-    EXPECT_OUT(frame("83 04 00 00"));
+    EXPECT_OUT(cvm_test_frame("83 04 00 00"));
 
     /* Errors from the pool, in their check order. */
-    feed(frame("83 05 01 00"));
-    EXPECT_OUT(frame("82 05 05")); /* already_acquired */
-    feed(frame("84 06 03 01 00"));
-    EXPECT_OUT(frame("82 06 04")); /* not_acquired */
-    feed(frame("84 07 03 18 63 00"));
-    EXPECT_OUT(frame("82 07 03")); /* out_of_range (vm) */
-    feed(frame("84 08 03 00 20"));
-    EXPECT_OUT(frame("82 08 03")); /* negative global */
-    feed(frame("85 09 05 00 00 00"));
-    EXPECT_OUT(frame("82 09 08")); /* bad_size 0 */
-    feed(frame("85 0a 05 00 00 20"));
-    EXPECT_OUT(frame("82 0a 08")); /* bad_size negative */
-    feed(frame("85 0b 05 00 00 02"));
-    EXPECT_OUT(frame("82 0b 00"));
-    feed(frame("85 0c 05 00 00 02"));
-    EXPECT_OUT(frame("82 0c 07")); /* array_exists */
-    feed(frame("86 0d 07 00 00 01 18 2a"));
-    EXPECT_OUT(frame("82 0d 00"));
-    feed(frame("85 0e 06 00 00 01"));
-    EXPECT_OUT(frame("83 0e 00 18 2a"));
-    feed(frame("85 0f 06 00 00 02"));
-    EXPECT_OUT(frame("82 0f 09")); /* past_size */
-    feed(frame("85 10 06 00 01 00"));
-    EXPECT_OUT(frame("82 10 06")); /* array_inactive */
-    feed(frame("85 11 06 00 01 20"));
-    EXPECT_OUT(frame("82 11 03")); /* negative index: out_of_range before array_inactive */
-    feed(frame("83 12 0a 43 7e0a0d"));
-    EXPECT_OUT(frame("83 12 00 43 7e0a0d")); /* echo, bytes that look like framing */
-    feed(frame("82 13 0d"));
-    EXPECT_OUT(frame("82 13 01"));
+    feed(cvm_test_frame("83 05 01 00"));
+    EXPECT_OUT(cvm_test_frame("82 05 05")); /* already_acquired */
+    feed(cvm_test_frame("84 06 03 01 00"));
+    EXPECT_OUT(cvm_test_frame("82 06 04")); /* not_acquired */
+    feed(cvm_test_frame("84 07 03 18 63 00"));
+    EXPECT_OUT(cvm_test_frame("82 07 03")); /* out_of_range (vm) */
+    feed(cvm_test_frame("84 08 03 00 20"));
+    EXPECT_OUT(cvm_test_frame("82 08 03")); /* negative global */
+    feed(cvm_test_frame("85 09 05 00 00 00"));
+    EXPECT_OUT(cvm_test_frame("82 09 08")); /* bad_size 0 */
+    feed(cvm_test_frame("85 0a 05 00 00 20"));
+    EXPECT_OUT(cvm_test_frame("82 0a 08")); /* bad_size negative */
+    feed(cvm_test_frame("85 0b 05 00 00 02"));
+    EXPECT_OUT(cvm_test_frame("82 0b 00"));
+    feed(cvm_test_frame("85 0c 05 00 00 02"));
+    EXPECT_OUT(cvm_test_frame("82 0c 07")); /* array_exists */
+    feed(cvm_test_frame("86 0d 07 00 00 01 18 2a"));
+    EXPECT_OUT(cvm_test_frame("82 0d 00"));
+    feed(cvm_test_frame("85 0e 06 00 00 01"));
+    EXPECT_OUT(cvm_test_frame("83 0e 00 18 2a"));
+    feed(cvm_test_frame("85 0f 06 00 00 02"));
+    EXPECT_OUT(cvm_test_frame("82 0f 09")); /* past_size */
+    feed(cvm_test_frame("85 10 06 00 01 00"));
+    EXPECT_OUT(cvm_test_frame("82 10 06")); /* array_inactive */
+    feed(cvm_test_frame("85 11 06 00 01 20"));
+    EXPECT_OUT(cvm_test_frame("82 11 03")); /* negative index: out_of_range before array_inactive */
+    feed(cvm_test_frame("83 12 0a 43 7e0a0d"));
+    EXPECT_OUT(cvm_test_frame("83 12 00 43 7e0a0d")); /* echo, bytes that look like framing */
+    feed(cvm_test_frame("82 13 0d"));
+    EXPECT_OUT(cvm_test_frame("82 13 01"));
     CHECK_EQ(fake_port_writes, 0);
 }
 
@@ -206,8 +192,8 @@ static void test_link_rules(void)
     big[sizeof big - 1u] = '\0';
     feed(big);
     feed("\n");                           /* ends the overlong line */
-    feed(frame("ff"));                    /* malformed CBOR: no reply */
-    feed(frame("82 20 00"));              /* seq -1: no reply */
+    feed(cvm_test_frame("ff"));                    /* malformed CBOR: no reply */
+    feed(cvm_test_frame("82 20 00"));              /* seq -1: no reply */
     CHECK_EQ(fake_port_out_len, 0);
     CHECK_EQ(stats_field(CVM_STATS_RX_FRAMES), 4); /* boot's hello, two malformed, this stats */
     CHECK_EQ(stats_field(CVM_STATS_RX_BAD_FRAME), 2);
@@ -227,10 +213,10 @@ static void test_splits_and_pipelining(void)
 {
     /* Three requests in one call, then the same bytes one at a time: the same output. */
     char req[300];
-    snprintf(req, sizeof req, "%s", frame("83 01 01 01"));
+    snprintf(req, sizeof req, "%s", cvm_test_frame("83 01 01 01"));
     strcat(req, "junk\n");
-    strcat(req, frame("85 02 04 01 00 05"));
-    strcat(req, frame("84 03 03 01 00"));
+    strcat(req, cvm_test_frame("85 02 04 01 00 05"));
+    strcat(req, cvm_test_frame("84 03 03 01 00"));
     boot();
     feed(req);
     char whole[300];
@@ -242,9 +228,9 @@ static void test_splits_and_pipelining(void)
     }
     CHECK_EQ(fake_port_writes, 3);
     char want[300];
-    snprintf(want, sizeof want, "%s", frame("82 01 00"));
-    strcat(want, frame("82 02 00"));
-    strcat(want, frame("83 03 00 05"));
+    snprintf(want, sizeof want, "%s", cvm_test_frame("82 01 00"));
+    strcat(want, cvm_test_frame("82 02 00"));
+    strcat(want, cvm_test_frame("83 03 00 05"));
     CHECK_STR(whole, strlen(whole), want);
     EXPECT_OUT(want);
     cvm_device_feed(NULL, 0);
@@ -255,7 +241,7 @@ static void test_hello_and_reset(void)
 {
     boot();
     fake_port_uptime = 4321;
-    feed(frame("82 01 00"));
+    feed(cvm_test_frame("82 01 00"));
     uint8_t msg[400];
     size_t n = last_message(msg, sizeof msg);
     const char *fw = cvm_device_firmware_id();
@@ -291,17 +277,17 @@ static void test_hello_and_reset(void)
     fake_port_reset();
     fake_port_uid_len = 0;
     cvm_device_init();
-    feed(frame("82 01 00"));
+    feed(cvm_test_frame("82 01 00"));
     n = last_message(msg, sizeof msg);
     CHECK(n > 9u && msg[n - 9u] == 0x0c && msg[n - 8u] == 0x40); /* then keys 13, 14 */
 
     /* reset_pool: pool counters cleared, link counters kept, ops = 1 after. */
     boot();
-    feed(frame("83 01 01 00"));
-    feed(frame("83 02 01 00"));  /* already acquired: an error */
-    feed(frame("82 03 0b"));
+    feed(cvm_test_frame("83 01 01 00"));
+    feed(cvm_test_frame("83 02 01 00"));  /* already acquired: an error */
+    feed(cvm_test_frame("82 03 0b"));
     fake_port_clear();
-    feed(frame("82 04 08"));
+    feed(cvm_test_frame("82 04 08"));
     n = last_message(msg, sizeof msg);
     /* [4, 0, {1: 0, 2: 0, 3: 0, 4: 0, 5: 1, 6: 0, 7: 5 (boot's hello too), ...}] */
     const uint8_t head[] = {0x83, 0x04, 0x00, 0xb2, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00, 0x04,
@@ -312,13 +298,13 @@ static void test_hello_and_reset(void)
 
     /* The real pool behind the device: stats per context after some use. */
     boot();
-    feed(frame("83 01 01 00"));
-    feed(frame("85 02 04 00 02 07"));
-    feed(frame("85 03 05 00 00 03"));
-    feed(frame("83 04 02 00"));
-    feed(frame("83 05 01 00"));
+    feed(cvm_test_frame("83 01 01 00"));
+    feed(cvm_test_frame("85 02 04 00 02 07"));
+    feed(cvm_test_frame("85 03 05 00 00 03"));
+    feed(cvm_test_frame("83 04 02 00"));
+    feed(cvm_test_frame("83 05 01 00"));
     fake_port_clear();
-    feed(frame("82 06 08"));
+    feed(cvm_test_frame("82 06 08"));
     n = last_message(msg, sizeof msg);
     /* context 0: [1, 0, 0, 0, 0, hw 3, 1, 3] after release and re-acquire */
     const uint8_t ctx0[] = {0x0e, (uint8_t)(0x80u + MAX_CONCURRENT_VMS), 0x88, 0x01, 0x00, 0x00,
@@ -372,7 +358,7 @@ static void test_large_frames(void)
         snprintf(b, sizeof b, " %02x", (unsigned)(i & 0xFF));
         strcat(hex, b);
     }
-    const char *line = frame(hex);
+    const char *line = cvm_test_frame(hex);
     CHECK_EQ(strlen(line), 514);
     feed(line);
     CHECK_EQ(fake_port_out_len, 514);
@@ -380,15 +366,15 @@ static void test_large_frames(void)
     CHECK_EQ(last_message(msg, sizeof msg), 382);
     fake_port_clear();
     /* A full batch of the largest results fits. */
-    feed(frame("83 02 01 00"));
-    feed(frame("85 03 05 00 00 01"));
-    feed(frame("86 04 07 00 00 00 3a 7fffffff"));
+    feed(cvm_test_frame("83 02 01 00"));
+    feed(cvm_test_frame("85 03 05 00 00 01"));
+    feed(cvm_test_frame("86 04 07 00 00 00 3a 7fffffff"));
     fake_port_clear();
     char req[800] = "83 05 09 98 20";
     for (int i = 0; i < 32; i++) {
         strcat(req, " 84 06 00 00 00");
     }
-    feed(frame(req));
+    feed(cvm_test_frame(req));
     size_t n = last_message(msg, sizeof msg);
     CHECK_EQ(n, 3u + 2u + 32u * 7u);
     CHECK(n > 12u && memcmp(msg + 5, "\x82\x00\x3a\x7f\xff\xff\xff", 7) == 0);

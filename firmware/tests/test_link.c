@@ -13,6 +13,7 @@
 #include "cvm_device.h"
 #include "cvm_link.h"
 #include "cvm_test.h"
+#include "cvm_test_frame.h"
 #include "fake_port.h"
 
 static cvm_link L;
@@ -256,28 +257,13 @@ static void feed(const char *text)
     cvm_device_feed((const uint8_t *)text, strlen(text));
 }
 
-/* The frame line "~" base64(cbor ‖ crc) "\n" for the CBOR given in hex. */
-static const char *frame(const char *hex)
-{
-    static char line[600];
-    uint8_t f[400];
-    size_t n = cvm_test_unhex(hex, f, sizeof f - 2u);
-    uint16_t crc = cvm_crc16(f, n);
-    f[n] = (uint8_t)(crc >> 8);
-    f[n + 1u] = (uint8_t)crc;
-    line[0] = '~';
-    size_t k = cvm_base64_encode(f, n + 2u, line + 1);
-    line[1u + k] = '\n';
-    line[2u + k] = '\0';
-    return line;
-}
 
 /* Sends the request (hex CBOR) and returns its answer line (static, until the next call). */
 static const char *ask(const char *hex)
 {
     static char got[600];
     fake_port_clear();
-    feed(frame(hex));
+    feed(cvm_test_frame(hex));
     size_t n = fake_port_out_len < sizeof got - 1u ? fake_port_out_len : sizeof got - 1u;
     memcpy(got, fake_port_out, n);
     got[n] = '\0';
@@ -290,7 +276,7 @@ static void expect(const char *request, const char *response, const char *file, 
 {
     const char *got = ask(request);
     char want[600];
-    snprintf(want, sizeof want, "%s", frame(response));
+    snprintf(want, sizeof want, "%s", cvm_test_frame(response));
     cvm_test_check_str(got, strlen(got), want, file, line, request);
 }
 #define EXPECT(request, response) expect((request), (response), __FILE__, __LINE__)
@@ -342,8 +328,8 @@ static void test_device_no_session(void)
     EXPECT("83 01 01 00", "82 01 0d");          /* acquire before any hello: refused */
     EXPECT("82 02 08", "82 02 0d");             /* stats too */
     EXPECT("83 03 00 00", "82 03 0d");          /* [3, 0, 0] is not a hello */
-    feed(frame("ff"));                          /* malformed: no answer at all */
-    feed(frame("82 20 00"));
+    feed(cvm_test_frame("ff"));                          /* malformed: no answer at all */
+    feed(cvm_test_frame("82 20 00"));
     CHECK_EQ(fake_port_out_len, 0);
     const char *h = ask("82 04 00");            /* the hello opens the session */
     CHECK(strlen(h) > 40u);
@@ -364,7 +350,7 @@ static void test_device_duplicates(void)
     (void)ask("82 00 00");
     EXPECT("83 01 01 00", "82 01 00");
     snprintf(first, sizeof first, "%s", ask("85 02 04 00 01 18 4d")); /* store 77 */
-    CHECK_STR(first, strlen(first), frame("82 02 00"));
+    CHECK_STR(first, strlen(first), cvm_test_frame("82 02 00"));
     /* The same seq again, even with other arguments: the cached line, nothing executed. */
     const char *again = ask("85 02 04 00 01 18 4e");
     CHECK_STR(again, strlen(again), first);

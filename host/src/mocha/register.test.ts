@@ -35,9 +35,7 @@ describe('plain mocha', () => {
 });
 `);
     const p = new ManagedProcess('mocha (plugin test)', process.execPath, [join(REPO_ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--require', join(REPO_ROOT, 'host', 'src', 'mocha', 'register.ts'), spec], { cwd: REPO_ROOT, env: { ...process.env, HIL_TARGET: 'twin' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => void p.stop(), 50_000);
-    await p.exited;
-    clearTimeout(timer);
+    await p.exitWithin(50_000);
     expect(p.exitCode, p.output).to.equal(0);
     expect(p.output).to.match(/2 passing/);
   });

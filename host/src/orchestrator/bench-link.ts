@@ -53,13 +53,7 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
     const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
     delete env.HIL_LINK; // --link says it
     const p = new ManagedProcess(`hil test --target ${target} (bench:link)`, process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      void p.stop();
-    }, timeoutMs);
-    await p.exited;
-    clearTimeout(timer);
+    const { timedOut } = await p.exitWithin(timeoutMs);
     const durationMs = Math.round(now() - t0);
     let rec: Record<string, unknown>;
     try {

@@ -100,6 +100,21 @@ export class ManagedProcess {
     });
   }
 
+  /**
+   * Waits for the child to exit by itself, at most timeoutMs; past that it is stopped (stop()).
+   * Resolves once it is gone, with whether the bound was hit.
+   */
+  async exitWithin(timeoutMs: number): Promise<{ timedOut: boolean }> {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void this.stop();
+    }, timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+    return { timedOut };
+  }
+
   /** SIGTERM, then SIGKILL after graceMs; resolves once the child is gone. */
   async stop(graceMs = 2000): Promise<void> {
     if (!this.running) return this.exited;

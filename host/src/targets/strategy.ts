@@ -156,13 +156,7 @@ async function runTool(label: string, command: string, args: string[], timeoutMs
   } catch (e) {
     return { exitCode: null, signal: null, timedOut: false, output: (e as Error).message };
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    void p.stop();
-  }, timeoutMs);
-  await p.exited;
-  clearTimeout(timer);
+  const { timedOut } = await p.exitWithin(timeoutMs);
   return { exitCode: p.exitCode, signal: p.exitSignal, timedOut, output: p.output };
 }
 

@@ -22,8 +22,6 @@ export async function runHil(args: readonly string[], options: { cwd?: string; n
   let stderr = '';
   p.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
   p.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  const timer = setTimeout(() => void p.stop(), 60_000);
-  await p.exited;
-  clearTimeout(timer);
+  await p.exitWithin(60_000);
   return { code: p.exitCode, stdout, stderr };
 }
