@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { needTools } from '../testing/tools.js';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -159,12 +159,13 @@ describe('describeOpenError', () => {
 
 describe('SerialTransport (platform binding, socat pty pair)', function () {
   let socat: ChildProcess | undefined;
+  let dir: string | undefined;
   let a = '';
   let b = '';
 
   before(async function () {
     needTools(this, [['socat', 'socat']]);
-    const dir = mkdtempSync(join(tmpdir(), 'hil-serial-'));
+    dir = mkdtempSync(join(tmpdir(), 'hil-serial-'));
     a = join(dir, 'a');
     b = join(dir, 'b');
     socat = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
@@ -172,8 +173,14 @@ describe('SerialTransport (platform binding, socat pty pair)', function () {
     if (!existsSync(a) || !existsSync(b)) throw new Error('socat did not create the pty pair');
   });
 
-  after(() => {
-    socat?.kill('SIGKILL');
+  after(async () => {
+    // socat gone (and reaped) before its links' folder is removed: nothing left behind.
+    if (socat && socat.exitCode === null && socat.signalCode === null) {
+      const gone = new Promise((r) => socat!.once('exit', r));
+      socat.kill('SIGKILL');
+      await gone;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('opens a nonexistent path with the OS reason and hint', async () => {
