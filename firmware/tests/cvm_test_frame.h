@@ -1,6 +1,6 @@
 /*
- * Test helper: a request frame line built from CBOR given in hex, as a host writes it. Test data
- * only; shared by the device and link tests.
+ * Test helpers: a request frame line built from CBOR given in hex, as a host writes it, and the
+ * gap reply a test expects. Test data only; shared by the device, link and fuzz tests.
  */
 #ifndef CVM_TEST_FRAME_H
 #define CVM_TEST_FRAME_H
@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 #include "cvm_base64.h"
+#include "cvm_cbor.h"
 #include "cvm_crc16.h"
+#include "cvm_protocol.h"
 #include "cvm_test.h"
 
 /**
@@ -29,6 +31,21 @@ static inline const char *cvm_test_frame(const char *hex)
     line[1u + k] = '\n';
     line[2u + k] = '\0';
     return line;
+}
+
+/**
+ * Writes the response message [seq, out_of_sequence, next] (PROTOCOL.md §3.3 rule 5) into want
+ * (at least 16 bytes) as a test expects it, written independently of cvm_link.c; returns its length.
+ */
+static inline size_t cvm_test_gap_reply(uint32_t seq, uint32_t next, uint8_t want[16])
+{
+    cvm_cbor_writer w;
+    cvm_cbor_writer_init(&w, want, 16u);
+    (void)cvm_cbor_put_array(&w, 3u);
+    (void)cvm_cbor_put_uint(&w, seq);
+    (void)cvm_cbor_put_uint(&w, CVM_ERR_OUT_OF_SEQUENCE);
+    (void)cvm_cbor_put_uint(&w, next);
+    return cvm_cbor_writer_len(&w);
 }
 
 #endif /* CVM_TEST_FRAME_H */

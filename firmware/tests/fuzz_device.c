@@ -40,6 +40,7 @@
 #include "cvm_line.h"
 #include "cvm_port.h"
 #include "cvm_protocol.h"
+#include "cvm_test_frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -121,13 +122,7 @@ static void fuzz_check_link(const uint8_t *data, size_t len, const uint8_t *msg,
         return;
     } else if (d != 0u) {
         uint8_t want[16];
-        cvm_cbor_writer w;
-        cvm_cbor_writer_init(&w, want, sizeof want);
-        (void)cvm_cbor_put_array(&w, 3u);
-        (void)cvm_cbor_put_uint(&w, seq);
-        (void)cvm_cbor_put_uint(&w, CVM_ERR_OUT_OF_SEQUENCE);
-        (void)cvm_cbor_put_uint(&w, fz.next);
-        if (cvm_cbor_writer_len(&w) != m || memcmp(want, msg, m) != 0) {
+        if (cvm_test_gap_reply(seq, fz.next, want) != m || memcmp(want, msg, m) != 0) {
             fuzz_fail("a gap or evicted seq is not answered [seq, out_of_sequence, next]", data,
                       len);
         }

@@ -55,14 +55,8 @@ static bool replays(uint32_t seq, size_t len)
 static bool refused_oos(uint32_t seq, uint32_t next)
 {
     uint8_t want[16];
-    cvm_cbor_writer w;
-    cvm_cbor_writer_init(&w, want, sizeof want);
-    (void)cvm_cbor_put_array(&w, 3u);
-    (void)cvm_cbor_put_uint(&w, seq);
-    (void)cvm_cbor_put_uint(&w, CVM_ERR_OUT_OF_SEQUENCE);
-    (void)cvm_cbor_put_uint(&w, next);
-    return recv_req(seq) == CVM_LINK_OUT_OF_SEQUENCE && out_len == cvm_cbor_writer_len(&w) &&
-           memcmp(out, want, out_len) == 0;
+    size_t n = cvm_test_gap_reply(seq, next, want);
+    return recv_req(seq) == CVM_LINK_OUT_OF_SEQUENCE && out_len == n && memcmp(out, want, n) == 0;
 }
 
 static void test_rules(void)
@@ -211,7 +205,7 @@ static void test_ring_wrap(void)
         const cvm_link_entry *e = &L.index[(L.first + L.count - 1u) % CVM_REPLAY_DEPTH];
         straddled += (size_t)e->offset + e->len > CVM_REPLAY_BYTES ? 1u : 0u;
         if (L.count == 0u || L.count > CVM_REPLAY_DEPTH || L.used > CVM_REPLAY_BYTES ||
-            e->seq != seq) {
+            L.next - 1u != seq) { /* the newest entry is seq's (entries are next - count .. next - 1) */
             failed++;
         }
         /* Every cached seq replays its own bytes; the one before the oldest is refused. */

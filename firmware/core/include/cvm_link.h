@@ -5,7 +5,7 @@
  * reports as keys 15..18.
  *
  * The replay cache is a byte ring of CVM_REPLAY_BYTES holding the response messages (CBOR, no
- * CRC) back to back, and an index of at most CVM_REPLAY_DEPTH entries {seq, offset, len}, oldest
+ * CRC) back to back, and an index of at most CVM_REPLAY_DEPTH entries {offset, len}, oldest
  * first; an entry's bytes may wrap around the end of the ring. It always holds the responses of a
  * run of consecutive seqs ending at next - 1. Caching evicts the oldest entries (FIFO) while the
  * index is full or the new response does not fit the free bytes.
@@ -46,9 +46,11 @@ typedef struct {
     uint32_t sessions;         /**< Sessions opened by a hello (rule 2). */
 } cvm_link_counters;
 
-/** One cached response: its seq and where its bytes are in the ring. */
+/**
+ * One cached response: where its bytes are in the ring. Its seq is not stored: the entries hold a
+ * run of consecutive seqs ending at next - 1, so the k-th from the oldest is next - count + k.
+ */
 typedef struct {
-    uint32_t seq;
     uint16_t offset;  /**< First byte in ring[], 0..CVM_REPLAY_BYTES-1. */
     uint16_t len;     /**< Bytes, 0..CVM_MAX_MESSAGE_BYTES; may run past the ring's end and wrap. */
 } cvm_link_entry;

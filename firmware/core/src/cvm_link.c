@@ -99,8 +99,7 @@ cvm_link_action cvm_link_receive(cvm_link *l, uint32_t seq, bool is_hello, uint8
 
 void cvm_link_cache(cvm_link *l, const uint8_t *msg, size_t len)
 {
-    uint32_t seq = l->next;
-    l->next = seq + 1u;
+    l->next++;
     if (len > CVM_REPLAY_BYTES) {
         cvm_link_empty(l);
         return;
@@ -125,7 +124,6 @@ void cvm_link_cache(cvm_link *l, const uint8_t *msg, size_t len)
         memcpy(l->ring, msg + head, len - head);
     }
     cvm_link_entry *e = &l->index[(l->first + l->count) % CVM_REPLAY_DEPTH];
-    e->seq = seq;
     e->offset = (uint16_t)offset;
     e->len = (uint16_t)len;
     l->count++;
