@@ -19,22 +19,19 @@ function camel(s: string): string { return s.replace(/_([a-z])/g, (_, c: string)
 interface OpSrc { name: string; code: number; args: { name: string; kind: string }[]; result: string; batchable: boolean; max_response: number | string; errors: string[]; doc: string }
 const ops = src.ops as OpSrc[];
 
+/** `export const NAME = { key: value, ... } as const;` from a constants.json section of {value, doc} entries. */
+function tsValues(out: string[], doc: string, name: string, section: Record<string, { value: number; doc: string }>): void {
+  out.push(`/** ${doc} */`, `export const ${name} = {`);
+  for (const [k, v] of Object.entries(section)) out.push(`  /** ${v.doc} */`, `  ${camel(k)}: ${v.value},`);
+  out.push('} as const;', '');
+}
+
 function tsFile(): string {
   const out: string[] = [`// ${HEADER}`, ''];
   out.push(`/** Protocol version spoken by this library (hello key proto_version). */`);
   out.push(`export const PROTOCOL_VERSION = ${src.protocol_version};`, '');
-  out.push('/** Framing constants (PROTOCOL.md §2). C: CVM_* in cvm_protocol.h. */');
-  out.push('export const Framing = {');
-  for (const [k, v] of Object.entries<{ value: number; doc: string }>(src.framing)) {
-    out.push(`  /** ${v.doc} */`, `  ${camel(k)}: ${v.value},`);
-  }
-  out.push('} as const;', '');
-  out.push('/** Link layer (PROTOCOL.md §3.3): the replay cache\'s default size, and the host\'s retransmission policy. */');
-  out.push('export const Link = {');
-  for (const [k, v] of Object.entries<{ value: number; doc: string }>(src.link)) {
-    out.push(`  /** ${v.doc} */`, `  ${camel(k)}: ${v.value},`);
-  }
-  out.push('} as const;', '');
+  tsValues(out, 'Framing constants (PROTOCOL.md §2). C: CVM_* in cvm_protocol.h.', 'Framing', src.framing);
+  tsValues(out, "Link layer (PROTOCOL.md §3.3): the replay cache's default size, and the host's retransmission policy.", 'Link', src.link);
   out.push('/** Range each replay-cache size may take (C: CVM_LIMIT_MIN_REPLAY_* .. CVM_LIMIT_REPLAY_*, checked in cvm_config.h). */');
   out.push('export const LinkBounds = {');
   for (const k of ['replay_depth', 'replay_bytes']) {
@@ -42,12 +39,7 @@ function tsFile(): string {
     out.push(`  ${camel(k)}: { min: ${v.min}, max: ${v.max} },`);
   }
   out.push('} as const;', '');
-  out.push('/** Default build-time limits of the pool (a device reports its own in hello). */');
-  out.push('export const DefaultLimits = {');
-  for (const [k, v] of Object.entries<{ value: number; doc: string }>(src.limits)) {
-    out.push(`  /** ${v.doc} */`, `  ${camel(k)}: ${v.value},`);
-  }
-  out.push('} as const;', '');
+  tsValues(out, 'Default build-time limits of the pool (a device reports its own in hello).', 'DefaultLimits', src.limits);
   out.push('/** Largest value each build-time limit may take. */');
   out.push('export const LimitMaxima = {');
   for (const [k, v] of Object.entries<{ max: number }>(src.limits)) out.push(`  ${camel(k)}: ${v.max},`);
