@@ -25,7 +25,6 @@ export type Board = Target & { file: string };
 
 /** A descriptor that cannot be used: the user's to fix, so the CLI exits 2. */
 export class DescriptorError extends Error {
-  readonly exitCode = 2;
   constructor(readonly file: string, readonly problems: string[]) {
     super(problems.map((p) => `${displayPath(file)}: ${p}`).join('\n'));
     this.name = 'DescriptorError';
@@ -146,11 +145,51 @@ function semanticProblems(d: BoardDescriptor, file: string): string[] {
   return out;
 }
 
+/** Edit distance (insertions, deletions, substitutions), for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The errors worth reporting, each once: a misspelt field that stands for a missing required one
+ * is one error ("/kynd ...: did you mean /kind?"), and while /kind is missing or wrong, the errors
+ * of the rules that depend on it (which fields each kind needs or forbids) are dropped: they would
+ * describe a kind the file does not have.
+ */
+function relevantErrors(errors: ErrorObject[], data: unknown, schema: Schema & { allOf?: Array<{ if?: Schema }> }): { errors: ErrorObject[]; renamed: Map<ErrorObject, string> } {
+  const kinds = schema.properties?.kind?.enum ?? [];
+  const kind = (data as { kind?: unknown } | null)?.kind;
+  const kindDependent = (schema.allOf ?? []).flatMap((rule, i) => (rule.if?.properties?.kind ? [`#/allOf/${i}/`] : []));
+  let out = kinds.includes(kind) ? errors : errors.filter((e) => !kindDependent.some((p) => e.schemaPath.startsWith(p)));
+  const renamed = new Map<ErrorObject, string>();
+  for (const missing of out.filter((e) => e.keyword === 'required')) {
+    const want = (missing.params as { missingProperty: string }).missingProperty;
+    const typo = out.find((e) => e.keyword === 'additionalProperties' && e.instancePath === missing.instancePath && distance((e.params as { additionalProperty: string }).additionalProperty, want) <= 2);
+    if (!typo) continue;
+    renamed.set(typo, want);
+    out = out.filter((e) => e !== missing);
+  }
+  return { errors: out, renamed };
+}
+
 /** Checks parsed JSON as a descriptor loaded from `file`; throws DescriptorError listing every problem. */
 export function validateDescriptor(data: unknown, file: string): Board {
   const { validate, schema } = validator();
   if (!validate(data)) {
-    const problems = [...new Set((validate.errors ?? []).map((e) => describeError(e, data, schema)).filter((p): p is string => p !== undefined))];
+    const { errors, renamed } = relevantErrors(validate.errors ?? [], data, schema);
+    const describe = (e: ErrorObject): string | undefined => {
+      const want = renamed.get(e);
+      if (want === undefined) return describeError(e, data, schema);
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      return `${e.instancePath}/${extra} is not a descriptor field: did you mean ${e.instancePath}/${want}? rename it`;
+    };
+    const problems = [...new Set(errors.map(describe).filter((p): p is string => p !== undefined))];
     throw new DescriptorError(file, problems.length ? problems : ['is not a valid descriptor']);
   }
   const d = data as BoardDescriptor;

@@ -13,6 +13,7 @@ import { needTools } from '../testing/tools.js';
 import { FTDI, makeFakeSysfs } from '../transport/testing/fake-sysfs.js';
 import { makeStandInFlasher, simBoardDescriptor, startSimBoard, type SimBoard, type StandInFlasher } from '../boards/testing/harness.js';
 import { formatRecord, type CaptureRecord } from '../orchestrator/monitor.js';
+import { EXIT, exitCodeHelp } from '../orchestrator/exit-codes.js';
 
 type Run = CliRun;
 
@@ -30,7 +31,7 @@ describe('hil (CLI)', function () {
     expect(r.code).to.equal(0);
     for (const c of ['test', 'diag', 'bench', 'list', 'flash', 'monitor']) expect(r.stdout).to.match(new RegExp(`^ {2}${c} \\[options\\]`, 'm'));
     expect(r.stdout).to.contain('tcp://HOST:PORT').and.contain('--board NAME works wherever --target does');
-    expect(r.stdout).to.contain('4 flash failed');
+    expect(r.stdout).to.contain(exitCodeHelp() + '\n');
   });
 
   it('hil flash --help explains the descriptor, the exit codes, and shows examples', async () => {
@@ -38,7 +39,7 @@ describe('hil (CLI)', function () {
     expect(r.code).to.equal(0);
     expect(r.stdout).to.contain('--board <name|path>').and.contain('--no-build');
     expect(r.stdout).to.match(/Examples:\n {2}hil flash --board stm32f407-discovery\n/);
-    expect(r.stdout).to.contain('4 flash failed');
+    expect(r.stdout).to.contain(exitCodeHelp([EXIT.ok, EXIT.usage, EXIT.target, EXIT.flash]) + '\n');
   });
 
   it('hil monitor --help and hil list --help show examples', async () => {

@@ -1,29 +1,26 @@
 /**
  * `hil`: a thin command-line layer over the public API (targets, boards, client, orchestrator).
- * Exit codes: 0 success, 1 tests failed, 2 usage or setup error (bad target, bad descriptor,
- * missing tool), 3 target unreachable or misbehaving, 4 flash failed (the tool failed twice, or
- * the board does not run the build just flashed).
+ * Exit codes: orchestrator/exit-codes.ts, the one table (printed by --help) and the one mapping
+ * from errors to codes; every way out of this file goes through the catch at its end, commander's
+ * own errors included (exitOverride), so each ends as one line `hil: ...` and its code.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { globSync, hasMagic } from 'glob';
 import { openLink, openTarget, parseTargetSpec, resetBoard, whereOf, TARGET_HELP, type Target } from '../targets/index.js';
 import { boardNames, displayPath, loadBoard } from '../boards/index.js';
 import { formatLinkSpec, hasFaults, parseLinkSpec, withSeed, LINK_SPEC_HELP } from '../transport/emulator.js';
-import { checkSpecFiles, runSuite } from '../orchestrator/run-suite.js';
+import { checkReportDir, checkSpecFiles, grepPattern, runSuite } from '../orchestrator/run-suite.js';
+import { EXIT, UsageError, errorLine, exitCodeHelp, exitCodeOf } from '../orchestrator/exit-codes.js';
+import { REPO_ROOT } from '../targets/toolchain.js';
 import { loadConfig, withArtefacts, type HilConfig } from '../orchestrator/config.js';
 import { formatSummary, parallelExitCode, reportName, runBoardsInParallel } from '../orchestrator/parallel.js';
 import { collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
 import { benchCodec, benchTarget, QEMU_ECHO_CEILING_BYTES_PER_S } from '../orchestrator/bench.js';
 import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
 import { formatPortReport, listPorts } from '../orchestrator/list.js';
-import { monitorTransport, replayCapture } from '../orchestrator/monitor.js';
-
-/** A usage error: exit 2. */
-class UsageError extends Error {
-  readonly exitCode = 2;
-}
+import { createCapture, monitorTransport, replayCapture } from '../orchestrator/monitor.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const BOARD_HELP = 'a board descriptor: a name in boards/ (e.g. stm32f407-discovery) or a path to one; repeatable';
@@ -116,9 +113,13 @@ const program = new Command();
 program
   .name('hil')
   .description('Hardware-in-the-loop orchestrator for the ComponentVM static memory pool')
-  .showHelpAfterError()
+  // Inherited by every command defined below: commander's errors (unknown option or command, a
+  // missing value, extra arguments) and --help/--version end in the catch at the end of this file.
+  .exitOverride()
+  .configureOutput({ outputError: () => {} })
+  .version((JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version, '-V, --version', 'print the version of hil')
   .option('-c, --config <file>', `the project's config (default: the nearest hil.config.json at or above the working directory)`)
-  .addHelpText('after', `\nTargets:\n${TARGET_HELP}\n\nBoards: a descriptor in boards/ (or a path to one) names a target and says how to flash and reset it;\n--board NAME works wherever --target does.\n\nLink emulator (--link on test, diag, bench and monitor; env HIL_LINK; a descriptor's "link"):\n  ${LINK_SPEC_HELP}\n\nExamples:\n  hil test --target twin\n  hil test --target serial:/dev/ttyUSB0 --grep arrays\n  hil test --board sim-small\n  hil diag --target twin --json\n  hil list\n  hil flash --board stm32f407-discovery\n  hil monitor --board stm32f407-discovery --hello\n\nExit codes: 0 ok, 1 tests failed, 2 usage or setup error, 3 target unreachable or misbehaving, or tests not run (link), 4 flash failed`);
+  .addHelpText('after', `\nTargets:\n${TARGET_HELP}\n\nBoards: a descriptor in boards/ (or a path to one) names a target and says how to flash and reset it;\n--board NAME works wherever --target does.\n\nLink emulator (--link on test, diag, bench and monitor; env HIL_LINK; a descriptor's "link"):\n  ${LINK_SPEC_HELP}\n\nExamples:\n  hil test --target twin\n  hil test --target serial:/dev/ttyUSB0 --grep arrays\n  hil test --board sim-small\n  hil diag --target twin --json\n  hil list\n  hil flash --board stm32f407-discovery\n  hil monitor --board stm32f407-discovery --hello\n\n${exitCodeHelp()}`);
 
 program
   .command('test')
@@ -137,6 +138,9 @@ program
     if (opts.board.length > 1) {
       if (opts.target !== undefined) throw new UsageError('give --target or --board, not both');
       opts.board.forEach(board); // every descriptor is checked before any board starts
+      // So are the options every board's run would refuse (runSuite checks them for one board).
+      if (opts.grep !== undefined) grepPattern(opts.grep);
+      checkReportDir(opts.reportDir ?? config().reportDir);
       // Each board's own process reads HIL_LINK as its --link: the same seed for every board.
       if (opts.link !== undefined) process.env.HIL_LINK = linkOf(opts.link);
       const cfg = program.opts<{ config?: string }>().config;
@@ -165,7 +169,7 @@ program
   .option('-t, --target <spec>', 'target to inspect (default: env HIL_TARGET, the config\'s "target", else twin)')
   .option('-b, --board <name|path>', BOARD_HELP, collect, [])
   .option('--json', 'print one JSON object instead of the report')
-  .option('--samples <n>', 'round trips to time', (v) => Number.parseInt(v, 10), 200)
+  .option('--samples <n>', 'round trips to time (a positive integer)', positiveInt('--samples'), 200)
   .addOption(linkOption())
   .addHelpText('after', '\nExamples:\n  hil diag --target twin\n  hil diag --target serial:/dev/ttyUSB0 --json\n  hil diag --board remote-example\n  hil diag --target sim --link baud=115200,latency=16')
   .action(async (opts: { target?: string; board: string[]; json?: boolean; samples: number; link?: string }, cmd: Command) => {
@@ -268,9 +272,10 @@ program
       'image (built with make -C firmware arm CONFIG=<config> when it is under firmware/build/), the',
       'port, and how to reset the board once the port is open so that its boot banner is seen.',
       '',
-      'Exit codes: 0 flashed and verified; 2 bad descriptor or missing tool; 3 the board did not',
-      'answer (no banner, no hello); 4 flash failed (the tool failed on both attempts, shown with its',
-      'output, or the board does not report the firmware id and limits of the build just flashed).',
+      'The tools (the flash and reset tools, and make and the ARM compiler when it builds) are checked',
+      'before anything runs; a missing one names its Debian package.',
+      '',
+      exitCodeHelp([EXIT.ok, EXIT.usage, EXIT.target, EXIT.flash]),
       '',
       'Examples:',
       '  hil flash --board stm32f407-discovery',
@@ -326,6 +331,7 @@ program
     const target = described ?? parseTargetSpec(opts.target!);
     const link = linkOf(opts.link, target);
     const capture = opts.capture === false ? undefined : typeof opts.capture === 'string' ? opts.capture : `hil-monitor-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
+    if (capture) createCapture(capture); // the file announced below exists, whatever happens next
     const ac = new AbortController();
     const onSigint = () => ac.abort();
     process.once('SIGINT', onSigint);
@@ -351,7 +357,17 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  const err = e as Error & { exitCode?: number };
-  console.error(`hil: ${err.message}`);
-  process.exitCode = err.exitCode ?? 3;
+  if (e instanceof CommanderError) {
+    // --help and --version printed what they print; `hil` alone printed the help: a usage error.
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exitCode = EXIT.ok;
+    else if (e.code === 'commander.help') process.exitCode = EXIT.usage;
+    else {
+      const sub = program.commands.find((c) => process.argv.slice(2).includes(c.name()));
+      console.error(`hil: ${e.message.replace(/^error: /, '').replace(/\.$/, '')}; see \`hil ${sub ? `${sub.name()} ` : ''}--help\``);
+      process.exitCode = EXIT.usage;
+    }
+  } else {
+    console.error(errorLine(e));
+    process.exitCode = exitCodeOf(e);
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * A HIL session: the runner's hold on one target for one run. The runner (orchestrator/run-suite.ts,
  * or the root-hooks plugin in register.ts for a plain `mocha` run) makes one, brings its target to
- * ready through the one strategy (targets/strategy.ts bringUp) before the first test, prepares it
+ * ready through the one strategy (targets/strategy.ts bringUp) before the first test (start, before
+ * Mocha runs, for `hil test`), prepares it
  * before every test (a fresh hello after a reset or a link error, a fresh open after a disconnect,
  * then reset_pool so tests never depend on each other's leftovers), and closes it after the last.
  * Tests reach it through the fixture (fixture.ts `target()`), which the runner's root hooks point at
@@ -118,20 +119,35 @@ export class HilSession {
     return contextOf(this.current);
   }
 
+  /**
+   * Brings the target to ready before the first test (the runner calls it before Mocha runs): a
+   * target that cannot be brought up rejects with bringUp's own error (a bad spec, a missing tool,
+   * no such port, ...), before any test or report exists.
+   */
+  async start(): Promise<void> {
+    if (!this.current) await this.attach();
+  }
+
+  /** bringUp, and the session's hold on what it returned. */
+  private async attach(): Promise<void> {
+    const t = await bringUp(this.descriptor, { ...(this.options.link !== undefined ? { link: this.options.link } : {}), ...(this.options.client ? { client: this.options.client } : {}) });
+    this.current = t;
+    this.closed = false;
+    this.needsHandshake = false;
+    t.client.on('log', (line) => this.log.noteDeviceLine(line));
+    t.client.on('reset', (reason) => this.log.noteReset(reason));
+    t.client.on('close', () => (this.closed = true));
+    this.log.noteTarget(t.name, t.client.info);
+  }
+
+  /** Opens the target again inside a test (after a disconnect, or in a plain mocha run). */
   private async open(ctx: Mocha.Context): Promise<void> {
     if (this.setupError) throw new TestNotRun(this.setupError);
     const name = this.descriptor.name;
     const timeout = ctx.timeout();
     ctx.timeout(OPEN_TIMEOUT_MS + timeout);
     try {
-      const t = await bringUp(this.descriptor, { ...(this.options.link !== undefined ? { link: this.options.link } : {}), ...(this.options.client ? { client: this.options.client } : {}) });
-      this.current = t;
-      this.closed = false;
-      this.needsHandshake = false;
-      t.client.on('log', (line) => this.log.noteDeviceLine(line));
-      t.client.on('reset', (reason) => this.log.noteReset(reason));
-      t.client.on('close', () => (this.closed = true));
-      this.log.noteTarget(t.name, t.client.info);
+      await this.attach();
     } catch (e) {
       const link = linkReason(e);
       if (link) throw new TestNotRun(`${link} (opening ${name})`, { cause: e });

@@ -41,7 +41,6 @@ export interface HilConfig {
 
 /** A config file that cannot be used: the user's to fix (exit 2). */
 export class ConfigError extends Error {
-  readonly exitCode = 2;
   constructor(readonly file: string, problem: string) {
     super(`${displayPath(file)}: ${problem}`);
     this.name = 'ConfigError';

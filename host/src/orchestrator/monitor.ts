@@ -11,7 +11,7 @@
  *     "text": the log line or link event | "hex": the frame's CBOR message or the damaged line,
  *     "decoded": { seq, op, args, status, result, error, code, ... } (frames and defects) }
  */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readFileSync } from 'node:fs';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { errorName } from '../client/errors.js';
 import { classifyLine, encodeFrame } from '../framing/frame.js';
@@ -20,6 +20,7 @@ import { BANNER_PREFIX, Op, OpArgs, OpNameByCode, StatsKey } from '../protocol/c
 import { helloFromWire, statsFromWire } from '../protocol/messages.js';
 import { openLink } from '../targets/index.js';
 import type { Transport } from '../transport/transport.js';
+import { UsageError } from './exit-codes.js';
 
 export type Direction = 'rx' | 'tx' | 'link';
 
@@ -165,9 +166,28 @@ export function formatRecord(r: CaptureRecord): string {
   }
 }
 
-/** The records of a capture file, in order; throws naming the file and line of a bad one. */
+/**
+ * Creates the capture file (kept as it is when it exists: records are appended), so that a monitor
+ * announcing it has made it; UsageError naming the file and the reason when it cannot be.
+ */
+export function createCapture(file: string): void {
+  try {
+    closeSync(openSync(file, 'a'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new UsageError(`--capture ${file}: cannot create it (${why}); give a file in a folder you can write to, or --no-capture`);
+  }
+}
+
+/** The records of a capture file, in order; throws UsageError naming the file and line of a bad one. */
 export function readCapture(file: string): CaptureRecord[] {
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${file}: cannot read the capture (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path`);
+  }
   const out: CaptureRecord[] = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
@@ -175,9 +195,9 @@ export function readCapture(file: string): CaptureRecord[] {
     try {
       r = JSON.parse(line) as CaptureRecord;
     } catch (e) {
-      throw new Error(`${file}:${i + 1}: not a JSON line (${(e as Error).message})`);
+      throw new UsageError(`${file}:${i + 1}: not a JSON line (${(e as Error).message})`);
     }
-    if (typeof r.t !== 'string' || typeof r.dir !== 'string' || typeof r.kind !== 'string') throw new Error(`${file}:${i + 1}: not a capture record (t, dir, kind are required)`);
+    if (typeof r.t !== 'string' || typeof r.dir !== 'string' || typeof r.kind !== 'string') throw new UsageError(`${file}:${i + 1}: not a capture record (t, dir, kind are required)`);
     out.push(r);
   });
   return out;

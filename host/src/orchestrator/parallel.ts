@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ManagedProcess } from '../process/managed.js';
 import { REPO_ROOT } from '../targets/toolchain.js';
 import type { RunRecord } from './reporter.js';
+import { EXIT } from './exit-codes.js';
 
 export interface BoardRun {
   board: string;
@@ -48,12 +49,18 @@ export async function runBoardsInParallel(
       const t0 = Date.now();
       const p = new ManagedProcess(`hil test --board ${board}`, process.execPath, args, { env: { ...process.env, FORCE_COLOR: '0' } });
       let partial = '';
+      const lastLines: string[] = [];
       const onData = (d: Buffer) => {
         log.write(d);
         const text = partial + d.toString('utf8');
         const lines = text.split('\n');
         partial = lines.pop()!;
-        for (const l of lines) if (l.trim()) out(`[${name.padEnd(width)}] ${l}`);
+        for (const l of lines) {
+          if (!l.trim()) continue;
+          out(`[${name.padEnd(width)}] ${l}`);
+          lastLines.push(l);
+          if (lastLines.length > 5) lastLines.shift();
+        }
       };
       p.child.stdout!.on('data', onData);
       p.child.stderr!.on('data', onData);
@@ -62,28 +69,38 @@ export async function runBoardsInParallel(
       await new Promise<void>((resolve) => log.end(resolve));
       const recordFile = join(reportDir, 'run.json');
       const base = { board, reportDir, exitCode: p.exitCode, durationMs: Date.now() - t0 };
-      if (!existsSync(recordFile)) return { ...base, passed: 0, failed: 1, pending: 0, notRun: 0, problem: `no run record: the run ended (${p.exitSignal ?? `exit ${p.exitCode}`}) before the suite finished; see ${join(reportDir, 'console.log')}` };
+      if (!existsSync(recordFile)) {
+        // A run that never started said why in one line (`hil: ...`): the summary shows it.
+        const said = [...`${partial}`.split('\n'), ...lastLines].reverse().find((l) => l.startsWith('hil: '));
+        const setup = p.exitCode === EXIT.usage || p.exitCode === EXIT.target;
+        const problem = setup && said ? `did not start (exit ${p.exitCode}): ${said.slice(5)}` : `no run record: the run ended (${p.exitSignal ?? `exit ${p.exitCode}`}) before the suite finished; see ${join(reportDir, 'console.log')}`;
+        return { ...base, passed: 0, failed: setup ? 0 : 1, pending: 0, notRun: 0, problem };
+      }
       const rec = JSON.parse(readFileSync(recordFile, 'utf8')) as RunRecord;
       return { ...base, passed: rec.passed, failed: rec.failed, pending: rec.pending, notRun: rec.notRun, durationMs: rec.durationMs };
     }),
   );
 }
 
+/** A board's run that never started: it ended, without a record, with a setup code (2 or 3; exit-codes.ts). */
+const neverStarted = (r: BoardRun): boolean => r.problem !== undefined && (r.exitCode === EXIT.usage || r.exitCode === EXIT.target);
+
 /**
  * The exit code of a parallel run, by the same rule as one run's (run-suite.ts SuiteExitCode):
- * 1 if any board had a failing test or ended without a record, else 3 if any board had tests that
- * could not run (or exited 3), else 2 if a board exited 2, else 0.
+ * 1 if any board had a failing test or ended without a record for another reason than a setup
+ * error (it crashed, or was killed), else 3 if any board had tests that could not run or could not
+ * be reached (exited 3), else 2 if a board exited 2 (its setup or options), else 0.
  */
 export function parallelExitCode(runs: BoardRun[]): 0 | 1 | 2 | 3 {
-  if (runs.some((r) => r.failed > 0 || r.problem !== undefined || r.exitCode === 1 || r.exitCode === null)) return 1;
-  if (runs.some((r) => r.notRun > 0 || r.exitCode === 3)) return 3;
-  if (runs.some((r) => r.exitCode !== 0)) return 2;
-  return 0;
+  if (runs.some((r) => r.failed > 0 || (r.problem !== undefined && !neverStarted(r)) || r.exitCode === EXIT.testsFailed || r.exitCode === null)) return EXIT.testsFailed;
+  if (runs.some((r) => r.notRun > 0 || r.exitCode === EXIT.target)) return EXIT.target;
+  if (runs.some((r) => r.exitCode !== EXIT.ok)) return EXIT.usage;
+  return EXIT.ok;
 }
 
 export function formatSummary(runs: BoardRun[]): string {
   const w = Math.max(5, ...runs.map((r) => r.board.length));
-  const result = (r: BoardRun) => (r.failed || r.problem || (r.exitCode !== 0 && r.exitCode !== 3) ? 'FAIL' : r.notRun || r.exitCode === 3 ? 'NOT RUN' : 'ok');
+  const result = (r: BoardRun) => (neverStarted(r) ? 'NOT RUN' : r.failed || r.problem || (r.exitCode !== 0 && r.exitCode !== 3) ? 'FAIL' : r.notRun || r.exitCode === 3 ? 'NOT RUN' : 'ok');
   const rows = runs.map((r) =>
     `${r.board.padEnd(w)}  ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.pending).padStart(7)}  ${(r.durationMs / 1000).toFixed(1).padStart(8)} s  ${result(r).padEnd(7)}  ${String(r.notRun).padStart(7)}  ${r.problem ?? join(r.reportDir, 'junit.xml')}`);
   return [`${'board'.padEnd(w)}  passed  failed  pending  duration    result   not run  report`, ...rows].join('\n');

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunRecord } from './reporter.js';
+import { exitCodeOf } from './exit-codes.js';
+import { liveChildPids } from '../process/managed.js';
 
 // The runner loads the fixture suites as ES modules; under `mocha` (tsx's CommonJS hook) this test
 // file is CommonJS, so the runner is imported the same way the suites are, as ESM, for the suites
@@ -71,31 +73,54 @@ describe('runSuite: the link fails mid-run', function () {
   });
 });
 
-describe('runSuite: a target that cannot be opened', function () {
+describe('runSuite: a run that cannot start', function () {
   this.timeout(30_000);
   let dir: string;
   before(() => (dir = mkdtempSync(join(tmpdir(), 'hil-run-'))));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('lists every test as not run with the reason, in run.json and JUnit, and exits 3', async () => {
+  /** runSuite's rejection (undefined when it resolved), its exit code, and what it left in the report folder. */
+  // Only two of these load their suite (a file loads once per process): never-starts and three-tests.
+  async function refused(options: Parameters<typeof runSuite>[0], suite = 'three-tests.suite.ts'): Promise<{ err: Error | undefined; code: number; written: string[] }> {
+    const reportDir = join(dir, 'reports');
+    const err = await runSuite({ files: [fixture(suite)], reporter: 'silent', reportDir, ...options }).then(() => undefined, (e: unknown) => e as Error);
+    return { err, code: exitCodeOf(err), written: existsSync(reportDir) ? readdirSync(reportDir) : [] };
+  }
+
+  it('rejects with bringUp\'s own error, before any test and without a report, when the target cannot be brought up', async () => {
     // A descriptor that parses but cannot be brought up: its sim binary (the user's build) is missing.
     const missing = { name: 'missing-sim', kind: 'sim' as const, firmware: { sim: join(dir, 'no-such-cvm-sim') } };
-    const result = await runSuite({ target: missing, files: [fixture('three-tests.suite.ts')], reportDir: dir, reporter: 'silent' });
-    expect(result).to.deep.include({ passes: 0, failures: 0, notRun: 3, notRunLink: 0, exitCode: 3 });
-    const run = readRun(dir);
-    expect(run.tests).to.have.length(3);
-    for (const t of run.tests) {
-      expect(t.outcome).to.equal('not_run');
-      expect(t.reason).to.match(/^setup: could not open target missing-sim: the sim binary .*no-such-cvm-sim does not exist/);
-    }
-    const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
-    expect(junit.match(/<skipped message="not run: setup: could not open target missing-sim: /g)).to.have.length(3);
+    const r = await refused({ target: missing }, 'never-starts.suite.ts');
+    expect(r.err?.message).to.match(/^the sim binary .*no-such-cvm-sim does not exist; build it, or fix firmware\.sim$/);
+    expect(r.written, 'no report for a run that never started').to.deep.equal([]);
+    expect(liveChildPids()).to.deep.equal([]);
   });
 
   it('rejects a bad target spec before anything runs (TargetSpecError, exit 2)', async () => {
-    const err = await runSuite({ target: 'no-such-target', files: [fixture('three-tests.suite.ts')], reporter: 'silent' }).then(() => undefined, (e: unknown) => e as Error & { exitCode?: number });
-    expect(err?.message).to.match(/^unknown target "no-such-target"/);
-    expect(err?.exitCode).to.equal(2);
+    const r = await refused({ target: 'no-such-target' });
+    expect(r.err?.message).to.match(/^unknown target "no-such-target"/);
+    expect(r.code).to.equal(2);
+    expect(r.written).to.deep.equal([]);
+  });
+
+  it('rejects a --grep that is not a regular expression, or that matches no test (RunOptionError, exit 2)', async () => {
+    const bad = await refused({ target: 'twin', grep: '(' });
+    expect(bad.err?.name).to.equal('RunOptionError');
+    expect(bad.code).to.equal(2);
+    const none = await refused({ target: 'twin', grep: 'no test is called this' });
+    expect(none.err?.message).to.equal('no test matches --grep no test is called this (of the 3 tests in 1 spec files); fix the pattern (it matches a test\'s full title: its describe blocks and its own title)');
+    expect(none.code).to.equal(2);
+    expect(none.written).to.deep.equal([]);
+  });
+
+  it('rejects a report folder that is a file, and a reporter that does not exist (exit 2)', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const r = await runSuite({ target: 'twin', files: [fixture('three-tests.suite.ts')], reporter: 'silent', reportDir: join(file, 'sub') }).then(() => undefined, (e: unknown) => e as Error);
+    expect(r?.message).to.equal(`--report-dir ${join(file, 'sub')}: ${file} is a file, not a folder; give a folder for junit.xml and run.json`);
+    const rep = await refused({ target: 'twin', reporter: 'no-such-reporter' });
+    expect(rep.err?.message).to.match(/^--reporter no-such-reporter: no such reporter; use spec or dot/);
+    expect(rep.code).to.equal(2);
   });
 });
 

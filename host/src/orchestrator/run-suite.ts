@@ -18,11 +18,12 @@
  */
 import Mocha from 'mocha';
 import { HilReporter } from './reporter.js';
+import { EXIT } from './exit-codes.js';
 import { HilSession, RunLog, linkReason, rootHooks } from '../mocha/index.js';
-import type { Target } from '../targets/descriptor.js';
+import { displayPath, type Target } from '../targets/descriptor.js';
 import type { LinkSpec } from '../transport/emulator.js';
 import type { ClientOptions } from '../client/pool-client.js';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -50,12 +51,12 @@ export interface SuiteOptions {
 }
 
 /**
- * The run's exit code, decided here once: 0 every test that ran passed and none was kept from
- * running; 1 a test failed (a firmware verdict); 3 no test failed but some could not run because
- * of the link or the target's setup (a verdict must never depend on the cable, so this is not
- * "failed", but it is not a pass either); 2 nothing ran at all (a --grep matching nothing).
+ * The run's exit code (exit-codes.ts), decided here once: 0 every test that ran passed and none
+ * was kept from running; 1 a test failed (a firmware verdict); 3 no test failed but some could not
+ * run because of the link or the target (a verdict must never depend on the cable, so this is not
+ * "failed", but it is not a pass either); 2 no test ran (every one skipped itself).
  */
-export type SuiteExitCode = 0 | 1 | 2 | 3;
+export type SuiteExitCode = typeof EXIT.ok | typeof EXIT.testsFailed | typeof EXIT.usage | typeof EXIT.target;
 
 export interface SuiteResult {
   passes: number;
@@ -225,9 +226,12 @@ export function suiteFiles(): string[] {
     .map((f) => join(SUITE_DIR, f));
 }
 
-/** A spec file that cannot be loaded as given: the user's to fix (exit 2). */
+/** A spec file that cannot be loaded as given: the user's to fix (exit 2, exit-codes.ts). */
 export class SpecFileError extends Error {
-  readonly exitCode = 2;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SpecFileError';
+  }
 }
 
 /** Whether Node loads `file` as an ES module: .mjs/.mts, or .js/.ts under a package.json with "type": "module". */
@@ -277,32 +281,115 @@ export async function loadSpecFiles(mocha: Mocha, files: string[]): Promise<void
   for (const f of files) {
     const file = resolve(f);
     mocha.suite.emit('pre-require', globalThis, file, mocha);
-    const m: unknown = isEsmFile(file) ? await import(pathToFileURL(file).href) : require(file);
+    let m: unknown;
+    try {
+      m = isEsmFile(file) ? await import(pathToFileURL(file).href) : require(file);
+    } catch (e) {
+      // The user's file (or one it imports) does not compile or throws as it loads: name where.
+      const err = e instanceof Error ? e : new Error(String(e));
+      const at = err.stack?.split('\n').find((l) => l.includes(file))?.trim();
+      throw new SpecFileError(`${displayPath(file)}: cannot be loaded: ${err.name}: ${err.message.split('\n')[0]}${at && !err.message.includes(file) ? ` (${at})` : ''}; fix the spec file`, { cause: e });
+    }
     mocha.suite.emit('require', m, file, mocha);
     mocha.suite.emit('post-require', globalThis, file, mocha);
   }
 }
 
-/** Runs the suite once; resolves with its counts and exit code (never rejects for failing tests). */
+/** An option of a run that cannot be used (--grep, --reporter, --report-dir), or a selection with no test: exit 2. */
+export class RunOptionError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RunOptionError';
+  }
+}
+
+/** `--grep` as Mocha reads it (a string, or /pattern/flags), checked: RunOptionError for a bad regular expression. */
+export function grepPattern(text: string): RegExp {
+  const m = /^\/(.*)\/([a-z]*)$/.exec(text);
+  try {
+    return m ? new RegExp(m[1]!, m[2]) : new RegExp(text);
+  } catch (e) {
+    throw new RunOptionError(`--grep ${JSON.stringify(text)} is not a regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')}); escape the special characters, e.g. --grep '\\('`);
+  }
+}
+
+/**
+ * Checks that a report folder can be made and written, without making it (a run that never starts
+ * leaves nothing): the path, or its nearest existing ancestor, must be a writable folder.
+ */
+export function checkReportDir(dir: string, option = '--report-dir'): void {
+  const abs = resolve(dir);
+  for (let d = abs; ; d = dirname(d)) {
+    let st;
+    try {
+      st = statSync(d);
+    } catch {
+      if (dirname(d) === d) return;
+      continue;
+    }
+    if (!st.isDirectory()) throw new RunOptionError(`${option} ${dir}: ${d === abs ? 'is' : `${d} is`} a file, not a folder; give a folder for junit.xml and run.json`);
+    try {
+      accessSync(d, constants.W_OK);
+    } catch {
+      throw new RunOptionError(`${option} ${dir}: ${d} is not writable; give a folder you can write to`);
+    }
+    return;
+  }
+}
+
+/** The console reporters that also write the report files. */
+const HIL_CONSOLES = ['spec', 'dot', 'silent'];
+
+function mochaWith(options: SuiteOptions, session: HilSession, log: RunLog, grep: RegExp | undefined): Mocha {
+  try {
+    return new Mocha({
+      timeout: options.timeoutMs ?? 30_000,
+      ...(options.reporter && !HIL_CONSOLES.includes(options.reporter)
+        ? { reporter: options.reporter }
+        : { reporter: HilReporter, reporterOptions: { reportDir: options.reportDir, board: options.board ?? session.descriptor.name, console: options.reporter ?? 'spec', log } }),
+      rootHooks: rootHooks(session),
+      ...(grep ? { grep } : {}),
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MOCHA_INVALID_REPORTER') throw e;
+    const mochas = Object.keys(Mocha.reporters).filter((k) => k === k.toLowerCase() && k !== 'base' && !HIL_CONSOLES.includes(k));
+    const found = /Cannot find module/.test((e as Error).message) ? 'no such reporter' : `cannot load it: ${(e as Error).message.split('\n')[0]}`;
+    throw new RunOptionError(`--reporter ${options.reporter}: ${found}; use spec or dot (they write junit.xml and run.json), one of Mocha's (${mochas.join(', ')}), or a reporter module's name or path`, { cause: e });
+  }
+}
+
+function testsOf(suite: Mocha.Suite): Mocha.Test[] {
+  return [...suite.tests, ...suite.suites.flatMap(testsOf)];
+}
+
+/**
+ * Runs the suite once; resolves with its counts and exit code (never rejects for failing tests).
+ * Everything that would stop the run is checked before it starts, and rejects with nothing
+ * written (no report folder): the options (RunOptionError), the spec files (SpecFileError), a
+ * selection with no test in it, and the target, brought to ready here (the error of bringUp:
+ * TargetSpecError, TransportError, MissingToolError, ...; exit-codes.ts maps each to 2 or 3).
+ */
 export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
+  const grep = options.grep !== undefined ? grepPattern(options.grep) : undefined;
+  if (options.reportDir !== undefined) checkReportDir(options.reportDir);
   const log = new RunLog();
   const session = new HilSession(options.target, { log, ...(options.link !== undefined ? { link: options.link } : {}), ...(options.client ? { client: options.client } : {}) });
-  const mocha = new Mocha({
-    timeout: options.timeoutMs ?? 30_000,
-    ...(options.reporter && !['spec', 'dot', 'silent'].includes(options.reporter)
-      ? { reporter: options.reporter }
-      : { reporter: HilReporter, reporterOptions: { reportDir: options.reportDir, board: options.board ?? session.descriptor.name, console: options.reporter ?? 'spec', log } }),
-    rootHooks: rootHooks(session),
-    ...(options.grep ? { grep: options.grep } : {}),
-  });
-  await loadSpecFiles(mocha, options.files ?? suiteFiles());
+  const mocha = mochaWith(options, session, log, grep);
+  const files = options.files ?? suiteFiles();
+  await loadSpecFiles(mocha, files);
+  const all = testsOf(mocha.suite);
+  if (grep && !all.some((t) => grep.test(t.fullTitle()))) {
+    throw new RunOptionError(`no test matches --grep ${options.grep} (of the ${all.length} tests in ${options.files ? `${files.length} spec files` : 'the built-in suite'}); fix the pattern (it matches a test's full title: its describe blocks and its own title)`);
+  }
+  if (!all.length) throw new RunOptionError(`no test in ${files.map((f) => basename(f)).join(', ')}; add an it() to a spec file`);
+  await session.start();
   const tally = guardTests(mocha.suite, session, log);
   return new Promise((resolve) => {
     const runner = mocha.run(() => {
       const s = runner.stats!;
       const failures = s.failures;
       const ran = s.passes + failures;
-      const exitCode: SuiteExitCode = failures > 0 ? 1 : tally.notRun > 0 ? 3 : ran === 0 ? 2 : 0;
+      const exitCode: SuiteExitCode = failures > 0 ? EXIT.testsFailed : tally.notRun > 0 ? EXIT.target : ran === 0 ? EXIT.usage : EXIT.ok;
       resolve({ passes: s.passes, failures, pending: s.pending - tally.notRun, notRun: tally.notRun, notRunLink: tally.notRunLink, exitCode });
     });
   });

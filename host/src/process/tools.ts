@@ -1,14 +1,14 @@
 /**
  * Tools a step runs (socat, make, gcc, qemu-system-arm, a flash tool): whether they are on PATH,
- * and the error naming the Debian package when one is missing (exit 2: the user's to install).
+ * and the error naming the Debian package when one is missing (exit 2, orchestrator/exit-codes.ts: the user's to install).
  */
 import { spawnSync } from 'node:child_process';
 
 /** A tool is missing: `message` names it, what it was needed for, and the Debian package. */
 export class MissingToolError extends Error {
-  readonly exitCode = 2;
   constructor(readonly tool: string, readonly debianPackage: string, purpose: string) {
     super(`${tool} not found: it is needed to ${purpose}; install the Debian package ${debianPackage} (apt-get install -y ${debianPackage})`);
+    this.name = 'MissingToolError';
   }
 }
 

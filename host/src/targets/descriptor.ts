@@ -85,9 +85,12 @@ export interface TargetDescriptor {
  */
 export type Target = TargetDescriptor & { file?: string; root?: string };
 
-/** A bad target spec or a missing tool: the user's to fix, so the CLI exits 2. */
+/** A bad target spec or descriptor field: the user's to fix (exit 2, orchestrator/exit-codes.ts). */
 export class TargetSpecError extends Error {
-  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetSpecError';
+  }
 }
 
 export const TARGET_HELP = [
@@ -99,6 +102,9 @@ export const TARGET_HELP = [
   '  usb:VID:PID[:SERIAL][@BAUD]  the serial port of a USB device, found by its ids in sysfs, e.g. usb:0403:6001@115200',
   '  tcp://HOST:PORT      a board behind ser2net (raw TCP mode) or any server speaking the protocol, e.g. tcp://bench-pi.local:3001',
 ].join('\n');
+
+/** The spec forms, as TARGET_HELP names them. */
+const TARGET_FORMS = TARGET_HELP.split('\n').map((l) => l.trim().split(/\s{2,}/)[0]!);
 
 /** `boards/x.json` for a file under the working directory, else the absolute path. */
 export function displayPath(file: string): string {
@@ -129,7 +135,7 @@ export function parseTargetSpec(spec: string): Target {
   const baudOf = (b: string | undefined): { baud?: number } => {
     if (b === undefined) return {};
     const n = Number(b);
-    if (!Number.isInteger(n) || n < 1) throw new TargetSpecError(`bad target "${spec}": the baud rate must be a positive integer (got "${b}")`);
+    if (!Number.isInteger(n) || n < 1) throw new TargetSpecError(`bad target "${spec}": the baud rate must be a positive integer (got "${b}"), e.g. ${spec.slice(0, spec.lastIndexOf('@'))}@115200`);
     return { baud: n };
   };
   if (spec === 'twin' || spec === 'twin-pty') return { name: spec, kind: spec };
@@ -150,7 +156,7 @@ export function parseTargetSpec(spec: string): Target {
     if (!parseTcpUrl(spec)) throw new TargetSpecError(`bad target "${spec}": expected tcp://HOST:PORT, e.g. tcp://bench-pi.local:3001`);
     return { name: spec, kind: 'tcp', url: spec };
   }
-  throw new TargetSpecError(`unknown target "${spec}"; targets are:\n${TARGET_HELP}`);
+  throw new TargetSpecError(`unknown target "${spec}": give ${TARGET_FORMS.join(', ')}, or a board name with --board (hil --help describes each)`);
 }
 
 /** A spec or a descriptor, as a descriptor. */

@@ -180,6 +180,10 @@ export async function flashBoard(b: Target, options: { build?: boolean; onStep?:
   }
   const f = b.flash;
   const { image, built } = flashImage(b);
+  // Every tool the flash needs is checked before the build, so a missing one is found at once.
+  const command = f.command ?? f.tool;
+  requireCommand(b, f.tool, command, 'flash the firmware');
+  if (b.reset && b.reset.tool !== 'none') requireCommand(b, b.reset.tool, b.reset.command ?? b.reset.tool, 'reset the board');
   if (built && options.build !== false) {
     const config = firmwareConfig(b);
     step(`build    make -C firmware arm CONFIG=${config}`);
@@ -188,8 +192,6 @@ export async function flashBoard(b: Target, options: { build?: boolean; onStep?:
   if (!existsSync(image)) {
     throw new BoardError(`${b.name}: the image ${image} does not exist${built ? ` (build it: make -C firmware arm CONFIG=${firmwareConfig(b)})` : ''}`, 2);
   }
-  const command = f.command ?? f.tool;
-  requireCommand(b, f.tool, command, 'flash the firmware');
   const args = f.args.map((a) => a.split('{image}').join(image));
   const line = commandLine(command, args);
   const attempts: FlashAttempt[] = [];

@@ -11,6 +11,14 @@ import { MissingToolError, hasTool, requireTool } from '../process/tools.js';
 
 export { MissingToolError, hasTool, requireTool };
 
+/** A firmware build that failed (make's output in the message) or made nothing: setup, exit 2. */
+export class BuildError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BuildError';
+  }
+}
+
 /**
  * The package's root: the nearest folder above this module holding a package.json. The same in a
  * checkout (host/src/targets/) and in the installed package (dist/host/src/targets/), where a
@@ -46,10 +54,10 @@ export async function buildFirmware(target: 'sim' | 'arm', config: FirmwareConfi
     await promisify(execFile)('make', ['-C', FIRMWARE_DIR, target, `CONFIG=${config}`], { maxBuffer: 16 << 20 });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string };
-    throw new Error(`building firmware ${target} (CONFIG=${config}) failed: make -C firmware ${target} CONFIG=${config}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+    throw new BuildError(`building firmware ${target} (CONFIG=${config}) failed: make -C firmware ${target} CONFIG=${config}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
   }
   const out = target === 'sim' ? simBinary(config) : armElf(config);
-  if (!existsSync(out)) throw new Error(`make -C firmware ${target} CONFIG=${config} succeeded but ${out} is missing`);
+  if (!existsSync(out)) throw new BuildError(`make -C firmware ${target} CONFIG=${config} succeeded but ${out} is missing`);
   return out;
 }
 

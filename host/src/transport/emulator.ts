@@ -186,7 +186,6 @@ export const LINK_SPEC_HELP = [
 
 /** A link spec that cannot be parsed; the message is one line naming the key and the valid forms. */
 export class LinkSpecError extends Error {
-  readonly exitCode = 2;
   constructor(message: string) {
     super(message);
     this.name = 'LinkSpecError';
