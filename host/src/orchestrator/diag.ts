@@ -44,8 +44,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Measures round-trip latency with sequential 1-byte echoes and throughput with pipelined 64-byte echoes. */
+/**
+ * Measures round-trip latency with sequential 1-byte echoes and throughput with pipelined 64-byte
+ * echoes; `samples` (a positive integer, else RangeError) is the number of round trips timed.
+ */
 export async function measureLink(client: PoolClient, samples = 200): Promise<LinkFigures> {
+  if (!Number.isInteger(samples) || samples < 1) throw new RangeError(`samples must be a positive integer (got ${samples})`);
   const times: number[] = [];
   const one = new Uint8Array([0x55]);
   for (let i = 0; i < samples; i++) {
