@@ -57,6 +57,7 @@ function words(line: string): string[] {
 const FILES: Record<string, string> = {
   'kynd.json': JSON.stringify({ name: 'kynd', kynd: 'serial', port: { path: '/dev/ttyUSB0' } }),
   'a-file': '',
+  'broken.test.mts': "it('never runs', () => { const a: number = ; });\n",
 };
 
 /** A TCP port on 127.0.0.1 that nothing listens on (bound, then closed). */
@@ -107,7 +108,7 @@ describe('README: exit codes and mistakes (each row run as written)', function (
       mkdirSync(cwd);
       for (const [name, text] of Object.entries(FILES)) writeFileSync(join(cwd, name), text);
       const port = row.input.includes('<closed port>') ? String(await closedPort()) : '';
-      const fill = (s: string) => s.replace(/<closed port>/g, port).replace(/<version>/g, version);
+      const fill = (s: string) => s.replace(/<closed port>/g, port).replace(/<version>/g, version).replace(/<folder>/g, cwd);
       const [command, ...args] = words(fill(row.input));
       const env: NodeJS.ProcessEnv = { ...process.env, PATH: bin, FORCE_COLOR: '0' };
       delete env.HIL_TARGET;

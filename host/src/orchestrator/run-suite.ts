@@ -288,7 +288,7 @@ export async function loadSpecFiles(mocha: Mocha, files: string[]): Promise<void
       // The user's file (or one it imports) does not compile or throws as it loads: name where.
       const err = e instanceof Error ? e : new Error(String(e));
       const at = err.stack?.split('\n').find((l) => l.includes(file))?.trim();
-      throw new SpecFileError(`${displayPath(file)}: cannot be loaded: ${err.name}: ${err.message.split('\n')[0]}${at && !err.message.includes(file) ? ` (${at})` : ''}; fix the spec file`, { cause: e });
+      throw new SpecFileError(`${displayPath(file)}: cannot be loaded: ${err.name}: ${err.message.split('\n').slice(0, 3).map((l) => l.trim()).join(' ')}${at && !err.message.includes(file) ? ` (${at})` : ''}; fix the spec file`, { cause: e });
     }
     mocha.suite.emit('require', m, file, mocha);
     mocha.suite.emit('post-require', globalThis, file, mocha);
