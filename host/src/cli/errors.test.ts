@@ -57,6 +57,7 @@ function words(line: string): string[] {
 const FILES: Record<string, string> = {
   'kynd.json': JSON.stringify({ name: 'kynd', kynd: 'serial', port: { path: '/dev/ttyUSB0' } }),
   'a-file': '',
+  'nosim.json': JSON.stringify({ name: 'nosim', kind: 'sim', firmware: { sim: 'no-such-cvm-sim' } }),
   'broken.test.mts': "it('never runs', () => { const a: number = ; });\n",
 };
 

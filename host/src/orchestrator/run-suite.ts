@@ -1,7 +1,8 @@
 /**
  * Runs a HIL suite in this process against one target with Mocha's programmatic API: the built-in
  * conformance suite (hil-tests/), or the user's own spec files (TypeScript or JavaScript). The
- * runner owns the target (labgrid's habit): it makes a HilSession for the descriptor, hands it to
+ * runner owns the target (labgrid's habit): it makes a HilSession for the descriptor, brings it to
+ * ready before Mocha runs (so a target that cannot be brought up is one error, and no run), hands it to
  * the suite through root hooks it builds itself (mocha/fixture.ts rootHooks) and gives the same
  * run record to the reporter. Spec files are loaded as ES modules only (loadSpecFiles), so the
  * suite and the runner share one instance of every module, and no state needs a global.
@@ -11,8 +12,8 @@
  * nowhere. The guard asks the suite's harness to bring the target to the state a test starts from
  * (open, a fresh handshake when needed, reset_pool) as part of the test itself, so:
  * - a setup step that fails with a device error fails that test, and the next test tries again;
- * - a test that cannot run (TestNotRun: the target cannot be opened, or a check that needs intact
- *   bytes never got them through the link) or that ends in a link error (run-context.ts
+ * - a test that cannot run (TestNotRun: the target cannot be opened again after a disconnect, or a
+ *   check that needs intact bytes never got them through the link) or that ends in a link error (run-context.ts
  *   LINK_ERRORS) is skipped and reported as not run with its reason;
  * - the run always goes on with the next test.
  */

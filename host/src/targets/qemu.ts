@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFirmware, requireTool, type FirmwareConfig } from './toolchain.js';
+import { TargetSpecError } from './descriptor.js';
 import { ManagedProcess } from '../process/managed.js';
 
 export interface RunningQemu {
@@ -75,7 +76,7 @@ async function qmp(socketPath: string, commands: string[], timeoutMs = 5000): Pr
  */
 export async function startQemu(config: FirmwareConfig = 'default', options: { elf?: string } = {}): Promise<RunningQemu> {
   requireTool('qemu-system-arm', 'qemu-system-arm', 'run the ARM firmware under emulation (target qemu)');
-  if (options.elf && !existsSync(options.elf)) throw new Error(`the ELF ${options.elf} does not exist; build it, or fix firmware.elf`);
+  if (options.elf && !existsSync(options.elf)) throw new TargetSpecError(`the ELF ${options.elf} does not exist; build it, or fix firmware.elf`);
   const elf = options.elf ?? (await buildFirmware('arm', config));
   const dir = mkdtempSync(join(tmpdir(), 'hil-qemu-'));
   const sock = join(dir, 'qmp.sock');

@@ -4,6 +4,7 @@
  * path as a board.
  */
 import { buildFirmware, type FirmwareConfig } from './toolchain.js';
+import { TargetSpecError } from './descriptor.js';
 import { ManagedProcess } from '../process/managed.js';
 import { existsSync } from 'node:fs';
 
@@ -21,11 +22,11 @@ export interface RunningSim {
 
 /**
  * Starts the sim and waits for its pty path; stops it if that fails. `binary` runs a sim the user
- * built (an absolute path; TargetSpecError-like Error when it does not exist); without it the
+ * built (an absolute path; TargetSpecError, exit 2, when it does not exist); without it the
  * package's own sim of `config` is built if needed.
  */
 export async function startSim(config: FirmwareConfig = 'default', extraArgs: string[] = [], options: { binary?: string; haltedUntilBoot?: boolean } = {}): Promise<RunningSim> {
-  if (options.binary && !existsSync(options.binary)) throw new Error(`the sim binary ${options.binary} does not exist; build it, or fix firmware.sim`);
+  if (options.binary && !existsSync(options.binary)) throw new TargetSpecError(`the sim binary ${options.binary} does not exist; build it, or fix firmware.sim`);
   const bin = options.binary ?? (await buildFirmware('sim', config));
   // --exit-on-stdin-eof: the sim's stdin is our pipe, so it ends with this process, even a killed one.
   const halted = options.haltedUntilBoot ? ['--boot-on-stdin'] : [];
