@@ -3,11 +3,11 @@
  * (file, JSON pointer, fix), name/path resolution, and the mapping to target specs.
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BOARDS_DIR, DescriptorError, boardNames, loadAllBoards, loadBoard, validateDescriptor } from './descriptor.js';
-import { firmwareConfig, parseTargetSpec, type TargetDescriptor } from '../targets/descriptor.js';
+import { BOARDS_DIR, SCHEMA_FILE, DescriptorError, boardNames, loadAllBoards, loadBoard, validateDescriptor } from './descriptor.js';
+import { BAUD_RANGE, firmwareConfig, parseTargetSpec, type TargetDescriptor } from '../targets/descriptor.js';
 
 /** What decides where a descriptor leads: the same for a board and the spec that names the same target. */
 const reach = (d: TargetDescriptor) => ({ kind: d.kind, config: firmwareConfig(d), port: d.port, baud: d.baud, url: d.url });
@@ -48,6 +48,18 @@ describe('board descriptors', () => {
     expect(parseTargetSpec('serial:/dev/ttyACM0@9600')).to.deep.include({ kind: 'serial', port: { path: '/dev/ttyACM0' }, baud: 9600 });
     expect(parseTargetSpec('usb:0483:374B:066D')).to.deep.include({ kind: 'serial', port: { usb: { vendorId: '0483', productId: '374b', serialNumber: '066D' } } });
     expect(() => parseTargetSpec('bogus')).to.throw(/unknown target "bogus"/);
+  });
+
+  it('a spec takes the baud rates a descriptor takes (BAUD_RANGE is boards/schema.json\'s /baud)', () => {
+    const baud = (JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as { properties: { baud: { minimum: number; maximum: number } } }).properties.baud;
+    expect({ min: baud.minimum, max: baud.maximum }).to.deep.equal(BAUD_RANGE);
+    expect(() => parseTargetSpec(`serial:/dev/ttyUSB0@${BAUD_RANGE.max + 1}`)).to.throw('bad target "serial:/dev/ttyUSB0@4000001": the baud rate must be an integer from 300 to 4000000 (got "4000001"), e.g. serial:/dev/ttyUSB0@115200');
+    expect(parseTargetSpec(`serial:/dev/ttyUSB0@${BAUD_RANGE.min}`).baud).to.equal(300);
+  });
+
+  it('a misspelt kind is one line: the field it stands for, nothing about a kind the file does not have', () => {
+    expect(problems({ name: 'x', kynd: 'serial', port: { path: '/dev/ttyUSB0' } })).to.deep.equal(['boards/x.json: /kynd is not a descriptor field: did you mean /kind? rename it']);
+    expect(problems({ name: 'x', kind: 'seriall', port: { path: '/dev/ttyUSB0' } })).to.deep.equal(['boards/x.json: /kind must be one of twin, twin-pty, sim, qemu, serial, tcp (got "seriall"); fix the value or add a target kind (host/src/targets/link.ts)']);
   });
 
   it('names the file, the field and the fix: a flash tool without a strategy', () => {

@@ -103,6 +103,9 @@ export const TARGET_HELP = [
   '  tcp://HOST:PORT      a board behind ser2net (raw TCP mode) or any server speaking the protocol, e.g. tcp://bench-pi.local:3001',
 ].join('\n');
 
+/** The baud rates a target may name (boards/schema.json's /baud says the same; descriptor.test.ts checks it). */
+export const BAUD_RANGE = { min: 300, max: 4_000_000 } as const;
+
 /** The spec forms, as TARGET_HELP names them. */
 const TARGET_FORMS = TARGET_HELP.split('\n').map((l) => l.trim().split(/\s{2,}/)[0]!);
 
@@ -135,7 +138,7 @@ export function parseTargetSpec(spec: string): Target {
   const baudOf = (b: string | undefined): { baud?: number } => {
     if (b === undefined) return {};
     const n = Number(b);
-    if (!Number.isInteger(n) || n < 1) throw new TargetSpecError(`bad target "${spec}": the baud rate must be a positive integer (got "${b}"), e.g. ${spec.slice(0, spec.lastIndexOf('@'))}@115200`);
+    if (!Number.isInteger(n) || n < BAUD_RANGE.min || n > BAUD_RANGE.max) throw new TargetSpecError(`bad target "${spec}": the baud rate must be an integer from ${BAUD_RANGE.min} to ${BAUD_RANGE.max} (got "${b}"), e.g. ${spec.slice(0, spec.lastIndexOf('@'))}@115200`);
     return { baud: n };
   };
   if (spec === 'twin' || spec === 'twin-pty') return { name: spec, kind: spec };
