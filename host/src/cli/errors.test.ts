@@ -103,38 +103,60 @@ describe('README: exit codes and mistakes (each row run as written)', function (
   const table = rows();
   it('lists the mistakes', () => expect(table.length).to.be.greaterThan(10));
 
+  /** Runs one row in its own folder; resolves with what it printed and what it left there. */
+  async function runRow(row: Row, i: number) {
+    const cwd = join(root, `row-${i}`);
+    mkdirSync(cwd);
+    for (const [name, text] of Object.entries(FILES)) writeFileSync(join(cwd, name), text);
+    const port = row.input.includes('<closed port>') ? String(await closedPort()) : '';
+    const fill = (s: string) => s.replace(/<closed port>/g, port).replace(/<version>/g, version).replace(/<folder>/g, cwd);
+    const [command, ...args] = words(fill(row.input));
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: bin, FORCE_COLOR: '0' };
+    delete env.HIL_TARGET;
+    delete env.HIL_LINK;
+    let r;
+    if (command === 'hil') {
+      r = await run([join(REPO_ROOT, 'bin', 'hil.js'), ...args], cwd, env);
+    } else if (command === 'npx' && args[0] === 'tsx' && args[1]?.startsWith('examples/')) {
+      // The examples are run from the checkout, as the README shows them.
+      r = await run(['--import', 'tsx', ...args.slice(1)], REPO_ROOT, env);
+    } else {
+      throw new Error(`README bad-input row: cannot run "${row.input}" (rows start with hil or npx tsx examples/)`);
+    }
+    return { ...r, cwd, message: fill(row.message), left: readdirSync(cwd).sort() };
+  }
+
+  // The rows run a few at a time (each is a process that starts tsx: mostly CPU), reported one by one.
+  const results = new Map<number, ReturnType<typeof runRow>>();
+  before(() => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < table.length) {
+        const i = next++;
+        const p = runRow(table[i]!, i);
+        results.set(i, p);
+        await p.catch(() => undefined);
+      }
+    };
+    for (let w = 0; w < 3; w++) void worker();
+  });
+
   for (const [i, row] of table.entries()) {
     it(`${row.input} → exit ${row.exit}`, async () => {
-      const cwd = join(root, `row-${i}`);
-      mkdirSync(cwd);
-      for (const [name, text] of Object.entries(FILES)) writeFileSync(join(cwd, name), text);
-      const port = row.input.includes('<closed port>') ? String(await closedPort()) : '';
-      const fill = (s: string) => s.replace(/<closed port>/g, port).replace(/<version>/g, version).replace(/<folder>/g, cwd);
-      const [command, ...args] = words(fill(row.input));
-      const env: NodeJS.ProcessEnv = { ...process.env, PATH: bin, FORCE_COLOR: '0' };
-      delete env.HIL_TARGET;
-      delete env.HIL_LINK;
-      let r;
-      if (command === 'hil') {
-        r = await run([join(REPO_ROOT, 'bin', 'hil.js'), ...args], cwd, env);
-      } else if (command === 'npx' && args[0] === 'tsx' && args[1]?.startsWith('examples/')) {
-        // The examples are run from the checkout, as the README shows them.
-        r = await run(['--import', 'tsx', ...args.slice(1)], REPO_ROOT, env);
-      } else {
-        throw new Error(`README bad-input row: cannot run "${row.input}" (rows start with hil or npx tsx examples/)`);
-      }
+      while (!results.has(i)) await new Promise((resolve) => setTimeout(resolve, 20));
+      const r = await results.get(i)!;
       const shown = `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
       expect(r.code, shown).to.equal(row.exit);
       const out = (row.exit === 0 ? r.stdout : r.stderr).trimEnd().split('\n');
-      expect(row.exit === 0 ? out[0] : out.at(-1), shown).to.equal(fill(row.message));
+      expect(row.exit === 0 ? out[0] : out.at(-1), shown).to.equal(r.message);
       if (row.exit !== 0) {
         expect(r.stdout, 'nothing on stdout for a command that failed').to.equal('');
         for (const line of out.slice(0, -1)) expect(line, `an earlier stderr line is progress, not an error or a stack: ${shown}`).not.to.match(/^\s+at |^\w*Error\b|^(hil|soak|diagnostics): /);
       }
       // Nothing made but what the command announced (a capture file): no reports/ for a run that never started.
       const announced = [...r.stderr.matchAll(/capturing to (\S+?)[;,]/g)].map((m) => m[1]!);
-      for (const f of announced) expect(existsSync(join(cwd, f)), `${f} was announced`).to.equal(true);
-      expect(readdirSync(cwd).sort()).to.deep.equal([...Object.keys(FILES), ...announced].sort());
+      for (const f of announced) expect(existsSync(join(r.cwd, f)), `${f} was announced`).to.equal(true);
+      expect(r.left).to.deep.equal([...Object.keys(FILES), ...announced].sort());
     });
   }
 });
