@@ -4,7 +4,7 @@
  * tool against the sim standing in for a board (host/src/boards/testing/harness.ts).
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveChildPids } from '../process/managed.js';
@@ -218,6 +218,16 @@ describe('hil (CLI)', function () {
         expect(run.tests.length).to.be.greaterThan(0);
         expect(readFileSync(join(dir, board, 'console.log'), 'utf8')).to.match(/passing/);
       }
+    });
+
+    it('a board of a parallel run that never starts: its one line in the summary, no report folder, exit 3', async () => {
+      const gone = join(dir, 'gone.json');
+      writeFileSync(gone, JSON.stringify({ name: 'gone', kind: 'serial', port: { path: '/dev/ttyGONE-hil' } }));
+      const reports = join(dir, 'reports');
+      const r = await hil('test', '--board', 'twin', '--board', gone, '--report-dir', reports, '--grep', 'contexts');
+      expect(r.code, r.stderr).to.equal(3);
+      expect(r.stdout).to.match(/\/gone\.json\s+0\s+0\s+0\s+[\d.]+ s\s+NOT RUN\s+0\s+did not start \(exit 3\): serial:\/dev\/ttyGONE-hil: no such port: \/dev\/ttyGONE-hil /m);
+      expect(readdirSync(reports)).to.deep.equal(['twin']);
     });
 
     it('fails, naming the port, when the target cannot be opened', async () => {

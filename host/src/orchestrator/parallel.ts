@@ -5,12 +5,12 @@
  * never be credited to another board's run because each run owns its process and its port.
  * Ends with a table: board, passed, failed, pending, duration, result, not run.
  */
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from '../process/managed.js';
 import { REPO_ROOT } from '../targets/toolchain.js';
 import type { RunRecord } from './reporter.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, UsageError } from './exit-codes.js';
 
 export interface BoardRun {
   board: string;
@@ -37,13 +37,16 @@ export async function runBoardsInParallel(
 ): Promise<BoardRun[]> {
   const out = options.out ?? ((l: string) => console.log(l));
   const names = boards.map(reportName);
-  if (new Set(names).size !== names.length) throw new Error(`two boards would share a report folder: ${names.join(', ')}`);
+  if (new Set(names).size !== names.length) throw new UsageError(`two boards would share a report folder: ${names.join(', ')}; give boards with different names`);
   const width = Math.max(...names.map((n) => n.length));
   return Promise.all(
     boards.map(async (board, i): Promise<BoardRun> => {
       const name = names[i]!;
       const reportDir = join(options.reportRoot, name);
+      const made = !existsSync(reportDir);
       mkdirSync(reportDir, { recursive: true });
+      // A record an earlier run left here would pass for this run's.
+      for (const f of ['run.json', 'junit.xml']) rmSync(join(reportDir, f), { force: true });
       const log = createWriteStream(join(reportDir, 'console.log'));
       const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', '--board', board, '--report-dir', reportDir, '--reporter', 'dot', ...(options.grep ? ['--grep', options.grep] : []), ...(options.args ?? [])];
       const t0 = Date.now();
@@ -74,6 +77,8 @@ export async function runBoardsInParallel(
         const said = [...`${partial}`.split('\n'), ...lastLines].reverse().find((l) => l.startsWith('hil: '));
         const setup = p.exitCode === EXIT.usage || p.exitCode === EXIT.target;
         const problem = setup && said ? `did not start (exit ${p.exitCode}): ${said.slice(5)}` : `no run record: the run ended (${p.exitSignal ?? `exit ${p.exitCode}`}) before the suite finished; see ${join(reportDir, 'console.log')}`;
+        // A run that never started leaves no report folder (its one line is in the summary).
+        if (setup && said) rmSync(made ? reportDir : join(reportDir, 'console.log'), { recursive: true, force: true });
         return { ...base, passed: 0, failed: setup ? 0 : 1, pending: 0, notRun: 0, problem };
       }
       const rec = JSON.parse(readFileSync(recordFile, 'utf8')) as RunRecord;
