@@ -91,7 +91,8 @@ describe('README: exit codes and mistakes (each row run as written)', function (
     mkdirSync(bin);
     symlinkSync('/bin/sh', join(bin, 'sh'));
   });
-  after(() => {
+  after(async () => {
+    await Promise.all(workers); // every row started has ended (with --grep too: they all run)
     rmSync(root, { recursive: true, force: true });
     expect(liveChildPids(), 'children left running').to.deep.equal([]);
   });
@@ -128,6 +129,7 @@ describe('README: exit codes and mistakes (each row run as written)', function (
 
   // The rows run a few at a time (each is a process that starts tsx: mostly CPU), reported one by one.
   const results = new Map<number, ReturnType<typeof runRow>>();
+  const workers: Promise<void>[] = [];
   before(() => {
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -138,7 +140,7 @@ describe('README: exit codes and mistakes (each row run as written)', function (
         await p.catch(() => undefined);
       }
     };
-    for (let w = 0; w < 3; w++) void worker();
+    for (let w = 0; w < 3; w++) workers.push(worker());
   });
 
   for (const [i, row] of table.entries()) {

@@ -358,9 +358,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
-    // --help and --version printed what they print; `hil` alone printed the help: a usage error.
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exitCode = EXIT.ok;
-    else if (e.code === 'commander.help') process.exitCode = EXIT.usage;
+    // --help, `hil help CMD` and --version printed what they print (exit 0); `hil` alone printed
+    // the help on stderr (commander's exit 1): a usage error.
+    if (['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(e.code)) process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     else {
       const sub = program.commands.find((c) => process.argv.slice(2).includes(c.name()));
       console.error(`hil: ${e.message.replace(/^error: /, '').replace(/\.$/, '')}; see \`hil ${sub ? `${sub.name()} ` : ''}--help\``);
