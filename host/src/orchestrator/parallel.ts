@@ -3,13 +3,15 @@
  * own console log, JUnit file and JSON run record under reportRoot/<board>/. Output lines are
  * shown live, prefixed with the board, so a CI log stays readable; a board's serial output can
  * never be credited to another board's run because each run owns its process and its port.
- * Ends with a table: board, passed, failed, pending, duration, result, not run.
+ * Ends with a table: board, passed, failed, pending, duration, result, not run; and writes
+ * reportRoot/index.html, one page with every board's run, linking each board's own page.
  */
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from '../process/managed.js';
 import { REPO_ROOT } from '../targets/toolchain.js';
 import type { RunRecord } from './reporter.js';
+import { writeCombinedPage } from './report-merge.js';
 
 export interface BoardRun {
   board: string;
@@ -38,7 +40,7 @@ export async function runBoardsInParallel(
   const names = boards.map(reportName);
   if (new Set(names).size !== names.length) throw new Error(`two boards would share a report folder: ${names.join(', ')}`);
   const width = Math.max(...names.map((n) => n.length));
-  return Promise.all(
+  const runs = await Promise.all(
     boards.map(async (board, i): Promise<BoardRun> => {
       const name = names[i]!;
       const reportDir = join(options.reportRoot, name);
@@ -67,6 +69,10 @@ export async function runBoardsInParallel(
       return { ...base, passed: rec.passed, failed: rec.failed, pending: rec.pending, notRun: rec.notRun, durationMs: rec.durationMs };
     }),
   );
+  // One page with every board, linking each board's own page (hil report merges folders the same way).
+  const page = writeCombinedPage(options.reportRoot, runs.map((r) => r.reportDir));
+  if (page) out(`report: ${page}`);
+  return runs;
 }
 
 /**

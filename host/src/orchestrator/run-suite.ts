@@ -17,7 +17,7 @@
  * - the run always goes on with the next test.
  */
 import Mocha from 'mocha';
-import { HilReporter } from './reporter.js';
+import { HilReporter, consoleReporter } from './reporter.js';
 import { HilSession, RunLog, linkReason, rootHooks } from '../mocha/index.js';
 import type { Target } from '../targets/descriptor.js';
 import type { LinkSpec } from '../transport/emulator.js';
@@ -37,9 +37,9 @@ export interface SuiteOptions {
   /** Client options over the descriptor's. */
   client?: ClientOptions;
   grep?: string;
-  /** Console style, "spec" (default), "dot" or "silent"; or any other Mocha reporter by name (then no report files). */
+  /** Console reporter: "spec" (default), "dot", "silent", or any Mocha reporter by name or module path; the report files are written whichever it is. */
   reporter?: string;
-  /** Directory for junit.xml and run.json. */
+  /** Directory for junit.xml, run.json and index.html. */
   reportDir?: string;
   /** Board name recorded in the reports (default: the descriptor's name). */
   board?: string;
@@ -285,13 +285,13 @@ export async function loadSpecFiles(mocha: Mocha, files: string[]): Promise<void
 
 /** Runs the suite once; resolves with its counts and exit code (never rejects for failing tests). */
 export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
+  consoleReporter(options.reporter ?? 'spec'); // an unknown reporter is a usage error (exit 2) before anything runs
   const log = new RunLog();
   const session = new HilSession(options.target, { log, ...(options.link !== undefined ? { link: options.link } : {}), ...(options.client ? { client: options.client } : {}) });
   const mocha = new Mocha({
     timeout: options.timeoutMs ?? 30_000,
-    ...(options.reporter && !['spec', 'dot', 'silent'].includes(options.reporter)
-      ? { reporter: options.reporter }
-      : { reporter: HilReporter, reporterOptions: { reportDir: options.reportDir, board: options.board ?? session.descriptor.name, console: options.reporter ?? 'spec', log } }),
+    reporter: HilReporter,
+    reporterOptions: { reportDir: options.reportDir, board: options.board ?? session.descriptor.name, console: options.reporter ?? 'spec', log },
     rootHooks: rootHooks(session),
     ...(options.grep ? { grep: options.grep } : {}),
   });
