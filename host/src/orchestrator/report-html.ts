@@ -261,7 +261,9 @@ function headerTable(e: ReportEntry): string {
     ['link (device)', d ? esc(`${d.replayed} replayed from cache, ${d.outOfSequence} out of sequence, ${d.noSession} no session, ${d.sessions} sessions`) : esc(r.link?.note ?? '–')],
   ];
   if (r.link?.emulator) rows.push(['link emulator', esc(Object.entries(r.link.emulator).map(([k, v]) => `${k} ${v}`).join(', '))]);
-  return `<table class="header">${rows.map(([k, v]) => `<tr><th>${k}</th><td data-field="${esc(k)}">${v}</td></tr>`).join('')}</table>`;
+  const table = (part: [string, string][]) => `<table class="header">${part.map(([k, v]) => `<tr><th>${k}</th><td data-field="${esc(k)}">${v}</td></tr>`).join('')}</table>`;
+  // What ran (board, machine, firmware) beside how it went (time, counts, resets, link).
+  return `<div class="facts">${table(rows.slice(0, 6))}${table(rows.slice(6))}</div>`;
 }
 
 function logBlock(lines: { t: string; text: string }[], cls = 'device-log'): string {
@@ -320,7 +322,7 @@ function boardSection(e: ReportEntry, i: number, many: boolean): string {
 <h2>${esc(r.board)} <span class="result ${resultOf(r)}">${resultOf(r).replace('_', ' ')}</span>${many ? own : ''}</h2>
 ${headerTable(e)}
 <div class="plots">${timeline(r)}${rttHistogram(r.link?.rttMs, 'during the run')}${durationChart(r.tests)}</div>
-${diagSection(e.diag)}${benchSection(e.bench)}
+${e.diag || e.bench ? `<div class="extras">${diagSection(e.diag)}${benchSection(e.bench)}</div>` : ''}
 <h3>Suites and tests</h3>
 ${suitesOf(r.tests)}
 ${r.deviceLogBetweenTests.length ? `<details class="between"><summary>Device log between tests (${r.deviceLogBetweenTests.length} lines)</summary>${logBlock(r.deviceLogBetweenTests)}</details>` : ''}
@@ -350,7 +352,7 @@ details.test{border-left:3px solid #e0e0e0;margin:2px 0;padding:2px 8px}details.
 details.test summary{cursor:pointer}.dur,.logs{color:#757575;font-size:12px;margin-left:6px}.message{color:#b71c1c;font-weight:600;white-space:pre-wrap}.reason{color:#e65100}
 .diff .add{color:#1b5e20;background:#e8f5e9}.diff .del{color:#b71c1c;background:#ffebee}.diff mark{background:#ffe082}.diff-legend{font-size:12px}.diff-legend .add{color:#1b5e20}.diff-legend .del{color:#b71c1c}
 .device-log .t{color:#9e9e9e}.device-log .reset{color:#c62828;font-weight:600}.file{color:#9e9e9e;font-size:12px}.log-title{margin:6px 0 0;font-size:12px;color:#616161}
-.plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(${W}px,1fr));gap:4px 24px}.plots figure.wide{grid-column:1/-1}figure{margin:6px 0}figcaption{font-size:12px;color:#616161}svg.plot{width:100%;height:auto;display:block}
+.plots{display:grid;grid-template-columns:repeat(auto-fit,minmax(${W}px,1fr));gap:4px 24px}.plots figure.wide{grid-column:1/-1}.facts{display:grid;align-items:start;grid-template-columns:repeat(auto-fit,minmax(${W}px,1fr));gap:0 24px}.extras{display:grid;grid-template-columns:repeat(auto-fit,minmax(${W}px,1fr));gap:4px 24px}figure{margin:6px 0}figcaption{font-size:12px;color:#616161}svg.plot{width:100%;height:auto;display:block}
 svg .axis,svg .tick{stroke:#9e9e9e;stroke-width:1}svg .label{font-size:11px;fill:#616161}svg .bar{fill-opacity:.9}svg.rtt-histogram .bar{fill:#1565c0}svg .mark{stroke:#6a1b9a;stroke-dasharray:3 2}svg .reset{stroke:#c62828;stroke-width:2}
 .empty{color:#9e9e9e}a{color:#1565c0}.own-page{font-size:13px;font-weight:normal;margin-left:8px}footer{margin-top:28px;color:#9e9e9e;font-size:12px}
 @media print{details{page-break-inside:avoid}}`;
