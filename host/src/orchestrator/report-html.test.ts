@@ -181,10 +181,9 @@ describe('report page in Debian chromium (playwright-core)', function () {
     expect(result).to.include({ passes: 3, failures: 3, pending: 1, exitCode: 1 });
     expect(existsSync(join(dir, 'index.html')), 'the runner writes the page').to.equal(true);
     // diag and bench results kept in the run folder, then the page written again with them.
-    const diag = await runHil(['diag', '--target', 'twin', '--json', '--samples', '60']);
+    const [diag, bench] = await Promise.all([runHil(['diag', '--target', 'twin', '--json', '--samples', '60']), runHil(['bench', '--target', 'twin', '--quick'])]);
     expect(diag.code, diag.stderr).to.equal(0);
     writeFileSync(join(dir, 'diag.json'), diag.stdout);
-    const bench = await runHil(['bench', '--target', 'twin', '--quick']);
     expect(bench.code, bench.stderr).to.equal(0);
     writeFileSync(join(dir, 'bench.json'), bench.stdout);
     // As `hil report DIR --out DIR` does (the CLI's own path is the merge test's, below).
