@@ -255,6 +255,11 @@ describe('report files whatever the console reporter', function () {
     expect(run.tests.find((t) => t.error?.expected === 'cvm-fw/0.0.0-expected-by-the-fixture')?.error?.actual).to.match(/^cvm-twin\//);
     expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).to.match(/<testsuite name="twin" tests="7" failures="3"/);
     expect(readFileSync(join(dir, 'index.html'), 'utf8')).to.include('<pre class="diff">');
+    // A diag.json that is not hil diag's output: one line naming it and what belongs there, exit 2.
+    writeFileSync(join(dir, 'diag.json'), 'not json\n');
+    const bad = await runHil(['report', dir, '--out', join(dir, 'merged')]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr.trim()).to.equal(`hil: ${join(dir, 'diag.json')}: no JSON line in it; keep there what hil diag --target T --json prints (hil diag --target T --json > ${join(dir, 'diag.json')})`);
   });
 
   it('an unknown reporter is one line naming it and the choices, exit 2, before anything runs', async () => {

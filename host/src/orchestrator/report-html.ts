@@ -52,8 +52,8 @@ function readJson(file: string): unknown {
   }
 }
 
-/** The last line of `file` that is a JSON object: `hil bench` prints its figures, then the JSON line. */
-function lastJsonLine(file: string): unknown {
+/** The last line of `file` that is a JSON object (`hil bench` prints its figures, then the JSON line); `command` made it. */
+function lastJsonLine(file: string, command: string): unknown {
   const lines = readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{'));
   for (const l of lines.reverse()) {
     try {
@@ -62,7 +62,7 @@ function lastJsonLine(file: string): unknown {
       // a figure line that happens to start with a brace: keep looking
     }
   }
-  throw new ReportInputError(`${file}: no JSON line in it; keep hil bench's output there (hil bench ... > ${file})`);
+  throw new ReportInputError(`${file}: no JSON line in it; keep there what ${command} prints (${command} > ${file})`);
 }
 
 /** Reads a run folder: run.json (required), and diag.json and bench.json when they are there. */
@@ -75,9 +75,9 @@ export function readRunFolder(dir: string): ReportEntry {
   }
   const entry: ReportEntry = { run };
   const diag = join(dir, 'diag.json');
-  if (existsSync(diag)) entry.diag = lastJsonLine(diag) as DiagRecord;
+  if (existsSync(diag)) entry.diag = lastJsonLine(diag, 'hil diag --target T --json') as DiagRecord;
   const bench = join(dir, 'bench.json');
-  if (existsSync(bench)) entry.bench = lastJsonLine(bench) as BenchRecord;
+  if (existsSync(bench)) entry.bench = lastJsonLine(bench, 'hil bench --target T') as BenchRecord;
   return entry;
 }
 

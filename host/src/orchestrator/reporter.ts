@@ -264,7 +264,12 @@ export class HilReporter extends Mocha.reporters.Base {
       mkdirSync(o.reportDir, { recursive: true });
       writeFileSync(join(o.reportDir, 'junit.xml'), junitXml(run));
       writeFileSync(join(o.reportDir, 'run.json'), JSON.stringify(run, null, 1) + '\n');
-      writeRunPage(o.reportDir);
+      try {
+        writeRunPage(o.reportDir);
+      } catch (e) {
+        // A diag.json or bench.json the user put in the folder that cannot be read: the run's files stand.
+        console.error(`hil: ${join(o.reportDir, 'index.html')} not written: ${(e as Error).message}`);
+      }
     });
   }
 
