@@ -73,11 +73,22 @@ export function readRunFolder(dir: string): ReportEntry {
   if (typeof run !== 'object' || run === null || !Array.isArray(run.tests) || typeof run.board !== 'string') {
     throw new ReportInputError(`${runFile}: not a hil run record (no board or tests); write it with hil test --report-dir`);
   }
+  // A record from an older hil kept its resets as reasons only: they are listed, not placed on the timeline.
+  run.resets = (run.resets ?? []).map((r) => (typeof r === 'string' ? { t: '', reason: r } : r));
+  run.deviceLogBetweenTests ??= [];
   const entry: ReportEntry = { run };
   const diag = join(dir, 'diag.json');
-  if (existsSync(diag)) entry.diag = lastJsonLine(diag, 'hil diag --target T --json') as DiagRecord;
+  if (existsSync(diag)) {
+    const d = lastJsonLine(diag, 'hil diag --target T --json') as Partial<DiagRecord>;
+    if (typeof d.hello?.firmwareId !== 'string' || typeof d.link?.medianMs !== 'number') throw new ReportInputError(`${diag}: not hil diag's output (no hello or link figures); keep there what hil diag --target T --json prints`);
+    entry.diag = d as DiagRecord;
+  }
   const bench = join(dir, 'bench.json');
-  if (existsSync(bench)) entry.bench = lastJsonLine(bench, 'hil bench --target T') as BenchRecord;
+  if (existsSync(bench)) {
+    const b = lastJsonLine(bench, 'hil bench --target T') as BenchRecord;
+    if (!Object.values(b).every((f) => typeof f === 'object' && f !== null)) throw new ReportInputError(`${bench}: not hil bench's output (figures per target); keep there what hil bench --target T prints`);
+    entry.bench = b;
+  }
   return entry;
 }
 
@@ -222,7 +233,7 @@ ${bars.join('\n')}
 /** The run on a time line: each test that started as a span, each board reset as a red line. */
 export function timeline(run: RunRecord): string {
   const t0 = Date.parse(run.startedAt);
-  const spanMs = Math.max(1, run.durationMs, ...run.resets.map((r) => Date.parse(r.t) - t0), ...run.tests.filter((t) => t.startedAt).map((t) => Date.parse(t.startedAt!) - t0 + t.durationMs));
+  const spanMs = Math.max(1, run.durationMs, ...run.resets.filter((r) => r.t).map((r) => Date.parse(r.t) - t0), ...run.tests.filter((t) => t.startedAt).map((t) => Date.parse(t.startedAt!) - t0 + t.durationMs));
   const H = 64;
   const L = 10;
   const plotW = W_FULL - 2 * L;
@@ -230,8 +241,8 @@ export function timeline(run: RunRecord): string {
   const spans = run.tests
     .filter((t) => t.startedAt)
     .map((t) => `<rect class="span" data-outcome="${t.outcome}" x="${x(t.startedAt!).toFixed(2)}" y="14" width="${Math.max(0.6, x(t.startedAt!, t.durationMs) - x(t.startedAt!)).toFixed(2)}" height="22" fill="${COLORS[t.outcome]}"><title>${esc(t.fullTitle)}: ${OUTCOME_LABEL[t.outcome]}, ${duration(t.durationMs)}</title></rect>`);
-  const resets = run.resets.map((r) => `<line class="reset" x1="${x(r.t).toFixed(1)}" y1="6" x2="${x(r.t).toFixed(1)}" y2="44"><title>board reset at ${esc(r.t)}: ${esc(r.reason)}</title></line>`);
-  return `<figure class="wide"><svg class="plot timeline" data-resets="${run.resets.length}" viewBox="0 0 ${W_FULL} ${H}" style="max-width:${W_FULL}px" role="img" aria-label="timeline of the run">
+  const resets = run.resets.filter((r) => r.t).map((r) => `<line class="reset" x1="${x(r.t).toFixed(1)}" y1="6" x2="${x(r.t).toFixed(1)}" y2="44"><title>board reset at ${esc(r.t)}: ${esc(r.reason)}</title></line>`);
+  return `<figure class="wide"><svg class="plot timeline" data-resets="${resets.length}" viewBox="0 0 ${W_FULL} ${H}" style="max-width:${W_FULL}px" role="img" aria-label="timeline of the run">
 <line class="axis" x1="${L}" y1="40" x2="${W_FULL - L}" y2="40"/>
 ${spans.join('\n')}
 ${resets.join('\n')}
@@ -301,7 +312,7 @@ function diagSection(d: DiagRecord | undefined): string {
   const q = d.linkQuality;
   return `<section class="diag"><h3>hil diag</h3><table class="header">
 <tr><th>target</th><td>${esc(d.target)}</td></tr><tr><th>firmware</th><td><code>${esc(d.hello.firmwareId)}</code></td></tr>
-<tr><th>boot nonce</th><td><code>${esc(d.hello.bootNonce.toString(16).padStart(8, '0'))}</code>, up ${esc(duration(d.hello.uptimeMs))}, reset cause ${esc(d.hello.resetCause)}</td></tr>
+<tr><th>boot nonce</th><td><code>${esc(typeof d.hello.bootNonce === 'number' ? d.hello.bootNonce.toString(16).padStart(8, '0') : '–')}</code>, up ${esc(duration(d.hello.uptimeMs))}, reset cause ${esc(d.hello.resetCause)}</td></tr>
 <tr><th>round trip</th><td>median ${num(d.link.medianMs)} ms, p99 ${num(d.link.p99Ms)} ms (${d.link.samples} echoes)</td></tr>
 <tr><th>throughput</th><td>${(d.link.echoBytesPerS / 1024).toFixed(1)} KiB/s echo payload, pipelined</td></tr>
 ${q ? `<tr><th>link</th><td>${esc(`${num(q.client.transmissions)} transmissions, ${num(q.client.retransmits)} retransmits; device: ${Object.entries(q.device).map(([k, v]) => `${k} ${v}`).join(', ')}`)}</td></tr>` : ''}
