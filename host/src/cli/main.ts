@@ -21,6 +21,7 @@ import { benchCodec, benchTarget, QEMU_ECHO_CEILING_BYTES_PER_S } from '../orche
 import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
 import { formatPortReport, listPorts } from '../orchestrator/list.js';
 import { createCapture, monitorTransport, replayCapture } from '../orchestrator/monitor.js';
+import { mergeReports } from '../orchestrator/report-merge.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const BOARD_HELP = 'a board descriptor: a name in boards/ (e.g. stm32f407-discovery) or a path to one; repeatable';
@@ -128,8 +129,8 @@ program
   .option('-t, --target <spec>', 'target to test (default: env HIL_TARGET, the config\'s "target", else twin)')
   .option('-g, --grep <pattern>', 'only run tests whose full title matches')
   .option('-b, --board <name|path>', BOARD_HELP, collect, [])
-  .option('-r, --reporter <name>', 'console reporter: spec or dot (report files are written with either); any other Mocha reporter writes no report files', 'spec')
-  .option('--report-dir <dir>', 'where junit.xml and run.json go (default <config reportDir, else reports>/<board or target>; with several boards, one folder per board under it)')
+  .option('-r, --reporter <name>', 'console reporter: spec, dot, or any Mocha reporter by name or module path (tap, list, json, ...); the report files are written whichever it is', 'spec')
+  .option('--report-dir <dir>', 'where junit.xml, run.json and index.html go (default <config reportDir, else reports>/<board or target>; with several boards, one folder per board under it)')
   .addOption(linkOption())
   .addHelpText('after', '\nIn a spec file, the fixture hands each test the target, ready (open, hello, empty pool):\n  import { target, openExtraTarget } from \'componentvm-hil/mocha\';\n  it(\'stores a global\', async () => { const { client } = target(); await client.acquire(0); });\n\nSeveral --board options run the boards in parallel, each in its own process with its own\nconsole log, JUnit XML and JSON run record, then print a summary table.\n\nExamples:\n  hil test --target twin\n  hil test test/hil/*.test.ts --target sim\n  hil test --target twin-pty --grep robustness\n  hil test --target serial:/dev/ttyACM0@115200\n  hil test --board stm32f407-discovery\n  hil test --board twin --board sim --report-dir reports\n  hil test --target sim --link ber=1e-3,seed=7')
   .action(async (fileArgs: string[], opts: { target?: string; board: string[]; grep?: string; reporter: string; reportDir?: string; link?: string }) => {
@@ -224,6 +225,17 @@ program
       }
     }
     console.log(JSON.stringify(all));
+  });
+
+program
+  .command('report')
+  .description('merge run folders (from several boards, machines or CI runners) into one page (index.html) and one JUnit file (junit.xml)')
+  .argument('<dirs...>', 'run folders (hil test --report-dir) or folders of them (a parallel run\'s report root)')
+  .option('-o, --out <dir>', 'where index.html and junit.xml go (default <config reportDir, else reports>/merged)')
+  .addHelpText('after', '\nA run folder may also hold diag.json (hil diag --json > DIR/diag.json) and bench.json\n(hil bench ... > DIR/bench.json): the page shows them. The page is self-contained: open it from disk.\n\nExamples:\n  hil report reports/twin reports/sim\n  hil report ci-artefacts/ --out merged\n  hil report reports/sim --out reports/sim    (its page again, with a diag.json added)')
+  .action((dirs: string[], opts: { out?: string }) => {
+    const r = mergeReports(dirs, opts.out ?? join(config().reportDir, 'merged'));
+    console.log(`report: ${r.folders.length} runs, ${r.tests} tests (${r.failed} failed, ${r.pending} pending, ${r.notRun} not run): ${r.page}, ${r.junit}`);
   });
 
 program

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { classifyLine, encodeFrame } from '../framing/frame.js';
 import { Framing, Link as LinkDefaults, Op } from '../protocol/constants.js';
-import { Link, UNSENT, maxResponseOf, type Clock, type LinkErrors, type LinkOptions, type LinkRequest } from './link.js';
+import { Link, RTT_SAMPLES_KEPT, UNSENT, maxResponseOf, type Clock, type LinkErrors, type LinkOptions, type LinkRequest } from './link.js';
 
 class FakeClock implements Clock {
   t = 1000;
@@ -196,6 +196,28 @@ describe('Link (the host link layer)', () => {
         reply(r.seq, 0);
       }
       expect(link.stats.rtoMs).to.equal(LinkDefaults.rtoMinMs); // fast round trips: the floor
+    });
+
+    it('keeps the round-trip samples the RTO learnt from (once-transmitted requests only, Karn), the latest RTT_SAMPLES_KEPT, oldest first', async () => {
+      const { link, submit, open, reply, clock } = harness();
+      await open(40);
+      expect(link.rttSamples()).to.deep.equal([40]);
+      const lost = submit(Op.acquire, [0]);
+      await flush();
+      await clock.advance(LinkDefaults.rtoInitialMs); // expired and retransmitted: not a sample
+      reply(lost.seq, 0);
+      expect(link.rttSamples()).to.deep.equal([40]);
+      for (let i = 1; i <= RTT_SAMPLES_KEPT + 2; i++) {
+        const r = submit(Op.acquire, [0]);
+        await flush();
+        await clock.advance(i % 7);
+        reply(r.seq, 0);
+      }
+      const kept = link.rttSamples();
+      expect(kept).to.have.length(RTT_SAMPLES_KEPT);
+      // The first two of the loop and the hello's were overwritten: the oldest kept is sample 3.
+      expect(kept.slice(0, 3)).to.deep.equal([3, 4, 5]);
+      expect(kept.at(-1)).to.equal((RTT_SAMPLES_KEPT + 2) % 7);
     });
 
     it('the RTO runs from the last answer (RFC 6298 §5.3): a full window drained slowly over a paced wire never expires', async () => {

@@ -164,6 +164,8 @@ const LINE_BYTES_PER_MS = 11.52;
 const RAW_SETTLE_MS = 5;
 /** Clock granularity G of RFC 6298, ms. */
 const GRANULARITY_MS = 1;
+/** Round-trip samples a link keeps for reports (the latest; 4096 × 8 bytes). */
+export const RTT_SAMPLES_KEPT = 4096;
 const HALF = 0x80000000;
 
 /** Largest possible response message of a request whose message is `messageLength` bytes (PROTOCOL.md §3.3). */
@@ -218,6 +220,9 @@ export class Link {
 
   private srtt: number | undefined;
   private rttvar: number | undefined;
+  /** The last RTT_SAMPLES_KEPT round-trip samples (ms), a ring from rttNext: what reports plot. */
+  private readonly rtts: number[] = [];
+  private rttNext = 0;
   private rto: number;
   private lastRxAt = 0;
   /**
@@ -271,6 +276,11 @@ export class Link {
   setReplayLimits(depth: number, bytes: number): void {
     this.depthLimit = Math.max(1, Math.min(this.maxRequestsOption, depth));
     this.bytesLimit = Math.max(Framing.maxMessageBytes, bytes);
+  }
+
+  /** The round-trip samples the RTO learnt from (ms; requests answered after one transmission), oldest first; at most RTT_SAMPLES_KEPT, the latest. */
+  rttSamples(): number[] {
+    return [...this.rtts.slice(this.rttNext), ...this.rtts.slice(0, this.rttNext)];
   }
 
   get stats(): LinkStats {
@@ -706,6 +716,11 @@ export class Link {
 
   /** RFC 6298 §2 with one round-trip sample of a request transmitted once (Karn). */
   private sample(rtt: number): void {
+    if (this.rtts.length < RTT_SAMPLES_KEPT) this.rtts.push(rtt);
+    else {
+      this.rtts[this.rttNext] = rtt;
+      this.rttNext = (this.rttNext + 1) % RTT_SAMPLES_KEPT;
+    }
     if (this.srtt === undefined || this.rttvar === undefined) {
       this.srtt = rtt;
       this.rttvar = rtt / 2;

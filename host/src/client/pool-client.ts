@@ -200,6 +200,11 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     return this.link.stats;
   }
 
+  /** Round-trip times the link measured (ms, oldest first; requests answered after one transmission; the latest 4096). */
+  linkRttSamples(): number[] {
+    return this.link.rttSamples();
+  }
+
   // ---- typed operations (PROTOCOL.md §4) ----
 
   /**

@@ -24,7 +24,16 @@ export interface LinkQuality {
   /** What the link emulator injected (`h2d.flips`, `d2h.drops`, ..., and its seed), when the run went through one. */
   emulator?: Record<string, number>;
   device: { replayed: number; outOfSequence: number; noSession: number; sessions: number } | undefined;
+  /** Round-trip times the client measured (ms, to the microsecond, oldest first; at most the latest 4096): the report's histogram. */
+  rttMs?: number[];
   note?: string;
+}
+
+/** A board reset the client noticed: when, and how it knew (new banner, boot nonce, no_session). */
+export interface ResetEvent {
+  /** ISO time. */
+  t: string;
+  reason: string;
 }
 
 /**
@@ -60,7 +69,7 @@ export class RunLog {
   /** Its last hello. */
   hello: Hello | undefined;
   /** Every reset the client noticed, in order. */
-  readonly resets: string[] = [];
+  readonly resets: ResetEvent[] = [];
   /** Device lines that arrived between tests. */
   readonly between: LoggedLine[] = [];
   /** The link's quality at the end of the run. */
@@ -80,7 +89,7 @@ export class RunLog {
   }
 
   noteReset(reason: string): void {
-    this.resets.push(reason);
+    this.resets.push({ t: new Date().toISOString(), reason });
     this.noteDeviceLine(`[board reset] ${reason}`);
   }
 
@@ -97,7 +106,11 @@ export class RunLog {
     this.link = link;
   }
 
+  /** When the current (or last) test began, ISO time. */
+  testStartedAt: string | undefined;
+
   beginTest(): void {
+    this.testStartedAt = new Date().toISOString();
     this.inTest = true;
     this.current = [];
     this.notRun = undefined;

@@ -81,7 +81,8 @@ function emulatorCounters(t: OpenTarget): Record<string, number> | undefined {
 /** The link's quality at the end of the run, for run.json and JUnit: the client's counters, the device's, and the emulator's. */
 async function linkQuality(t: OpenTarget): Promise<LinkQuality> {
   const emulator = emulatorCounters(t);
-  const base = { client: clientLinkCounters(t.client), ...(emulator ? { emulator } : {}) };
+  const rttMs = t.client.linkRttSamples().map((v) => Math.round(v * 1000) / 1000);
+  const base = { client: clientLinkCounters(t.client), ...(emulator ? { emulator } : {}), rttMs };
   try {
     const s = await t.client.stats();
     return { ...base, device: { replayed: s.replayed, outOfSequence: s.outOfSequence, noSession: s.noSession, sessions: s.sessions } };

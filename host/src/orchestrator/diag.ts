@@ -30,6 +30,8 @@ export interface LinkFigures {
   p99Ms: number;
   /** Echo payload bytes per second, both directions counted once. */
   echoBytesPerS: number;
+  /** Every round trip timed, ms (to the microsecond), in the order measured: kept for the report's histogram (`hil diag --json > <run folder>/diag.json`). */
+  rttMs: number[];
 }
 
 export interface Diagnostics {
@@ -57,13 +59,14 @@ export async function measureLink(client: PoolClient, samples = 200): Promise<Li
     await client.echo(one);
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
+  const rttMs = times.map((t) => Math.round(t * 1000) / 1000);
   times.sort((a, b) => a - b);
   const payload = new Uint8Array(64).fill(0xa5);
   const n = Math.max(16, samples / 2);
   const t0 = process.hrtime.bigint();
   await Promise.all(Array.from({ length: n }, () => client.echo(payload)));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { samples, medianMs: percentile(times, 50), p99Ms: percentile(times, 99), echoBytesPerS: Math.round((n * payload.length) / seconds) };
+  return { samples, medianMs: percentile(times, 50), p99Ms: percentile(times, 99), echoBytesPerS: Math.round((n * payload.length) / seconds), rttMs };
 }
 
 export async function collectDiagnostics(client: PoolClient, options: { samples?: number } = {}): Promise<Diagnostics> {

@@ -93,6 +93,8 @@ const BY_CLASS: ReadonlyArray<readonly [abstract new (...args: never[]) => Error
 const BY_NAME: Readonly<Record<string, ExitCode>> = {
   SpecFileError: EXIT.usage,
   RunOptionError: EXIT.usage,
+  ReporterError: EXIT.usage,
+  ReportInputError: EXIT.usage,
   CommanderError: EXIT.usage,
 };
 

@@ -3,7 +3,8 @@
  * own console log, JUnit file and JSON run record under reportRoot/<board>/. Output lines are
  * shown live, prefixed with the board, so a CI log stays readable; a board's serial output can
  * never be credited to another board's run because each run owns its process and its port.
- * Ends with a table: board, passed, failed, pending, duration, result, not run.
+ * Ends with a table: board, passed, failed, pending, duration, result, not run; and writes
+ * reportRoot/index.html, one page with every board's run, linking each board's own page.
  */
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { ManagedProcess } from '../process/managed.js';
 import { REPO_ROOT } from '../targets/toolchain.js';
 import type { RunRecord } from './reporter.js';
 import { EXIT, UsageError } from './exit-codes.js';
+import { writeCombinedPage } from './report-merge.js';
 
 export interface BoardRun {
   board: string;
@@ -39,7 +41,7 @@ export async function runBoardsInParallel(
   const names = boards.map(reportName);
   if (new Set(names).size !== names.length) throw new UsageError(`two boards would share a report folder: ${names.join(', ')}; give boards with different names`);
   const width = Math.max(...names.map((n) => n.length));
-  return Promise.all(
+  const runs = await Promise.all(
     boards.map(async (board, i): Promise<BoardRun> => {
       const name = names[i]!;
       const reportDir = join(options.reportRoot, name);
@@ -85,6 +87,10 @@ export async function runBoardsInParallel(
       return { ...base, passed: rec.passed, failed: rec.failed, pending: rec.pending, notRun: rec.notRun, durationMs: rec.durationMs };
     }),
   );
+  // One page with every board, linking each board's own page (hil report merges folders the same way).
+  const page = writeCombinedPage(options.reportRoot, runs.map((r) => r.reportDir));
+  if (page) out(`report: ${page}`);
+  return runs;
 }
 
 /** A board's run that never started: it ended, without a record, with a setup code (2 or 3; exit-codes.ts). */

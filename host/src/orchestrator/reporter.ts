@@ -10,8 +10,12 @@
  */
 import Mocha from 'mocha';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { RunLog, linkReason, type LinkQuality, type LoggedLine } from '../mocha/run-log.js';
+import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { RunLog, linkReason, type LinkQuality, type LoggedLine, type ResetEvent } from '../mocha/run-log.js';
+import type { PoolLimits } from '../protocol/limits.js';
+import { writeRunPage } from './report-html.js';
 
 const { EVENT_RUN_BEGIN, EVENT_RUN_END, EVENT_TEST_BEGIN, EVENT_TEST_END, EVENT_TEST_FAIL } = Mocha.Runner.constants;
 
@@ -22,18 +26,39 @@ export interface TestRecord {
   file: string | undefined;
   /** `pending`: skipped by the suite itself (it.skip, or a test that skips where it does not apply); `not_run`: could not run, see `reason`. */
   outcome: 'passed' | 'failed' | 'pending' | 'not_run';
+  /** ISO time the test began (its preparation included); undefined for a test that never started. */
+  startedAt?: string;
   durationMs: number;
-  error?: { name: string; message: string; stack?: string };
+  error?: FailureRecord;
   /** Why a `not_run` test did not run: `link: …` (the link failed, not the firmware), `setup: …`, or the hook that stopped the run. */
   reason?: string;
   deviceLog: LoggedLine[];
 }
 
+/**
+ * Why a test failed. `expected` and `actual` are kept as an assertion library gave them (chai's
+ * AssertionError), printed as Mocha prints them for its diff (strings as they are, other values
+ * through Mocha's stringify), so the report can show the same diff; `showDiff: false` when the
+ * assertion said a diff means nothing.
+ */
+export interface FailureRecord {
+  name: string;
+  message: string;
+  stack?: string;
+  expected?: string;
+  actual?: string;
+  showDiff?: boolean;
+}
+
 export interface RunRecord {
   board: string;
+  /** The machine that ran it (os.hostname()). */
+  host?: string;
   target: string | undefined;
   firmwareId: string | undefined;
   bootNonce: string | undefined;
+  /** The pool's build-time limits, protocol version and line and batch bounds, from hello. */
+  limits?: PoolLimits & { protoVersion: number; maxLine: number; maxBatch: number };
   startedAt: string;
   durationMs: number;
   passed: number;
@@ -45,8 +70,8 @@ export interface RunRecord {
   notRunLink: number;
   /** The link's quality: client counters and the device's link counters at the end of the run. */
   link: LinkQuality | undefined;
-  /** Reasons of every board reset seen during the run. */
-  resets: string[];
+  /** Every board reset seen during the run: when, and why the client knew. */
+  resets: ResetEvent[];
   tests: TestRecord[];
   /** Device lines that arrived outside any test. */
   deviceLogBetweenTests: LoggedLine[];
@@ -57,8 +82,8 @@ export interface HilReporterOptions {
   reportDir?: string;
   /** Board (or target) name recorded in the files. */
   board?: string;
-  /** Console style: "spec" (default), "dot", or "silent" (report files only). */
-  console?: 'spec' | 'dot' | 'silent';
+  /** Console reporter: "spec" (default), "dot", "silent" (report files only), or any Mocha reporter by name or module path (consoleReporter). */
+  console?: string;
   /** The run's record the session fills (device lines, resets, not-run reasons, link quality). */
   log?: RunLog;
 }
@@ -68,7 +93,8 @@ const xml = (s: string): string =>
     // XML 1.0 cannot carry most control characters, which binary noise from a board may contain.
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
-export function junitXml(run: RunRecord): string {
+/** One run as a JUnit `<testsuite>` element (indented for a `<testsuites>` document). */
+function junitSuite(run: RunRecord): string[] {
   const cases = run.tests.map((t) => {
     const head = `    <testcase classname="${xml(t.suite)}" name="${xml(t.title)}" time="${(t.durationMs / 1000).toFixed(3)}"`;
     const body: string[] = [];
@@ -84,16 +110,69 @@ export function junitXml(run: RunRecord): string {
     for (const [k, v] of Object.entries(counters ?? {})) properties.push([`link.${side}.${k}`, v]);
   }
   if (run.link?.note) properties.push(['link.note', run.link.note]);
+  if (run.host) properties.push(['host', run.host]);
   return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="hil" tests="${run.tests.length}" failures="${run.failed}" skipped="${skipped}" time="${(run.durationMs / 1000).toFixed(3)}">`,
-    `  <testsuite name="${xml(run.board)}" tests="${run.tests.length}" failures="${run.failed}" skipped="${skipped}" time="${(run.durationMs / 1000).toFixed(3)}" timestamp="${run.startedAt}">`,
+    `  <testsuite name="${xml(run.board)}" tests="${run.tests.length}" failures="${run.failed}" skipped="${skipped}" time="${(run.durationMs / 1000).toFixed(3)}" timestamp="${run.startedAt}"${run.host ? ` hostname="${xml(run.host)}"` : ''}>`,
     `    <properties>${properties.map(([n, v]) => `<property name="${xml(n)}" value="${xml(String(v))}"/>`).join('')}</properties>`,
     ...cases,
     '  </testsuite>',
+  ];
+}
+
+/** A JUnit XML document: one `<testsuite>` per run (one board's, or several merged by `hil report`). */
+export function junitXml(runs: RunRecord | RunRecord[]): string {
+  const all = Array.isArray(runs) ? runs : [runs];
+  const sum = (f: (r: RunRecord) => number) => all.reduce((n, r) => n + f(r), 0);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="hil" tests="${sum((r) => r.tests.length)}" failures="${sum((r) => r.failed)}" skipped="${sum((r) => r.pending + r.notRun)}" time="${(Math.max(0, ...all.map((r) => r.durationMs)) / 1000).toFixed(3)}">`,
+    ...all.flatMap(junitSuite),
     '</testsuites>',
     '',
   ].join('\n');
+}
+
+/** A console reporter given by name or path that cannot be found: the user's to fix (exit 2). */
+export class ReporterError extends Error {
+  override readonly name = 'ReporterError';
+}
+
+/**
+ * The console reporter for a name, as Mocha resolves `--reporter`: one of Mocha's own (spec, dot,
+ * tap, list, min, json, ...), else a module by package name or path from the working directory.
+ * undefined for "silent". Throws ReporterError naming the reporter and the choices.
+ */
+export function consoleReporter(name: string): Mocha.ReporterConstructor | undefined {
+  if (name === 'silent') return undefined;
+  const builtin = (Mocha.reporters as unknown as Record<string, Mocha.ReporterConstructor | undefined>)[name];
+  if (builtin && name !== 'base' && name !== 'Base') return builtin;
+  const require = createRequire(join(process.cwd(), 'noop.js'));
+  for (const id of [name, resolve(name)]) {
+    let path: string;
+    try {
+      path = require.resolve(id);
+    } catch {
+      continue;
+    }
+    const m = require(path) as Mocha.ReporterConstructor | { default?: Mocha.ReporterConstructor };
+    const ctor = typeof m === 'function' ? m : m.default;
+    if (typeof ctor === 'function') return ctor;
+    throw new ReporterError(`reporter ${name}: ${path} does not export a Mocha reporter (a class taking the runner)`);
+  }
+  throw new ReporterError(`unknown reporter "${name}": give one of Mocha's (spec, dot, tap, list, min, progress, json, json-stream, xunit, markdown, ...), a reporter package installed here, or a path to one`);
+}
+
+/** What a failure keeps of an error: chai's expected/actual printed as Mocha's diff prints them. */
+function failureOf(err: Error): FailureRecord {
+  const e = err as Error & { expected?: unknown; actual?: unknown; showDiff?: boolean };
+  const text = (v: unknown): string => (typeof v === 'string' ? v : (Mocha.utils as unknown as { stringify(v: unknown): string }).stringify(v));
+  const hasValues = 'expected' in e && 'actual' in e && e.expected !== undefined;
+  return {
+    name: err.name,
+    message: err.message,
+    ...(err.stack !== undefined ? { stack: err.stack } : {}),
+    ...(hasValues ? { expected: text(e.expected), actual: text(e.actual), showDiff: e.showDiff !== false } : {}),
+  };
 }
 
 type Outcome = TestRecord['outcome'];
@@ -111,21 +190,24 @@ function allTests(suite: Mocha.Suite): Mocha.Test[] {
 export class HilReporter extends Mocha.reporters.Base {
   readonly tests: TestRecord[] = [];
   private readonly recorded = new Set<Mocha.Runnable>();
+  private readonly startedAt = new Map<Mocha.Runnable, string>();
 
   constructor(runner: Mocha.Runner, options: { reporterOptions?: HilReporterOptions } = {}) {
     super(runner, options as Mocha.MochaOptions);
     const o = options.reporterOptions ?? {};
     // The run's record, handed over by the runner (run-suite.ts); a fresh one when used alone.
     const log = o.log ?? new RunLog();
-    if (o.console !== 'silent') {
-      const Console = o.console === 'dot' ? Mocha.reporters.Dot : Mocha.reporters.Spec;
-      new Console(runner, options as Mocha.MochaOptions);
-    }
+    const style = o.console ?? 'spec';
+    const Console = consoleReporter(style);
+    if (Console) new Console(runner, options as Mocha.MochaOptions);
     let started = new Date();
     const failures = new Map<Mocha.Runnable, Error>();
     let hookFailure: string | undefined;
     runner.on(EVENT_RUN_BEGIN, () => (started = new Date()));
-    runner.on(EVENT_TEST_BEGIN, () => log.beginTest());
+    runner.on(EVENT_TEST_BEGIN, (test) => {
+      log.beginTest();
+      this.startedAt.set(test, log.testStartedAt!);
+    });
     runner.on(EVENT_TEST_FAIL, (test, err: Error) => {
       failures.set(test, err);
       // A failing hook has no test end, and stops the tests of its suite: record it, and remember
@@ -151,18 +233,22 @@ export class HilReporter extends Mocha.reporters.Base {
         if (!this.recorded.has(t) && !t.isPending() && wanted(t.fullTitle())) this.record(t, 'not_run', undefined, [], `never started: ${hookFailure ?? 'the run ended before it'}`);
       }
       const notRun = this.tests.filter((t) => t.outcome === 'not_run');
-      if (o.console !== 'silent' && notRun.length) {
+      // Only beside spec and dot: another reporter's output may be a format (JSON, TAP) a line would break.
+      if ((style === 'spec' || style === 'dot') && notRun.length) {
         console.log(`  ${notRun.length} not run:`);
         notRun.forEach((t, i) => console.log(`  ${i + 1}) ${t.fullTitle}\n     ${t.reason}`));
         console.log('');
       }
       if (!o.reportDir) return;
       const ctx = log;
+      const h = ctx.hello;
       const run: RunRecord = {
         board: o.board ?? ctx.target ?? 'unknown',
+        host: hostname(),
         target: ctx.target,
-        firmwareId: ctx.hello?.firmwareId,
-        bootNonce: ctx.hello ? ctx.hello.bootNonce.toString(16).padStart(8, '0') : undefined,
+        firmwareId: h?.firmwareId,
+        bootNonce: h ? h.bootNonce.toString(16).padStart(8, '0') : undefined,
+        ...(h ? { limits: { maxVms: h.maxVms, maxGlobals: h.maxGlobals, maxArrays: h.maxArrays, arrayElements: h.arrayElements, protoVersion: h.protoVersion, maxLine: h.maxLine, maxBatch: h.maxBatch } } : {}),
         startedAt: started.toISOString(),
         durationMs: Date.now() - started.getTime(),
         passed: this.tests.filter((t) => t.outcome === 'passed').length,
@@ -178,6 +264,12 @@ export class HilReporter extends Mocha.reporters.Base {
       mkdirSync(o.reportDir, { recursive: true });
       writeFileSync(join(o.reportDir, 'junit.xml'), junitXml(run));
       writeFileSync(join(o.reportDir, 'run.json'), JSON.stringify(run, null, 1) + '\n');
+      try {
+        writeRunPage(o.reportDir);
+      } catch (e) {
+        // A diag.json or bench.json the user put in the folder that cannot be read: the run's files stand.
+        console.error(`hil: ${join(o.reportDir, 'index.html')} not written: ${(e as Error).message}`);
+      }
     });
   }
 
@@ -189,8 +281,9 @@ export class HilReporter extends Mocha.reporters.Base {
       fullTitle: test.fullTitle(),
       file: test.file,
       outcome,
+      ...(this.startedAt.has(test) ? { startedAt: this.startedAt.get(test)! } : {}),
       durationMs: test.duration ?? 0,
-      ...(err ? { error: { name: err.name, message: err.message, stack: err.stack } } : {}),
+      ...(err ? { error: failureOf(err) } : {}),
       ...(reason ? { reason } : {}),
       deviceLog,
     });

@@ -18,7 +18,7 @@
  * - the run always goes on with the next test.
  */
 import Mocha from 'mocha';
-import { HilReporter } from './reporter.js';
+import { HilReporter, ReporterError, consoleReporter } from './reporter.js';
 import { EXIT } from './exit-codes.js';
 import { HilSession, RunLog, linkReason, rootHooks } from '../mocha/index.js';
 import { displayPath, type Target } from '../targets/descriptor.js';
@@ -39,9 +39,9 @@ export interface SuiteOptions {
   /** Client options over the descriptor's. */
   client?: ClientOptions;
   grep?: string;
-  /** Console style, "spec" (default), "dot" or "silent"; or any other Mocha reporter by name (then no report files). */
+  /** Console reporter: "spec" (default), "dot", "silent", or any Mocha reporter by name or module path; the report files are written whichever it is. */
   reporter?: string;
-  /** Directory for junit.xml and run.json. */
+  /** Directory for junit.xml, run.json and index.html. */
   reportDir?: string;
   /** Board name recorded in the reports (default: the descriptor's name). */
   board?: string;
@@ -338,25 +338,28 @@ export function checkReportDir(dir: string, option = '--report-dir'): void {
   }
 }
 
-/** The console reporters that also write the report files. */
-const HIL_CONSOLES = ['spec', 'dot', 'silent'];
-
+/**
+ * Mocha with the HIL reporter, which writes junit.xml, run.json and index.html whatever console
+ * reporter is chosen (spec, dot, any of Mocha's, or a module by name or path). An unknown or
+ * unloadable reporter is a RunOptionError before anything runs.
+ */
 function mochaWith(options: SuiteOptions, session: HilSession, log: RunLog, grep: RegExp | undefined): Mocha {
+  const name = options.reporter ?? 'spec';
   try {
-    return new Mocha({
-      timeout: options.timeoutMs ?? 30_000,
-      ...(options.reporter && !HIL_CONSOLES.includes(options.reporter)
-        ? { reporter: options.reporter }
-        : { reporter: HilReporter, reporterOptions: { reportDir: options.reportDir, board: options.board ?? session.descriptor.name, console: options.reporter ?? 'spec', log } }),
-      rootHooks: rootHooks(session),
-      ...(grep ? { grep } : {}),
-    });
+    consoleReporter(name);
   } catch (e) {
-    if ((e as { code?: string }).code !== 'ERR_MOCHA_INVALID_REPORTER') throw e;
-    const mochas = Object.keys(Mocha.reporters).filter((k) => k === k.toLowerCase() && k !== 'base' && !HIL_CONSOLES.includes(k));
-    const found = /Cannot find module/.test((e as Error).message) ? 'no such reporter' : `cannot load it: ${(e as Error).message.split('\n')[0]}`;
-    throw new RunOptionError(`--reporter ${options.reporter}: ${found}; use spec or dot (they write junit.xml and run.json), one of Mocha's (${mochas.join(', ')}), or a reporter module's name or path`, { cause: e });
+    if (!(e instanceof ReporterError)) throw e;
+    const mochas = Object.keys(Mocha.reporters).filter((k) => k === k.toLowerCase() && k !== 'base' && !['spec', 'dot'].includes(k));
+    const found = /^unknown reporter/.test(e.message) ? 'no such reporter' : `cannot load it: ${e.message}`;
+    throw new RunOptionError(`--reporter ${name}: ${found}; use spec or dot, one of Mocha's (${mochas.join(', ')}), or a reporter module's name or path (junit.xml, run.json and index.html are written whichever)`, { cause: e });
   }
+  return new Mocha({
+    timeout: options.timeoutMs ?? 30_000,
+    reporter: HilReporter,
+    reporterOptions: { reportDir: options.reportDir, board: options.board ?? session.descriptor.name, console: name, log },
+    rootHooks: rootHooks(session),
+    ...(grep ? { grep } : {}),
+  });
 }
 
 function testsOf(suite: Mocha.Suite): Mocha.Test[] {
