@@ -12,7 +12,7 @@ import type { Hello } from '../protocol/messages.js';
 import type { LinkSpec } from '../transport/emulator.js';
 import type { TwinDevice } from '../twin/device.js';
 import { liveChildPids } from '../process/managed.js';
-import { bringUp, openTarget, type OpenTarget, type ReadyTarget } from '../targets/strategy.js';
+import { BoardBusy, bringUp, openTarget, type OpenTarget, type ReadyTarget } from '../targets/strategy.js';
 import { toTarget, type Target } from '../targets/descriptor.js';
 import { RunLog, TestNotRun, linkReason, type LinkQuality } from './run-log.js';
 
@@ -100,6 +100,8 @@ export class HilSession {
   private closed = false;
   /** A test ended in a link error or a reset: the next test begins with hello. */
   private needsHandshake = false;
+  /** What openFirst() failed with, reported by the first test. */
+  private firstError: unknown;
   /** Why the target could not be opened, when that is a setup problem (retrying cannot help). */
   private setupError: string | undefined;
   /** Targets a test opened besides the session's (openExtraTarget), closed after that test. */
@@ -118,20 +120,41 @@ export class HilSession {
     return contextOf(this.current);
   }
 
+  /**
+   * Before the run (runSuite): brings the target up once, so that a board someone else holds ends
+   * the run at once with BoardBusy (exit 3, one line) rather than with every test not run. Any
+   * other failure is kept for the first test, which reports it as it always did.
+   */
+  async openFirst(): Promise<void> {
+    try {
+      await this.bring();
+    } catch (e) {
+      if (e instanceof BoardBusy) throw e;
+      this.firstError = e;
+    }
+  }
+
+  private async bring(): Promise<void> {
+    const t = await bringUp(this.descriptor, { ...(this.options.link !== undefined ? { link: this.options.link } : {}), ...(this.options.client ? { client: this.options.client } : {}) });
+    this.current = t;
+    this.closed = false;
+    this.needsHandshake = false;
+    t.client.on('log', (line) => this.log.noteDeviceLine(line));
+    t.client.on('reset', (reason) => this.log.noteReset(reason));
+    t.client.on('close', () => (this.closed = true));
+    this.log.noteTarget(t.name, t.client.info);
+  }
+
   private async open(ctx: Mocha.Context): Promise<void> {
     if (this.setupError) throw new TestNotRun(this.setupError);
     const name = this.descriptor.name;
     const timeout = ctx.timeout();
     ctx.timeout(OPEN_TIMEOUT_MS + timeout);
     try {
-      const t = await bringUp(this.descriptor, { ...(this.options.link !== undefined ? { link: this.options.link } : {}), ...(this.options.client ? { client: this.options.client } : {}) });
-      this.current = t;
-      this.closed = false;
-      this.needsHandshake = false;
-      t.client.on('log', (line) => this.log.noteDeviceLine(line));
-      t.client.on('reset', (reason) => this.log.noteReset(reason));
-      t.client.on('close', () => (this.closed = true));
-      this.log.noteTarget(t.name, t.client.info);
+      const first = this.firstError;
+      this.firstError = undefined;
+      if (first !== undefined) throw first;
+      await this.bring();
     } catch (e) {
       const link = linkReason(e);
       if (link) throw new TestNotRun(`${link} (opening ${name})`, { cause: e });

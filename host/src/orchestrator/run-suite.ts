@@ -297,6 +297,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   });
   await loadSpecFiles(mocha, options.files ?? suiteFiles());
   const tally = guardTests(mocha.suite, session, log);
+  await session.openFirst(); // a busy board ends the run here: BoardBusy, exit 3
   return new Promise((resolve) => {
     const runner = mocha.run(() => {
       const s = runner.stats!;
