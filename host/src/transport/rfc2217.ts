@@ -58,6 +58,8 @@ export const Control = { NO_FLOW: 1, DTR_ON: 8, DTR_OFF: 9, RTS_ON: 11, RTS_OFF:
 const PARITY_CODE: Record<Parity, number> = { none: 1, odd: 2, even: 3, mark: 4, space: 5 };
 const STOP_CODE: Record<LineSettings['stopBits'], number> = { 1: 1, 2: 2, 1.5: 3 };
 const PURGE_BOTH = 3;
+/** How long open() lets a telnet server speak first before asking for the options itself, in ms. */
+const SERVER_FIRST_MS = 200;
 
 export const DEFAULT_LINE: LineSettings = { baudRate: Framing.defaultBaud, dataBits: 8, parity: 'none', stopBits: 1 };
 
@@ -157,7 +159,10 @@ class TelnetChannel extends EventEmitter {
         this.sawTelnet = true;
       },
     });
-    socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      this.decoder.push(chunk);
+      this.emit('activity');
+    });
     socket.on('end', () => this.emit('end'));
     socket.on('close', (hadError: boolean) => this.emit('close', hadError));
     socket.on('error', (e) => this.emit('error', e));
@@ -183,12 +188,20 @@ class TelnetChannel extends EventEmitter {
     for (const d of held) this.emit('data', d);
   }
 
-  /** Asks for an option (RFC 1143's rule: only ask for a change, answer only a change). */
-  request(side: Side, option: number, on: boolean): void {
-    if (this.enabled[side].get(option) === on) return;
-    const verb = side === 'local' ? (on ? Telnet.WILL : Telnet.WONT) : on ? Telnet.DO : Telnet.DONT;
-    this.pendingAsk.add(`${side}:${option}`);
-    this.socket.write(negotiation(verb, option));
+  /**
+   * Asks for options, in one write (RFC 1143's rule: only ask for a change, answer only a
+   * change). One write: a server that hangs up at once answers a second write with a reset, and
+   * the reset would discard its notice ("Port already in use") before it is read.
+   */
+  request(asks: Array<[side: Side, option: number, on: boolean]>): void {
+    const out: Buffer[] = [];
+    for (const [side, option, on] of asks) {
+      if (this.enabled[side].get(option) === on) continue;
+      const verb = side === 'local' ? (on ? Telnet.WILL : Telnet.WONT) : on ? Telnet.DO : Telnet.DONT;
+      this.pendingAsk.add(`${side}:${option}`);
+      out.push(negotiation(verb, option));
+    }
+    if (out.length) this.socket.write(Buffer.concat(out));
   }
   private readonly pendingAsk = new Set<string>();
 
@@ -354,11 +367,23 @@ export class Rfc2217Transport extends StreamTransport<TelnetChannel> {
       }, Math.max(0, deadline - Date.now()));
       ch.on('negotiated', check);
       ch.on('raw', check);
-      ch.request('local', TelnetOption.BINARY, true);
-      ch.request('remote', TelnetOption.BINARY, true);
-      ch.request('local', TelnetOption.SGA, true);
-      ch.request('remote', TelnetOption.SGA, true);
-      ch.request('local', TelnetOption.COM_PORT, true);
+      // A telnet server speaks first (ser2net at once): read its opening, and a refusal that
+      // follows it, before writing; ask anyway if it stays silent.
+      let asked = false;
+      const ask = () => {
+        clearTimeout(quiet);
+        if (asked) return;
+        asked = true;
+        ch.request([
+          ['local', TelnetOption.BINARY, true],
+          ['remote', TelnetOption.BINARY, true],
+          ['local', TelnetOption.SGA, true],
+          ['remote', TelnetOption.SGA, true],
+          ['local', TelnetOption.COM_PORT, true],
+        ]);
+      };
+      const quiet = setTimeout(ask, SERVER_FIRST_MS);
+      ch.once('activity', () => setImmediate(ask));
     });
   }
 
@@ -366,7 +391,7 @@ export class Rfc2217Transport extends StreamTransport<TelnetChannel> {
   private openEndError(ch: TelnetChannel, error: Error | undefined): TransportError {
     const notice = serverNotice(ch.head);
     if (notice === 'port-in-use' || notice === 'device-in-use') return new TransportError(this.name, describeServerEnd(this.where(), notice), 'busy', { cause: error });
-    return new TransportError(this.name, `the server at ${this.where()} closed the connection during telnet negotiation${error ? ` (${error.message})` : ''}`, 'open', { cause: error });
+    return new TransportError(this.name, `the server at ${this.where()} closed the connection during telnet negotiation${error ? ` (${error.message})` : ''}; is the device behind it held by another client or another of its connections?`, 'open', { cause: error });
   }
 
   /** Sends a COM-PORT command and resolves with the server's answer's value; rejects past the deadline or when the link ends. */
