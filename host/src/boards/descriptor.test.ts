@@ -37,7 +37,7 @@ describe('board descriptors', () => {
       'qemu-stm32f4': 'qemu',
       'qemu-stm32f4-small': 'qemu:small',
       'stm32f407-discovery': 'usb:0403:6001@115200',
-      'remote-example': 'tcp://bench-pi.local:3001',
+      'remote-example': 'rfc2217://bench-pi.local:3002@115200',
     };
     for (const b of boards) expect(reach(b), b.name).to.deep.equal(reach(parseTargetSpec(specs[b.name]!)));
     expect(boards.map((b) => b.name).sort()).to.deep.equal(Object.keys(specs).sort());
