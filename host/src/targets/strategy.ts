@@ -203,7 +203,7 @@ function requireCommand(b: Target, tool: FlashTool, command: string, purpose: st
 export async function flashBoard(b: Target, options: { build?: boolean; onStep?: (line: string) => void } = {}): Promise<FlashReport> {
   const step = options.onStep ?? (() => {});
   if (b.kind !== 'serial' || !b.flash) {
-    const why = b.kind === 'serial' ? `${whereOf(b)} has no "flash" section` : `kind ${b.kind} is not flashed (${b.kind === 'sim' || b.kind === 'qemu' ? 'it runs the image it is started with, built when it starts' : b.kind === 'tcp' ? 'flash it on the machine it is plugged into' : 'it is not firmware'})`;
+    const why = b.kind === 'serial' ? `${whereOf(b)} has no "flash" section` : `kind ${b.kind} is not flashed (${b.kind === 'sim' || b.kind === 'qemu' ? 'it runs the image it is started with, built when it starts' : b.kind === 'tcp' || b.kind === 'rfc2217' ? 'flash it on the machine it is plugged into' : 'it is not firmware'})`;
     throw new BoardError(`${b.name}: cannot flash: ${why}`, 2);
   }
   const f = b.flash;

@@ -9,7 +9,6 @@ import { Rfc2217Transport, parseRfc2217Url } from './rfc2217.js';
 import { TcpTransport } from './tcp.js';
 import { TransportError } from './transport.js';
 import { fakeRfc2217, type FakeRfc2217 } from './testing/rfc2217-server.js';
-import { parseTargetSpec } from '../targets/descriptor.js';
 
 async function openError(t: { open(): Promise<void>; close(): Promise<void> }): Promise<TransportError> {
   try {
@@ -30,13 +29,10 @@ describe('Rfc2217Transport', function () {
     server = undefined;
   });
 
-  it('parses rfc2217://host:port, and the spec with baud and format', () => {
+  it('parses rfc2217://host:port', () => {
     expect(parseRfc2217Url('rfc2217://bench-pi.local:3002')).to.deep.equal({ host: 'bench-pi.local', port: 3002 });
     expect(parseRfc2217Url('rfc2217://[::1]:2000')).to.deep.equal({ host: '::1', port: 2000 });
     for (const bad of ['rfc2217://h', 'rfc2217://h:0', 'tcp://h:1']) expect(parseRfc2217Url(bad), bad).to.equal(undefined);
-    expect(parseTargetSpec('rfc2217://h:3002@57600,7E2')).to.deep.include({ kind: 'rfc2217', url: 'rfc2217://h:3002', baud: 57600, dataBits: 7, parity: 'even', stopBits: 2 });
-    expect(parseTargetSpec('rfc2217://h:3002')).to.deep.include({ kind: 'rfc2217', url: 'rfc2217://h:3002' });
-    expect(() => parseTargetSpec('rfc2217://h:3002@fast')).to.throw(/expected rfc2217:\/\/HOST:PORT\[@BAUD\[,FORMAT\]\]/);
   });
 
   it('negotiates BINARY, SGA and COM-PORT-OPTION, refuses ECHO, sets the line and purges before open() resolves', async () => {
