@@ -134,7 +134,9 @@ for (const target of TARGETS) {
         expect(raw.code, raw.stderr).to.equal(3);
         expect(raw.stderr.trim().split('\n')).to.have.length(1);
         expect(raw.stderr).to.contain(`hil: tcp://127.0.0.1:${s2n!.raw}: board busy: 127.0.0.1:${s2n!.raw} is in use by another client`);
-        const tel = await runHil(['test', '--target', `rfc2217://127.0.0.1:${s2n!.telnet}`, '--reporter', 'dot']);
+        const reports = mkdtempSync(join(tmpdir(), 'hil-remote-reports-'));
+        const tel = await runHil(['test', '--target', `rfc2217://127.0.0.1:${s2n!.telnet}`, '--reporter', 'dot', '--report-dir', reports]);
+        rmSync(reports, { recursive: true, force: true });
         expect(tel.code, tel.stderr).to.equal(3);
         expect(tel.stderr.trim().split('\n')).to.have.length(1);
         expect(tel.stderr).to.contain(`board busy: the serial device behind 127.0.0.1:${s2n!.telnet} is open through another of ser2net's connections`);
