@@ -43,14 +43,15 @@ interface Ser2net {
 }
 
 /**
- * ser2net in front of `device`: a raw and a telnet(rfc2217) accepter with kickolduser: false (the
- * recommended config: a second client is refused), and a kickolduser: true one.
+ * ser2net in front of `device`: a raw and a telnet(rfc2217) accepter with kickolduser: false and
+ * chardelay: false (the recommended config, boards/remote-example.json: a second client is
+ * refused; no added wait before a reply is sent on), and a kickolduser: true one.
  */
 async function startSer2net(device: string): Promise<Ser2net> {
   const dir = mkdtempSync(join(tmpdir(), 'hil-ser2net-'));
   const [raw, telnet, kick] = [await freePort(), await freePort(), await freePort()];
   const conn = (alias: string, accepter: string, kickold: boolean) =>
-    [`connection: &${alias}`, `  accepter: ${accepter}`, `  connector: serialdev,${device},115200n81,local`, '  options:', `    kickolduser: ${kickold}`].join('\n');
+    [`connection: &${alias}`, `  accepter: ${accepter}`, `  connector: serialdev,${device},115200n81,local`, '  options:', `    kickolduser: ${kickold}`, '    chardelay: false'].join('\n');
   const config = join(dir, 'ser2net.yaml');
   writeFileSync(config, [conn('raw', `tcp,127.0.0.1,${raw}`, false), conn('rfc2217', `telnet(rfc2217),tcp,127.0.0.1,${telnet}`, false), conn('kick', `tcp,127.0.0.1,${kick}`, true), ''].join('\n'));
   const p = new ManagedProcess('ser2net (test)', 'ser2net', ['-n', '-c', config, '-P', join(dir, 'ser2net.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
