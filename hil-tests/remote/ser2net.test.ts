@@ -2,15 +2,16 @@
  * Remote boards through Debian's ser2net: the HIL suite through a raw (tcp://) and a
  * telnet(rfc2217) (rfc2217://) accepter, in front of the sim's pty and of QEMU's, as `hil test`
  * runs it; the busy, kicked and telnet-on-raw cases and their one-line errors; the baud and format
- * set over RFC 2217 and read back from the pty ser2net serves (stty); DTR/RTS against ser2net's
- * answers. ser2net runs with a generated config on 127.0.0.1 (free ports) in a temp folder, as a
+ * set over RFC 2217 and read back from the pty ser2net serves (stty); DTR/RTS through ser2net (on a
+ * pty it cannot set them and does not answer; in front of an RFC 2217 port that has the lines it
+ * relays them and reports each state, and a descriptor's "lines" reset works). ser2net runs with a generated config on 127.0.0.1 (free ports) in a temp folder, as a
  * ManagedProcess; it and the folder are gone after each target's block.
  * Under CI a missing ser2net fails naming the Debian package; elsewhere the tests are pending.
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ import { PoolClient } from '../../host/src/client/pool-client.js';
 import { TcpTransport } from '../../host/src/transport/tcp.js';
 import { Rfc2217Transport } from '../../host/src/transport/rfc2217.js';
 import type { TransportError } from '../../host/src/transport/transport.js';
+import { fakeRfc2217 } from '../../host/src/transport/testing/rfc2217-server.js';
+import { resetBoard } from '../../host/src/targets/strategy.js';
 
 /** A free TCP port on 127.0.0.1 (asked of the kernel, then released for ser2net). */
 async function freePort(): Promise<number> {
@@ -42,37 +45,59 @@ interface Ser2net {
   stop(): Promise<void>;
 }
 
+/** Whether something listens on 127.0.0.1:port (a LISTEN entry, state 0A, in /proc/net/tcp). */
+function listening(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp', 'latin1')
+    .split('\n')
+    .some((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[1] === `0100007F:${hex}` && f[3] === '0A';
+    });
+}
+
+/** A ser2net connection in YAML: the accepter, the connector, and the recommended options. */
+function connection(alias: string, accepter: string, connector: string, kickolduser = false): string {
+  return [`connection: &${alias}`, `  accepter: ${accepter}`, `  connector: ${connector}`, '  options:', `    kickolduser: ${kickolduser}`, '    chardelay: false'].join('\n');
+}
+
+/**
+ * Runs ser2net with `connections` (YAML) in a temp folder; ready once `probePort` takes
+ * connections. stop() reaps it and removes the folder.
+ */
+async function runSer2net(connections: string[], probePort: number): Promise<() => Promise<void>> {
+  const dir = mkdtempSync(join(tmpdir(), 'hil-ser2net-'));
+  const config = join(dir, 'ser2net.yaml');
+  writeFileSync(config, `${connections.join('\n')}\n`);
+  const p = new ManagedProcess('ser2net (test)', 'ser2net', ['-n', '-c', config, '-P', join(dir, 'ser2net.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = async () => {
+    await p.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // Ready once it listens on probePort (read from /proc/net/tcp: a probe connection would hold the
+  // port, and ser2net would refuse the test's own client as "Port already in use"). Bounded.
+  for (let i = 0; !listening(probePort); i++) {
+    if (!p.running || i > 200) {
+      await stop();
+      throw new Error(`ser2net did not start listening on 127.0.0.1:${probePort}: ${p.output.trim() || '(no output)'}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return stop;
+}
+
 /**
  * ser2net in front of `device`: a raw and a telnet(rfc2217) accepter with kickolduser: false and
  * chardelay: false (the recommended config, boards/remote-example.json: a second client is
  * refused; no added wait before a reply is sent on), and a kickolduser: true one.
  */
 async function startSer2net(device: string): Promise<Ser2net> {
-  const dir = mkdtempSync(join(tmpdir(), 'hil-ser2net-'));
   const [raw, telnet, kick] = [await freePort(), await freePort(), await freePort()];
-  const conn = (alias: string, accepter: string, kickold: boolean) =>
-    [`connection: &${alias}`, `  accepter: ${accepter}`, `  connector: serialdev,${device},115200n81,local`, '  options:', `    kickolduser: ${kickold}`, '    chardelay: false'].join('\n');
-  const config = join(dir, 'ser2net.yaml');
-  writeFileSync(config, [conn('raw', `tcp,127.0.0.1,${raw}`, false), conn('rfc2217', `telnet(rfc2217),tcp,127.0.0.1,${telnet}`, false), conn('kick', `tcp,127.0.0.1,${kick}`, true), ''].join('\n'));
-  const p = new ManagedProcess('ser2net (test)', 'ser2net', ['-n', '-c', config, '-P', join(dir, 'ser2net.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const stop = async () => {
-    await p.stop();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  // Ready once its accepters take connections (bounded; each probe closed at once).
-  for (let i = 0; ; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port: kick });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (!p.running || i > 100) {
-      await stop();
-      throw new Error(`ser2net did not start: ${p.output.trim() || '(no output)'}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const dev = `serialdev,${device},115200n81,local`;
+  const stop = await runSer2net(
+    [connection('raw', `tcp,127.0.0.1,${raw}`, dev), connection('rfc2217', `telnet(rfc2217),tcp,127.0.0.1,${telnet}`, dev), connection('kick', `tcp,127.0.0.1,${kick}`, dev, true)],
+    kick,
+  );
   return { raw, telnet, kick, stop };
 }
 
@@ -199,3 +224,36 @@ for (const target of TARGETS) {
     });
   });
 }
+
+describe('remote: DTR/RTS through ser2net', function () {
+  this.timeout(30_000);
+  before(function () {
+    needTools(this, [['ser2net', 'ser2net']]);
+  });
+
+  // A pty has no modem lines, so ser2net is put in front of an RFC 2217 port that has them (its
+  // telnet(rfc2217) connector to the in-process RFC 2217 server): ser2net relays SET-CONTROL and
+  // answers with the state the port reported, as it does for a USB-UART adapter's ioctl.
+  it('a descriptor\'s "lines" reset pulses RTS through ser2net, and ser2net reports each state', async () => {
+    const device = await fakeRfc2217();
+    const port = await freePort();
+    const stop = await runSer2net([connection('lines', `telnet(rfc2217),tcp,127.0.0.1,${port}`, `telnet(rfc2217),tcp,127.0.0.1,${device.port}`)], port);
+    const t = new Rfc2217Transport({ host: '127.0.0.1', port, controlTimeoutMs: 3000 });
+    try {
+      await t.open();
+      await t.setControlLines({ dtr: true, rts: false });
+      expect(t.lines, "ser2net's answers").to.deep.equal({ dtr: true, rts: false });
+      const steps: string[] = [];
+      await resetBoard({ name: 'remote', kind: 'rfc2217', url: `rfc2217://127.0.0.1:${port}`, reset: { tool: 'lines', line: 'rts', pulseMs: 20 } }, (l) => steps.push(l), t);
+      expect(steps).to.deep.equal(['reset    pulse RTS for 20 ms']);
+      expect(t.lines, "ser2net's answer after the pulse").to.deep.equal({ dtr: true, rts: false });
+      // What reached the port behind ser2net: DTR on, RTS off, then the pulse: RTS on, RTS off.
+      expect(device.commands.filter(([c, v]) => c === 5 && v[0]! >= 8).map(([, v]) => v[0])).to.deep.equal([8, 12, 11, 12]);
+    } finally {
+      await t.close();
+      await stop();
+      await device.stop();
+    }
+    expect(liveChildPids(), 'ser2net reaped').to.deep.equal([]);
+  });
+});
