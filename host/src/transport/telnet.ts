@@ -5,9 +5,10 @@
  * 0xFF are doubled (IAC IAC) both ways, in data and inside subnegotiations. No I/O here: the
  * RFC 2217 transport (rfc2217.ts) owns the socket and the negotiation state.
  *
- * Written here rather than taken from npm: `telnet-stream` (the only maintained telnet codec on
- * the registry) is AGPL-3.0, which a package others install cannot carry; `telnet-client` is a
- * prompt/shell automation client without binary data or subnegotiation.
+ * Written here rather than taken from npm, where no package implements RFC 2217: the one telnet
+ * codec there, `telnet-stream` 1.1.0, is AGPL-3.0, which a package others install cannot carry;
+ * `telnet-client` automates shell prompts (login, exec) and has no binary data or subnegotiation;
+ * `telnet` 0.0.1 is a server.
  */
 
 /** RFC 854 command bytes. */
