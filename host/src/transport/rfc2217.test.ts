@@ -120,6 +120,13 @@ describe('Rfc2217Transport', function () {
     expect(e.message).to.match(/refused COM-PORT-OPTION \(RFC 2217\)/);
   });
 
+  it('a server refusing BINARY is a mismatch: the link would not be 8-bit clean', async () => {
+    server = await fakeRfc2217({ refuseBinary: true });
+    const e = await openError(new Rfc2217Transport({ host: '127.0.0.1', port: server.port }));
+    expect(e.kind).to.equal('mismatch');
+    expect(e.message).to.match(/refused BINARY \(RFC 856\)/);
+  });
+
   it('a raw port (data, no telnet) is a mismatch pointing at tcp://', async () => {
     const conns: Socket[] = [];
     const raw = createServer((s) => {

@@ -138,6 +138,8 @@ class TelnetChannel extends EventEmitter {
   private readonly enabled: Record<Side, Map<number, boolean>> = { local: new Map(), remote: new Map() };
   private readonly decoder: TelnetDecoder;
   private held: Buffer[] = [];
+  /** Options this side asked for and the server has not answered yet ("local:44"). */
+  private readonly pendingAsk = new Set<string>();
   /** Whether the server sent anything that is telnet (a command) yet. */
   sawTelnet = false;
   /** Payload bytes received before the first telnet command, when there were any (a raw server). */
@@ -203,7 +205,6 @@ class TelnetChannel extends EventEmitter {
     }
     if (out.length) this.socket.write(Buffer.concat(out));
   }
-  private readonly pendingAsk = new Set<string>();
 
   /** Whether an option is on for a side. */
   isOn(side: Side, option: number): boolean {
@@ -359,6 +360,9 @@ export class Rfc2217Transport extends StreamTransport<TelnetChannel> {
           return done(new TransportError(this.name, `this port does not speak telnet (it sent ${ch.rawBefore} bytes of data before any telnet negotiation): use tcp://${this.where()} (a raw accepter), or an rfc2217 accepter here`, 'mismatch'));
         }
         const binary = answered.has(`local:${TelnetOption.BINARY}`) && answered.has(`remote:${TelnetOption.BINARY}`);
+        if (binary && !(ch.isOn('local', TelnetOption.BINARY) && ch.isOn('remote', TelnetOption.BINARY))) {
+          return done(new TransportError(this.name, `the server at ${this.where()} refused BINARY (RFC 856) in one direction: without it telnet may alter bytes (CR NUL), and hil needs an 8-bit clean link; enable binary mode on the server`, 'mismatch'));
+        }
         if (ch.isOn('local', TelnetOption.COM_PORT) && binary) done();
       };
       const timer = setTimeout(() => {

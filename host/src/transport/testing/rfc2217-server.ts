@@ -25,7 +25,7 @@ export interface FakeRfc2217 {
 /** ser2net 4.3's opening: WILL SGA, DO SGA, WILL ECHO, DONT ECHO, DO BINARY, WILL BINARY, DO COM-PORT. */
 export const SER2NET_OPENING = Buffer.from([255, 251, 3, 255, 253, 3, 255, 251, 1, 255, 254, 1, 255, 253, 0, 255, 251, 0, 255, 253, 44]);
 
-export async function fakeRfc2217(options: { answerControl?: boolean; refuseComPort?: boolean; notice?: string; echo?: boolean } = {}): Promise<FakeRfc2217> {
+export async function fakeRfc2217(options: { answerControl?: boolean; refuseComPort?: boolean; refuseBinary?: boolean; notice?: string; echo?: boolean } = {}): Promise<FakeRfc2217> {
   const commands: Array<[number, number[]]> = [];
   const negotiations: string[] = [];
   const data: Buffer[] = [];
@@ -34,7 +34,9 @@ export async function fakeRfc2217(options: { answerControl?: boolean; refuseComP
   const names: Record<number, string> = { 251: 'WILL', 252: 'WONT', 253: 'DO', 254: 'DONT' };
   const server: Server = createServer((s) => {
     sockets.push(s);
-    s.write(options.refuseComPort ? Buffer.from([255, 251, 3, 255, 253, 3, 255, 253, 0, 255, 251, 0]) : SER2NET_OPENING);
+    const opening = options.refuseComPort ? Buffer.from([255, 251, 3, 255, 253, 3, 255, 253, 0, 255, 251, 0]) : Buffer.from(SER2NET_OPENING);
+    if (options.refuseBinary) opening[16] = Telnet.WONT; // IAC WONT BINARY instead of WILL
+    s.write(opening);
     if (options.notice) {
       s.end(options.notice);
       return;
