@@ -6,7 +6,6 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { Rfc2217Transport, parseRfc2217Url } from './rfc2217.js';
-import { TcpTransport } from './tcp.js';
 import { TransportError } from './transport.js';
 import { fakeRfc2217, type FakeRfc2217 } from './testing/rfc2217-server.js';
 
@@ -146,33 +145,4 @@ describe('Rfc2217Transport', function () {
     }
   });
 
-  it('tcp:// on a telnet port ends the link with "this port speaks telnet: use rfc2217://…"', async () => {
-    server = await fakeRfc2217();
-    const t = new TcpTransport({ host: '127.0.0.1', port: server.port });
-    await t.open();
-    const [err] = (await once(t, 'close')) as [TransportError];
-    expect(err.kind).to.equal('mismatch');
-    expect(err.message).to.contain(`this port speaks telnet`).and.contain(`use rfc2217://127.0.0.1:${server.port}`);
-  });
-
-  it('tcp:// refused with "Port already in use" is busy, naming host:port', async () => {
-    const conns: Socket[] = [];
-    const busy = createServer((s) => {
-      conns.push(s);
-      s.end('Port already in use\r\n');
-    });
-    busy.listen(0, '127.0.0.1');
-    await once(busy, 'listening');
-    const port = (busy.address() as { port: number }).port;
-    try {
-      const t = new TcpTransport({ host: '127.0.0.1', port });
-      await t.open();
-      const [err] = (await once(t, 'close')) as [TransportError];
-      expect(err.kind).to.equal('busy');
-      expect(err.message).to.contain(`board busy: 127.0.0.1:${port} is in use by another client`);
-    } finally {
-      for (const c of conns) c.destroy();
-      await new Promise((r) => busy.close(r));
-    }
-  });
 });
