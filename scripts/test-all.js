@@ -27,6 +27,9 @@ const steps = [
   // The suite through the product's link emulator: a noisy cable must not change a verdict.
   { name: 'hil suite: sim through a lossy link (ber=1e-3)', cmd: ['node', 'bin/hil.js', 'test', '--target', 'sim', '--link', 'ber=1e-3,seed=1', '--reporter', 'dot'] },
   { name: 'hil suite: qemu through a lossy link (ber=1e-3)', cmd: ['node', 'bin/hil.js', 'test', '--target', 'qemu', '--link', 'ber=1e-3,seed=2', '--reporter', 'dot'] },
+  // Remote boards: the suite through Debian's ser2net (raw and rfc2217) on sim and QEMU, busy /
+  // kicked / telnet-on-raw errors, baud over RFC 2217; two local runs on one port (the lock).
+  { name: 'remote: ser2net raw and rfc2217, local locks', cmd: ['npx', 'mocha', 'hil-tests/remote/*.test.ts'] },
   { name: 'example: soak on the twin', cmd: ['npx', 'tsx', 'examples/soak.ts', '--target', 'twin', '--cycles', '5'] },
   { name: 'example: diagnostics on the twin', cmd: ['npx', 'tsx', 'examples/diagnostics.ts', '--target', 'twin'] },
   // The packed tarball installed offline in a fresh project: hil --help, plain-node import, a strict

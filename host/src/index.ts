@@ -14,7 +14,8 @@ export { LineReader } from './framing/line-reader.js';
 export { encodeCbor, decodeCbor } from './codec/cbor.js';
 export { readStrict, MalformedCbor, type CborItem } from './codec/strict.js';
 
-export { TransportError, type Transport, type TransportEvents } from './transport/transport.js';
+export { TransportError, type Transport, type TransportErrorKind, type TransportEvents } from './transport/transport.js';
+export { Rfc2217Transport, parseRfc2217Url, type ControlLines, type LineSettings, type Parity, type Rfc2217Options } from './transport/rfc2217.js';
 export { MemoryTransport, createMemoryLink } from './transport/memory.js';
 export {
   SerialTransport,

@@ -36,7 +36,7 @@ describe('board descriptors', () => {
       'qemu-stm32f4': 'qemu',
       'qemu-stm32f4-small': 'qemu:small',
       'stm32f407-discovery': 'usb:0403:6001@115200',
-      'remote-example': 'tcp://bench-pi.local:3001',
+      'remote-example': 'rfc2217://bench-pi.local:3002@115200',
     };
     for (const b of boards) expect(reach(b), b.name).to.deep.equal(reach(parseTargetSpec(specs[b.name]!)));
     expect(boards.map((b) => b.name).sort()).to.deep.equal(Object.keys(specs).sort());
@@ -70,7 +70,7 @@ describe('board descriptors', () => {
   it('reports every problem, one a line', () => {
     const p = problems({ name: 'x', kind: 'twin', port: { path: '/dev/x' }, baud: 9600, colour: 'red' });
     expect(p).to.have.members([
-      'boards/x.json: /colour is not a descriptor field; remove it or fix its spelling (fields here: name, description, notes, kind, firmware, port, baud, url, flash, reset, bannerTimeoutMs, requestTimeoutMs, link)',
+      'boards/x.json: /colour is not a descriptor field; remove it or fix its spelling (fields here: name, description, notes, kind, firmware, port, baud, dataBits, parity, stopBits, url, flash, reset, bannerTimeoutMs, requestTimeoutMs, link)',
       'boards/x.json: /port is not used by kind "twin"; remove it, or change /kind',
       'boards/x.json: /baud is not used by kind "twin"; remove it, or change /kind',
     ]);
@@ -79,8 +79,8 @@ describe('board descriptors', () => {
   it('says what a kind needs and gives an example', () => {
     expect(problems({ name: 'x', kind: 'serial' })[0]).to.match(/^boards\/x\.json: \/port is missing \(kind serial needs it\); add e\.g\. "port": \{"path": "\/dev\/ttyUSB0"\}/);
     expect(problems({ name: 'x', kind: 'tcp' })[0]).to.equal('boards/x.json: /url is missing (kind tcp needs it); add e.g. "url": "tcp://bench-pi.local:3001"');
-    expect(problems({ name: 'x', kind: 'tcp', url: 'tcp://host' })[0]).to.equal('boards/x.json: /url does not have the expected form (got "tcp://host"); write it as tcp://HOST:PORT, e.g. tcp://bench-pi.local:3001');
-    expect(problems({ name: 'x', kind: 'jtag' })[0]).to.equal('boards/x.json: /kind must be one of twin, twin-pty, sim, qemu, serial, tcp (got "jtag"); fix the value or add a target kind (host/src/targets/link.ts)');
+    expect(problems({ name: 'x', kind: 'tcp', url: 'tcp://host' })[0]).to.equal('boards/x.json: /url does not have the expected form (got "tcp://host"); write it as tcp://HOST:PORT (kind tcp) or rfc2217://HOST:PORT (kind rfc2217), e.g. tcp://bench-pi.local:3001');
+    expect(problems({ name: 'x', kind: 'jtag' })[0]).to.equal('boards/x.json: /kind must be one of twin, twin-pty, sim, qemu, serial, tcp, rfc2217 (got "jtag"); fix the value or add a target kind (host/src/targets/link.ts)');
   });
 
   it('checks the port, the USB ids and the reset step', () => {

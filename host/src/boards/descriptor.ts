@@ -62,7 +62,7 @@ const FIX_HINTS: Array<[RegExp, string]> = [
   [/^\/(flash|reset)\/tool$/, 'fix the value or add a strategy (host/src/boards/strategy.ts)'],
   [/^\/kind$/, 'fix the value or add a target kind (host/src/targets/link.ts)'],
   [/^\/name$/, 'use lower-case letters, digits and -, the same as the file name'],
-  [/^\/url$/, 'write it as tcp://HOST:PORT, e.g. tcp://bench-pi.local:3001'],
+  [/^\/url$/, 'write it as tcp://HOST:PORT (kind tcp) or rfc2217://HOST:PORT (kind rfc2217), e.g. tcp://bench-pi.local:3001'],
   [/^\/port\/usb\/(vendorId|productId)$/, 'write 4 hex digits as `hil list` shows them, e.g. 0483'],
   [/^\/port\/path$/, 'give the absolute device path, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...'],
 ];
@@ -90,7 +90,7 @@ function describeError(e: ErrorObject, data: unknown, schema: Schema): string | 
       const desc = schemaAt(schema, ptr)?.description;
       const example =
         ptr === '/port' ? '; add e.g. "port": {"path": "/dev/ttyUSB0"} or "port": {"usb": {"vendorId": "0403", "productId": "6001"}}'
-        : ptr === '/url' ? '; add e.g. "url": "tcp://bench-pi.local:3001"'
+        : ptr === '/url' ? `; add e.g. "url": "${kind === 'rfc2217' ? 'rfc2217://bench-pi.local:3002' : 'tcp://bench-pi.local:3001'}"`
         : ptr === '/reset/args' ? '; add the tool\'s arguments, or use "tool": "none"'
         : `; add it${desc ? ` (${desc})` : ''}`;
       return `${ptr} is missing${why}${example}`;

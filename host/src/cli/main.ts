@@ -339,7 +339,7 @@ program
     }
     if (!!opts.board === !!opts.target) throw new UsageError('give one of --board NAME or --target SPEC (or --replay FILE)');
     const described = opts.board ? board(opts.board) : undefined;
-    if (opts.reset && described?.kind !== 'serial') throw new UsageError('--reset needs a serial --board (its descriptor says how to reset it)');
+    if (opts.reset && described?.kind !== 'serial' && described?.kind !== 'rfc2217') throw new UsageError('--reset needs a serial or rfc2217 --board (its descriptor says how to reset it)');
     const target = described ?? parseTargetSpec(opts.target!);
     const link = linkOf(opts.link, target);
     const capture = opts.capture === false ? undefined : typeof opts.capture === 'string' ? opts.capture : `hil-monitor-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
@@ -357,7 +357,7 @@ program
         durationMs: opts.duration !== undefined ? opts.duration * 1000 : undefined,
         signal: ac.signal,
         onRecord: (_r, line) => console.log(line),
-        ...(opts.reset && described ? { afterOpen: () => resetBoard(described, (l) => console.error(l)) } : {}),
+        ...(opts.reset && described ? { afterOpen: () => resetBoard(described, (l) => console.error(l), opened.transport) } : {}),
       }, opened.start);
       console.error(`monitor: ${s.records} records (${s.frames} frames, ${s.logs} log lines, ${s.defects} damaged), stopped by ${s.stoppedBy}`);
     } finally {

@@ -8,8 +8,9 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { REPO_ROOT, type FirmwareConfig } from './toolchain.js';
 import { parseTcpUrl } from '../transport/tcp.js';
+import { parseRfc2217Url, type Parity } from '../transport/rfc2217.js';
 
-export type TargetKind = 'twin' | 'twin-pty' | 'sim' | 'qemu' | 'serial' | 'tcp';
+export type TargetKind = 'twin' | 'twin-pty' | 'sim' | 'qemu' | 'serial' | 'tcp' | 'rfc2217';
 export type FlashTool = 'openocd' | 'st-flash';
 
 /** A USB device, by its ids (4 hex digits each) and optionally its serial number. */
@@ -32,11 +33,18 @@ export interface FlashStep {
 }
 
 export interface ResetStep {
-  /** none: the board boots when its port is opened, or is not reset. */
-  tool: FlashTool | 'none';
+  /**
+   * none: the board boots when its port is opened, or is not reset. lines: the adapter's DTR or
+   * RTS line is wired to the board's reset and pulsed (a local port, or over RFC 2217).
+   */
+  tool: FlashTool | 'none' | 'lines';
   command?: string;
   args?: string[];
   timeoutMs?: number;
+  /** lines: the control line wired to reset; asserted (on) for pulseMs, then released. */
+  line?: 'dtr' | 'rts';
+  /** lines: how long the line is held asserted, in ms (default 100). */
+  pulseMs?: number;
 }
 
 /**
@@ -62,9 +70,13 @@ export interface TargetDescriptor {
   kind: TargetKind;
   firmware?: FirmwareSpec;
   port?: { path?: string; usb?: UsbSelector };
-  /** Baud rate of a serial port (default 115200). */
+  /** Baud rate of a serial port, local or over RFC 2217 (default 115200). */
   baud?: number;
-  /** tcp://HOST:PORT of a board behind ser2net. */
+  /** Line format of a serial port, local or over RFC 2217 (default 8N1). */
+  dataBits?: 5 | 6 | 7 | 8;
+  parity?: Parity;
+  stopBits?: 1 | 1.5 | 2;
+  /** tcp://HOST:PORT (kind tcp) or rfc2217://HOST:PORT (kind rfc2217) of a board behind ser2net. */
   url?: string;
   flash?: FlashStep;
   reset?: ResetStep;
@@ -101,6 +113,7 @@ export const TARGET_HELP = [
   '  serial:PATH[@BAUD]   a board (or anything speaking the protocol) on a serial port, e.g. serial:/dev/ttyUSB0@115200',
   '  usb:VID:PID[:SERIAL][@BAUD]  the serial port of a USB device, found by its ids in sysfs, e.g. usb:0403:6001@115200',
   '  tcp://HOST:PORT      a board behind ser2net (raw TCP mode) or any server speaking the protocol, e.g. tcp://bench-pi.local:3001',
+  '  rfc2217://HOST:PORT[@BAUD[,FORMAT]]  a board behind an RFC 2217 server (ser2net telnet(rfc2217), labgrid), e.g. rfc2217://bench-pi.local:3002@115200,8N1',
 ].join('\n');
 
 /** The baud rates a target may name (boards/schema.json's /baud says the same; descriptor.test.ts checks it). */
@@ -127,7 +140,7 @@ export function firmwareConfig(t: TargetDescriptor): FirmwareConfig {
 
 /**
  * A target spec as a descriptor: twin, twin-pty, sim[:small], qemu[:small], serial:PATH[@BAUD],
- * usb:VID:PID[:SERIAL][@BAUD], tcp://HOST:PORT. Throws TargetSpecError (exit 2) naming the forms.
+ * usb:VID:PID[:SERIAL][@BAUD], tcp://HOST:PORT, rfc2217://HOST:PORT[@BAUD[,FORMAT]]. Throws TargetSpecError (exit 2) naming the forms.
  */
 export function parseTargetSpec(spec: string): Target {
   const configOf = (kind: 'sim' | 'qemu'): FirmwareConfig => {
@@ -154,6 +167,18 @@ export function parseTargetSpec(spec: string): Target {
     const m = /^usb:([0-9a-fA-F]{4}):([0-9a-fA-F]{4})(?::([^@]+))?(?:@(\d+))?$/.exec(spec);
     if (!m) throw new TargetSpecError(`bad target "${spec}": expected usb:VID:PID[:SERIAL][@BAUD], e.g. usb:0483:374b@115200`);
     return { name: spec, kind: 'serial', port: { usb: { vendorId: m[1]!.toLowerCase(), productId: m[2]!.toLowerCase(), ...(m[3] ? { serialNumber: m[3] } : {}) } }, ...baudOf(m[4]) };
+  }
+  if (spec.startsWith('rfc2217:')) {
+    const m = /^(rfc2217:\/\/[^@]+?)(?:@(\d+)(?:,([5-8])([NOEMSnoems])(1|1\.5|2))?)?$/.exec(spec);
+    if (!m || !parseRfc2217Url(m[1]!)) throw new TargetSpecError(`bad target "${spec}": expected rfc2217://HOST:PORT[@BAUD[,FORMAT]], e.g. rfc2217://bench-pi.local:3002@115200,8N1 (FORMAT: data bits 5-8, parity N/O/E/M/S, stop bits 1, 1.5 or 2)`);
+    const parity = m[4] ? ({ n: 'none', o: 'odd', e: 'even', m: 'mark', s: 'space' } as const)[m[4].toLowerCase() as 'n'] : undefined;
+    return {
+      name: spec,
+      kind: 'rfc2217',
+      url: m[1]!,
+      ...baudOf(m[2]),
+      ...(m[3] ? { dataBits: Number(m[3]) as 5 | 6 | 7 | 8, parity: parity!, stopBits: Number(m[5]) as 1 | 1.5 | 2 } : {}),
+    };
   }
   if (spec.startsWith('tcp:')) {
     if (!parseTcpUrl(spec)) throw new TargetSpecError(`bad target "${spec}": expected tcp://HOST:PORT, e.g. tcp://bench-pi.local:3001`);

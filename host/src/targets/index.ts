@@ -24,6 +24,7 @@ export {
 } from './descriptor.js';
 export { Cleanup, effectiveLink, hasFaultsOn, linkSpecOf, openLink, type LinkOptions, type OpenLink } from './link.js';
 export {
+  BoardBusy,
   BoardError,
   FlashError,
   VerifyError,

@@ -7,6 +7,7 @@
 import { SerialTransport } from '../transport/serial.js';
 import { TransportError, type Transport } from '../transport/transport.js';
 import { TcpTransport, parseTcpUrl } from '../transport/tcp.js';
+import { Rfc2217Transport, parseRfc2217Url } from '../transport/rfc2217.js';
 import { resolveUsbPort } from '../transport/serial-list.js';
 import { LinkEmulator, hasFaults, parseLinkSpec, type LinkSpec } from '../transport/emulator.js';
 import { TwinTransport } from '../twin/transport.js';
@@ -88,6 +89,7 @@ export async function openLink(target: string | Target, options: LinkOptions = {
     let transport: Transport;
     let start: (() => Promise<void>) | undefined;
     const baudRate = t.baud !== undefined ? { baudRate: t.baud } : {};
+    const lineFormat = { ...(t.dataBits ? { dataBits: t.dataBits } : {}), ...(t.parity ? { parity: t.parity } : {}), ...(t.stopBits ? { stopBits: t.stopBits } : {}) };
     switch (t.kind) {
       case 'twin':
         transport = new TwinTransport();
@@ -116,7 +118,7 @@ export async function openLink(target: string | Target, options: LinkOptions = {
       case 'serial': {
         const usb = t.port?.usb;
         if (t.port?.path) {
-          transport = new SerialTransport({ path: t.port.path, ...baudRate });
+          transport = new SerialTransport({ path: t.port.path, ...baudRate, ...lineFormat });
         } else if (usb) {
           let path: string;
           try {
@@ -124,7 +126,7 @@ export async function openLink(target: string | Target, options: LinkOptions = {
           } catch (e) {
             throw new TransportError(t.name, (e as Error).message, 'open', { cause: e });
           }
-          transport = new SerialTransport({ path, ...baudRate, name: `${t.name} (${path})` });
+          transport = new SerialTransport({ path, ...baudRate, ...lineFormat, name: `${t.name} (${path})` });
         } else {
           throw new TargetSpecError(`${whereOf(t)}: a serial target needs /port/path or /port/usb`);
         }
@@ -134,6 +136,12 @@ export async function openLink(target: string | Target, options: LinkOptions = {
         const a = t.url ? parseTcpUrl(t.url) : undefined;
         if (!a) throw new TargetSpecError(`${whereOf(t)}: bad /url ${JSON.stringify(t.url)}: expected tcp://HOST:PORT, e.g. tcp://bench-pi.local:3001`);
         transport = new TcpTransport(a);
+        break;
+      }
+      case 'rfc2217': {
+        const a = t.url ? parseRfc2217Url(t.url) : undefined;
+        if (!a) throw new TargetSpecError(`${whereOf(t)}: bad /url ${JSON.stringify(t.url)}: expected rfc2217://HOST:PORT, e.g. rfc2217://bench-pi.local:3002`);
+        transport = new Rfc2217Transport({ ...a, ...baudRate, ...lineFormat });
         break;
       }
       default:

@@ -20,7 +20,8 @@ import { PoolClient, type ClientOptions } from '../client/pool-client.js';
 import { BANNER_PREFIX, PROTOCOL_VERSION } from '../protocol/constants.js';
 import type { Hello } from '../protocol/messages.js';
 import type { LinkEmulator } from '../transport/emulator.js';
-import type { Transport } from '../transport/transport.js';
+import { TransportError, type Transport } from '../transport/transport.js';
+import { hasControlLines } from '../transport/rfc2217.js';
 import { ManagedProcess } from '../process/managed.js';
 import { MissingToolError, hasTool } from '../process/tools.js';
 import { REPO_ROOT, armElf, buildFirmware } from './toolchain.js';
@@ -50,6 +51,33 @@ export class BoardError extends Error {
     super(message);
     this.name = 'BoardError';
   }
+}
+
+/**
+ * Someone else holds the board: a local lock (another hil run, minicom, picocom, ser2net on this
+ * machine) or the remote server refused this client ("Port already in use"). Exit code 3: nothing
+ * is wrong with the firmware or the setup; run again when the other user is done.
+ */
+export class BoardBusy extends BoardError {
+  constructor(message: string) {
+    super(message, 3);
+    this.name = 'BoardBusy';
+  }
+}
+
+/**
+ * The link's own diagnosis, when bringing a target up failed because of what the far end is
+ * rather than the cable: busy (BoardBusy, exit 3), or another protocol than the spec says, such
+ * as telnet on a tcp:// link (BoardError, exit 2: the spec is the user's to fix). Looks through
+ * the cause chain (a request fails with ClientClosed caused by the transport's error).
+ */
+export function boardErrorOf(e: unknown): BoardError | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 8; c = c.cause, depth++) {
+    if (c instanceof BoardError) return c;
+    if (c instanceof TransportError && c.kind === 'busy') return new BoardBusy(c.message);
+    if (c instanceof TransportError && c.kind === 'mismatch') return new BoardError(c.message, 2);
+  }
+  return undefined;
 }
 
 /** One run of the flash tool. */
@@ -175,7 +203,7 @@ function requireCommand(b: Target, tool: FlashTool, command: string, purpose: st
 export async function flashBoard(b: Target, options: { build?: boolean; onStep?: (line: string) => void } = {}): Promise<FlashReport> {
   const step = options.onStep ?? (() => {});
   if (b.kind !== 'serial' || !b.flash) {
-    const why = b.kind === 'serial' ? `${whereOf(b)} has no "flash" section` : `kind ${b.kind} is not flashed (${b.kind === 'sim' || b.kind === 'qemu' ? 'it runs the image it is started with, built when it starts' : b.kind === 'tcp' ? 'flash it on the machine it is plugged into' : 'it is not firmware'})`;
+    const why = b.kind === 'serial' ? `${whereOf(b)} has no "flash" section` : `kind ${b.kind} is not flashed (${b.kind === 'sim' || b.kind === 'qemu' ? 'it runs the image it is started with, built when it starts' : b.kind === 'tcp' || b.kind === 'rfc2217' ? 'flash it on the machine it is plugged into' : 'it is not firmware'})`;
     throw new BoardError(`${b.name}: cannot flash: ${why}`, 2);
   }
   const f = b.flash;
@@ -183,7 +211,7 @@ export async function flashBoard(b: Target, options: { build?: boolean; onStep?:
   // Every tool the flash needs is checked before the build, so a missing one is found at once.
   const command = f.command ?? f.tool;
   requireCommand(b, f.tool, command, 'flash the firmware');
-  if (b.reset && b.reset.tool !== 'none') requireCommand(b, b.reset.tool, b.reset.command ?? b.reset.tool, 'reset the board');
+  if (b.reset && b.reset.tool !== 'none' && b.reset.tool !== 'lines') requireCommand(b, b.reset.tool, b.reset.command ?? b.reset.tool, 'reset the board');
   if (built && options.build !== false) {
     const config = firmwareConfig(b);
     step(`build    make -C firmware arm CONFIG=${config}`);
@@ -206,10 +234,15 @@ export async function flashBoard(b: Target, options: { build?: boolean; onStep?:
   throw new FlashError(b.name, f.tool, attempts);
 }
 
-/** Runs the descriptor's reset tool (nothing for "none"); throws BoardError with the tool's output on failure. */
-export async function resetBoard(b: Target, onStep: (line: string) => void = () => {}): Promise<void> {
+/**
+ * Runs the descriptor's reset step: nothing for "none"; for "lines", pulses DTR or RTS on `link`
+ * (the open transport, or the link emulator in front of it); else runs the tool. Throws BoardError
+ * with the tool's output, or naming the link that cannot drive the line.
+ */
+export async function resetBoard(b: Target, onStep: (line: string) => void = () => {}, link?: Transport): Promise<void> {
   const r = b.reset;
   if (!r || r.tool === 'none') return;
+  if (r.tool === 'lines') return pulseLine(b, r.line ?? 'rts', r.pulseMs ?? DEFAULT_PULSE_MS, onStep, link);
   const command = r.command ?? r.tool;
   requireCommand(b, r.tool, command, 'reset the board');
   const args = r.args ?? [];
@@ -218,6 +251,25 @@ export async function resetBoard(b: Target, onStep: (line: string) => void = () 
   const res = await runTool(`${r.tool} reset (${b.name})`, command, args, r.timeoutMs ?? DEFAULT_RESET_TIMEOUT_MS);
   if (res.exitCode !== 0 || res.timedOut) {
     throw new BoardError(`${b.name}: reset failed: ${line} ${res.timedOut ? 'timed out' : `exited ${res.signal ?? res.exitCode}`}; its output:\n${res.output.trimEnd() || '(none)'}`, 3);
+  }
+}
+
+const DEFAULT_PULSE_MS = 100;
+
+/** Asserts `line` for pulseMs and releases it, on the first transport of `link` (or what it wraps) that drives control lines. */
+async function pulseLine(b: Target, line: 'dtr' | 'rts', pulseMs: number, onStep: (line: string) => void, link: Transport | undefined): Promise<void> {
+  let t: unknown = link;
+  while (t && !hasControlLines(t)) t = (t as { inner?: unknown }).inner;
+  if (!hasControlLines(t)) {
+    throw new BoardError(`${b.name}: reset by ${line.toUpperCase()} needs an open ${link ? `link that drives control lines (${link.name} does not)` : 'link'}: kinds serial and rfc2217 do`, 2);
+  }
+  onStep(`reset    pulse ${line.toUpperCase()} for ${pulseMs} ms`);
+  try {
+    await t.setControlLines({ [line]: true });
+    await new Promise((r) => setTimeout(r, pulseMs));
+    await t.setControlLines({ [line]: false });
+  } catch (e) {
+    throw new BoardError(`${b.name}: reset failed: ${(e as Error).message}`, 3);
   }
 }
 
@@ -278,7 +330,7 @@ function bannerWatch(client: PoolClient, options: { anyLine?: boolean } = {}): {
 export async function bringUp(target: string | Target, options: PrepareOptions = {}): Promise<ReadyTarget> {
   const b = toTarget(target);
   const step = options.onStep ?? (() => {});
-  if (options.reset && b.kind !== 'serial' && !options.flash) throw new BoardError(`${b.name}: kind ${b.kind} has no reset step (only serial boards are reset)`, 2);
+  if (options.reset && b.kind !== 'serial' && b.kind !== 'rfc2217' && !options.flash) throw new BoardError(`${b.name}: kind ${b.kind} has no reset step (only serial and rfc2217 boards are reset)`, 2);
   const flash = options.flash ? await flashBoard(b, { ...(options.build !== undefined ? { build: options.build } : {}), onStep: step }) : undefined;
   step(`open     ${b.name} (${b.kind})`);
   const link = await openLink(b, options.link !== undefined ? { link: options.link } : {});
@@ -300,7 +352,7 @@ export async function bringUp(target: string | Target, options: PrepareOptions =
       const first = await watch.wait(startMs, () => `${b.name}: no boot banner ("${BANNER_PREFIX} ...") within ${startMs} ms of starting it`);
       if (first.startsWith(BANNER_PREFIX)) banner = first;
     } else if (flash || options.reset) {
-      await resetBoard(b, step);
+      await resetBoard(b, step, link.transport);
       const resetHow = !b.reset || b.reset.tool === 'none' ? 'reset method none: the board must boot when its port is opened; give /reset in the descriptor' : `after ${b.reset.tool} reset it`;
       banner = await watch.wait(bannerMs, () => `${b.name}: no boot banner ("${BANNER_PREFIX} ...") within ${bannerMs} ms on ${link.transport.name} (${resetHow}); check the wiring (board TX → adapter RX) and the baud rate`);
     }
@@ -332,7 +384,7 @@ export async function bringUp(target: string | Target, options: PrepareOptions =
     };
   } catch (e) {
     await cleanup.run();
-    throw e;
+    throw boardErrorOf(e) ?? e;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Test helper: the CLI as a user runs it, `node bin/hil.js ...` in a child process (a
- * ManagedProcess, reaped on every path), bounded at 60 s (then stopped), with what it printed and
+ * ManagedProcess, reaped on every path), bounded at 60 s by default (then stopped), with what it printed and
  * its exit code. HIL_TARGET and HIL_LINK are not passed on, so the caller's own run cannot steer it.
  */
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function runHil(args: readonly string[], options: { cwd?: string; name?: string } = {}): Promise<CliRun> {
+export async function runHil(args: readonly string[], options: { cwd?: string; name?: string; timeoutMs?: number } = {}): Promise<CliRun> {
   const env = { ...process.env };
   delete env.HIL_TARGET;
   delete env.HIL_LINK;
@@ -22,6 +22,6 @@ export async function runHil(args: readonly string[], options: { cwd?: string; n
   let stderr = '';
   p.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
   p.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-  await p.exitWithin(60_000);
+  await p.exitWithin(options.timeoutMs ?? 60_000);
   return { code: p.exitCode, stdout, stderr };
 }

@@ -1,6 +1,7 @@
 /**
  * The Transport contract, one suite run on every transport: memory, serial on a real pty pair (made
- * by socat, opened through serialport), TCP (a local server), and the link emulator in front of a
+ * by socat, opened through serialport), TCP (a local server), RFC 2217 (a local RFC 2217 server),
+ * and the link emulator in front of a
  * memory link. Each must: open and report it; carry bytes both ways, in order; close on request
  * with a `close` event without an error, twice safely; refuse a write when not open (kind
  * 'closed'); and, when the far end goes away, emit `close` with a 'disconnected' TransportError.
@@ -17,6 +18,9 @@ import { LinkEmulator, parseLinkSpec } from './emulator.js';
 import { createMemoryLink } from './memory.js';
 import { SerialTransport } from './serial.js';
 import { TcpTransport } from './tcp.js';
+import { Rfc2217Transport } from './rfc2217.js';
+import { escapeIac } from './telnet.js';
+import { fakeRfc2217 } from './testing/rfc2217-server.js';
 import { TransportError, type Transport } from './transport.js';
 
 /** A transport under test and the far end of its link. */
@@ -117,6 +121,24 @@ const KINDS: Kind[] = [
           socket?.destroy();
           await new Promise((r) => server.close(r));
         },
+      };
+    },
+  },
+  {
+    name: 'rfc2217 (a local RFC 2217 server)',
+    async make() {
+      const server = await fakeRfc2217({ echo: false });
+      const transport = new Rfc2217Transport({ host: '127.0.0.1', port: server.port });
+      const far = async () => {
+        while (!server.sockets[0]) await new Promise((r) => setImmediate(r));
+        return server.sockets[0];
+      };
+      return {
+        transport,
+        peerWrite: async (d) => void (await far()).write(escapeIac(d)),
+        peerReceive: collector((l) => server.onData(l)),
+        drop: async () => void (await far()).destroy(),
+        dispose: () => server.stop(),
       };
     },
   },

@@ -67,12 +67,13 @@ describe('SerialTransport (mock binding)', () => {
     expect(e.message).to.match(/^serial:\/dev\/ttyUSB9: no such port: \/dev\/ttyUSB9 \(.*does not exist.*\) — is the adapter plugged in\? `hil list` shows ports$/);
   });
 
-  it('a locked port is "in use"; lock: false opens it a second time', async () => {
+  it('a locked port is busy (kind busy); lock: false opens it a second time', async () => {
     const make = serialTransportFactory(MockBinding);
     const first = make({ path: '/dev/ttyMOCK0', lock: true });
     await first.open();
     const e = await openError(make({ path: '/dev/ttyMOCK0' }));
-    expect(e.message).to.match(/port in use: \/dev\/ttyMOCK0 .*lock: false/);
+    expect(e.kind).to.equal('busy');
+    expect(e.message).to.match(/board busy: \/dev\/ttyMOCK0 held by another program \(.*flock/);
     await first.close();
     const shared = make({ path: '/dev/ttyMOCK0', lock: false });
     await shared.open();
@@ -150,7 +151,7 @@ describe('describeOpenError', () => {
     expect(describeOpenError('/dev/ttyS0', new Error('Error: Permission denied, cannot open /dev/ttyS0'))).to.match(
       /^permission denied: \/dev\/ttyS0 \(Permission denied\) — add your user to the dialout group/,
     );
-    expect(describeOpenError('/dev/ttyACM0', new Error('Error Resource temporarily unavailable Cannot lock port'))).to.match(/^port in use: \/dev\/ttyACM0/);
+    expect(describeOpenError('/dev/ttyACM0', new Error('Error Resource temporarily unavailable Cannot lock port'))).to.match(/^board busy: \/dev\/ttyACM0 held by/);
     expect(describeOpenError('/dev/x', new Error('Error: Inappropriate ioctl for device, cannot open /dev/x'))).to.equal(
       'cannot open /dev/x: Inappropriate ioctl for device',
     );

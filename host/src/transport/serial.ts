@@ -15,6 +15,8 @@ import { SerialPortStream } from '@serialport/stream';
 import { Framing } from '../protocol/constants.js';
 import { TransportError } from './transport.js';
 import { StreamTransport } from './stream-transport.js';
+import { PortBusyError, commandLineOf, lockPort, openerOf, type PortLock } from './lock.js';
+import type { ControlLines, Parity } from './rfc2217.js';
 
 /** A serialport binding (@serialport/bindings-cpp, @serialport/binding-mock, ...). */
 export type SerialBinding = ConstructorParameters<typeof SerialPortStream>[0]['binding'];
@@ -24,8 +26,15 @@ export interface SerialOptions {
   path: string;
   /** Line rate in baud; default Framing.defaultBaud (115200). */
   baudRate?: number;
-  /** Take an exclusive lock on the port (default true). false lets another process open it too. */
+  /**
+   * Hold the port exclusively while open (default true): the UUCP lock file in /var/lock that
+   * minicom and ser2net honour, and flock (lock.ts). false lets another process open it too.
+   */
   lock?: boolean;
+  /** Line format; default 8N1. */
+  dataBits?: 5 | 6 | 7 | 8;
+  parity?: Parity;
+  stopBits?: 1 | 1.5 | 2;
   /** The binding to open the port with; default the `serialport` package's platform binding. */
   binding?: SerialBinding;
   /** Name in error messages; default `serial:<path>`. */
@@ -63,7 +72,8 @@ export function describeOpenError(path: string, error: unknown): string {
     return `permission denied: ${path} (${reason}) — add your user to the dialout group (sudo usermod -aG dialout $USER, then log in again)`;
   }
   if (/lock|EBUSY|busy/i.test(raw)) {
-    return `port in use: ${path} (${reason}) — another program holds it (a terminal, another hil run); close it, or open with lock: false to share it`;
+    const pid = openerOf(path);
+    return new PortBusyError(path, pid, pid !== undefined ? commandLineOf(pid) : undefined, `${reason}: it holds an flock on it`).message;
   }
   return `cannot open ${path}: ${reason}`;
 }
@@ -74,7 +84,9 @@ export class SerialTransport extends StreamTransport<SerialPortStream> {
   readonly path: string;
   readonly baudRate: number;
   private readonly lock: boolean;
+  private readonly format: { dataBits: 5 | 6 | 7 | 8; parity: Parity; stopBits: 1 | 1.5 | 2 };
   private readonly binding: SerialBinding | undefined;
+  private held: PortLock | undefined;
   protected readonly closedReason = 'port closed';
   protected readonly endReason = 'end of stream';
 
@@ -85,6 +97,7 @@ export class SerialTransport extends StreamTransport<SerialPortStream> {
     this.path = path;
     this.baudRate = options.baudRate ?? Framing.defaultBaud;
     this.lock = options.lock ?? true;
+    this.format = { dataBits: options.dataBits ?? 8, parity: options.parity ?? 'none', stopBits: options.stopBits ?? 1 };
     this.binding = options.binding;
     this.name = options.name ?? `serial:${path}`;
     options.peer?.exited.then(() => this.fail(new Error(`${options.peer!.label} exited`)));
@@ -98,24 +111,56 @@ export class SerialTransport extends StreamTransport<SerialPortStream> {
     } catch (e) {
       throw new TransportError(this.name, `cannot load the serialport binding: ${(e as Error).message}`, 'open', { cause: e });
     }
+    // The lock file first (it names a holder), then flock with the open (it catches flock users).
+    if (this.lock && !this.binding) {
+      try {
+        this.held = lockPort(this.path);
+      } catch (e) {
+        if (e instanceof PortBusyError) throw new TransportError(this.name, e.message, 'busy', { cause: e });
+        throw e;
+      }
+    }
     const port = new SerialPortStream({
       binding,
       path: this.path,
       baudRate: this.baudRate,
       lock: this.lock,
-      dataBits: 8,
-      stopBits: 1,
-      parity: 'none',
+      dataBits: this.format.dataBits === 5 || this.format.dataBits === 6 || this.format.dataBits === 7 ? this.format.dataBits : 8,
+      stopBits: this.format.stopBits,
+      parity: this.format.parity,
       rtscts: false,
       autoOpen: false,
     });
-    await new Promise<void>((resolve, reject) => {
-      port.open((err) => {
-        if (err) reject(new TransportError(this.name, describeOpenError(this.path, err), 'open', { cause: err }));
-        else resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        port.open((err) => {
+          if (err) reject(new TransportError(this.name, describeOpenError(this.path, err), /lock|EBUSY|busy/i.test(err.message) ? 'busy' : 'open', { cause: err }));
+          else resolve();
+        });
       });
-    });
+    } catch (e) {
+      this.unlock();
+      throw e;
+    }
     return port;
+  }
+
+  private unlock(): void {
+    this.held?.release();
+    this.held = undefined;
+  }
+
+  /**
+   * Sets DTR and/or RTS on the open port (a reset wired to the adapter's lines). Rejects with a
+   * TransportError when not open or when the port has no such lines (a pseudo-terminal: ENOTTY).
+   */
+  async setControlLines(lines: ControlLines): Promise<void> {
+    const port = this.openStream;
+    if (!port) throw new TransportError(this.name, 'setting DTR/RTS while the link is not open', 'closed');
+    const flags = { ...(lines.dtr !== undefined ? { dtr: lines.dtr } : {}), ...(lines.rts !== undefined ? { rts: lines.rts } : {}) };
+    await new Promise<void>((resolve, reject) =>
+      port.set(flags, (err) => (err ? reject(new TransportError(this.name, `cannot set ${Object.keys(flags).join('/').toUpperCase()} on ${this.path}: ${err.message}${/ioctl/i.test(err.message) ? ' (a pseudo-terminal has no control lines)' : ''}`, 'write', { cause: err })) : resolve())),
+    );
   }
 
   protected shutdown(port: SerialPortStream): Promise<void> {
@@ -123,11 +168,12 @@ export class SerialTransport extends StreamTransport<SerialPortStream> {
       if (!port.isOpen) return resolve();
       // A close error leaves nothing to recover: the port is gone either way.
       port.close(() => resolve());
-    });
+    }).finally(() => this.unlock());
   }
 
   protected discard(port: SerialPortStream): void {
-    if (port.isOpen) port.close(() => {});
+    if (port.isOpen) port.close(() => this.unlock());
+    else this.unlock();
   }
 }
 

@@ -36,6 +36,11 @@ export abstract class StreamTransport<S extends ByteStream> extends EventEmitter
   /** The reason when the peer ended the stream, e.g. "the server closed the connection". */
   protected abstract readonly endReason: string;
 
+  /** The open stream, when there is one (for a subclass's own controls: DTR/RTS). */
+  protected get openStream(): S | undefined {
+    return this.closing ? undefined : this.stream;
+  }
+
   get isOpen(): boolean {
     return this.stream !== undefined && !this.closing;
   }
@@ -46,7 +51,7 @@ export abstract class StreamTransport<S extends ByteStream> extends EventEmitter
     const stream = await this.connect();
     this.stream = stream;
     this.closing = false;
-    stream.on('data', (chunk: Buffer) => this.emit('data', chunk));
+    stream.on('data', (chunk: Buffer) => this.received(chunk));
     // After open, failures arrive as events: a disconnect closes the stream (with an error, or
     // without one), a failed write may destroy it, a peer's end-of-file ends it.
     stream.on('close', (err) => this.ended(stream, err instanceof Error ? err : new Error(this.closedReason)));
@@ -73,6 +78,21 @@ export abstract class StreamTransport<S extends ByteStream> extends EventEmitter
     this.ended(stream, undefined);
   }
 
+  /** Bytes the stream delivered; emitted as `data` (a subclass may look at them first: tcp.ts spots a telnet server). */
+  protected received(chunk: Buffer): void {
+    this.emit('data', chunk);
+  }
+
+  /**
+   * The error a stream that ended on its own is reported with: a TransportError the stream (or
+   * fail()) gave as it is, anything else as a 'disconnected' one. A subclass may say more (tcp.ts
+   * recognises ser2net's "Port already in use").
+   */
+  protected endError(error: Error | undefined): TransportError {
+    if (error instanceof TransportError) return error;
+    return new TransportError(this.name, `disconnected: ${error?.message ?? this.closedReason}`, 'disconnected', { cause: error });
+  }
+
   /** Ends the current stream as if it had failed with `error` (e.g. the process behind it exited); nothing when closing. */
   protected fail(error: Error): void {
     if (this.stream && !this.closing) this.ended(this.stream, error);
@@ -88,6 +108,6 @@ export abstract class StreamTransport<S extends ByteStream> extends EventEmitter
     stream.on('error', () => {}); // late errors of a stream we no longer use
     this.discard(stream);
     if (requested) this.emit('close');
-    else this.emit('close', new TransportError(this.name, `disconnected: ${error?.message ?? this.closedReason}`, 'disconnected', { cause: error }));
+    else this.emit('close', this.endError(error));
   }
 }

@@ -1,11 +1,13 @@
 /**
- * TcpTransport against a local `net` server on 127.0.0.1 (standing in for ser2net in raw mode).
+ * TcpTransport against a local `net` server on 127.0.0.1 (standing in for ser2net in raw mode):
+ * the link itself, and what it recognises at the far end (a telnet server, ser2net's refusals).
  */
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { TcpTransport, parseTcpUrl } from './tcp.js';
 import { TransportError } from './transport.js';
+import { fakeRfc2217 } from './testing/rfc2217-server.js';
 
 async function listen(onSocket: (s: Socket) => void = () => {}): Promise<{ server: Server; port: number; sockets: Socket[] }> {
   const sockets: Socket[] = [];
@@ -143,5 +145,51 @@ describe('TcpTransport', function () {
       await t.close();
     }
     await stop(server, sockets);
+  });
+
+  it('tcp:// on a telnet port ends the link with "this port speaks telnet: use rfc2217://…"', async () => {
+    const server = await fakeRfc2217();
+    const t = new TcpTransport({ host: '127.0.0.1', port: server.port });
+    await t.open();
+    const [err] = (await once(t, 'close')) as [TransportError];
+    expect(err.kind).to.equal('mismatch');
+    expect(err.message).to.contain(`this port speaks telnet`).and.contain(`use rfc2217://127.0.0.1:${server.port}`);
+    await server.stop();
+  });
+
+  it('tcp:// refused with "Port already in use" is busy, naming host:port', async () => {
+    const conns: Socket[] = [];
+    const busy = createServer((s) => {
+      conns.push(s);
+      s.end('Port already in use\r\n');
+    });
+    busy.listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const t = new TcpTransport({ host: '127.0.0.1', port });
+      await t.open();
+      const [err] = (await once(t, 'close')) as [TransportError];
+      expect(err.kind).to.equal('busy');
+      expect(err.message).to.contain(`board busy: 127.0.0.1:${port} is in use by another client`);
+    } finally {
+      for (const c of conns) c.destroy();
+      await new Promise((r) => busy.close(r));
+    }
+  });
+
+  it('a server closing the link says what a ser2net close can mean; 3.x\'s kick notice is named', async () => {
+    for (const [said, want] of [
+      ['', /disconnected: the server closed the connection \(ser2net .* kickolduser: true: another client may have taken the board; set kickolduser: false/],
+      ['kicked off, new user is coming\r\n', /disconnected: kicked off by another client: ser2net at 127\.0\.0\.1:\d+ gave the board to a new connection/],
+    ] as const) {
+      const { server, port, sockets } = await listen((s) => setTimeout(() => s.end(said), 20));
+      const t = new TcpTransport({ host: '127.0.0.1', port });
+      await t.open();
+      const [err] = (await once(t, 'close')) as [TransportError];
+      expect(err.kind).to.equal('disconnected');
+      expect(err.message).to.match(want);
+      await stop(server, sockets);
+    }
   });
 });

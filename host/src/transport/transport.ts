@@ -12,12 +12,19 @@ export interface TransportEvents {
   close: [error?: TransportError];
 }
 
+/**
+ * What went wrong with a link: it could not be opened, a write failed, it ended on its own, it was
+ * not open; `busy`: someone else holds the board (a local lock, ser2net's "Port already in use");
+ * `mismatch`: the far end speaks another protocol than the spec says (telnet on a tcp:// link).
+ */
+export type TransportErrorKind = 'open' | 'write' | 'disconnected' | 'closed' | 'busy' | 'mismatch';
+
 /** A failure of the link itself (not of the device's answer); names the transport. */
 export class TransportError extends Error {
   constructor(
     readonly transport: string,
     message: string,
-    readonly kind: 'open' | 'write' | 'disconnected' | 'closed' = 'open',
+    readonly kind: TransportErrorKind = 'open',
     options?: { cause?: unknown },
   ) {
     super(`${transport}: ${message}`, options);
