@@ -15,7 +15,8 @@ import { checkSpecFiles, runSuite } from '../orchestrator/run-suite.js';
 import { loadConfig, withArtefacts, type HilConfig } from '../orchestrator/config.js';
 import { formatSummary, parallelExitCode, reportName, runBoardsInParallel } from '../orchestrator/parallel.js';
 import { collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
-import { benchCodec, benchTarget, QEMU_ECHO_CEILING_BYTES_PER_S } from '../orchestrator/bench.js';
+import { benchJsonLine, runBench } from '../orchestrator/bench-run.js';
+import { createProgress } from '../orchestrator/progress.js';
 import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
 import { formatPortReport, listPorts } from '../orchestrator/list.js';
 import { monitorTransport, replayCapture } from '../orchestrator/monitor.js';
@@ -185,41 +186,20 @@ program
 
 program
   .command('bench')
-  .description('benchmark targets: single-op round trip, pipelined and batched throughput, host codec cost; a JSON line last')
+  .description('benchmark targets: single-op round trip, pipelined and batched throughput, host codec cost; for QEMU the raw link\'s echo ceiling measured in the same run; the HIL suite through the link emulator paced like a USB-UART adapter; a JSON line last')
   .option('-t, --target <spec...>', 'targets to measure, in order (default: the default target)')
   .option('-b, --board <name|path>', `${BOARD_HELP}; measured one after another`, collect, [])
   .option('--quick', 'fewer operations (a smoke run)')
+  .option('--suite-target <spec>', 'the target the HIL suite runs on through the emulated adapter (115200 baud with latency timers 1 and 16 ms, 921600 with 1 ms); "none" skips it (default sim; none with --quick)')
   .addOption(linkOption())
-  .addHelpText('after', '\nExamples:\n  hil bench --target twin\n  hil bench --target twin sim --quick\n  hil bench --board sim --board sim-small --quick\n  hil bench --target sim --quick --link baud=115200,latency=1\n\nnpm run bench:link measures the lossy-link figures (the HIL suite and write-then-verify through the\nlink emulator at several byte error rates, and a dead link).')
-  .action(async (opts: { target?: string[]; board: string[]; quick?: boolean; link?: string }) => {
+  .addHelpText('after', '\nProgress goes to stderr (a bar on a terminal, plain lines otherwise); figures and the JSON line to stdout.\n\nExamples:\n  hil bench --target twin\n  hil bench --target twin sim --quick\n  hil bench --target qemu --suite-target none\n  hil bench --board sim --board sim-small --quick\n  hil bench --target sim --quick --link baud=115200,latency=1\n\nnpm run bench:link measures the lossy-link figures (the HIL suite and write-then-verify through the\nlink emulator at several byte error rates, and a dead link).')
+  .action(async (opts: { target?: string[]; board: string[]; quick?: boolean; link?: string; suiteTarget?: string }) => {
     const targets = targetsOf(opts.board, opts.target);
     const links = targets.map((t) => linkOf(opts.link, t));
-    const codec = benchCodec(opts.quick ? 20_000 : 200_000);
-    console.log(`host codec: ${codec.codec_ns_per_op} ns/op (frame + CBOR, encode + decode) vs cbor-x alone ${codec.cborx_ns_per_op} ns/op: ${codec.codec_vs_cborx}x`);
-    const all: Record<string, unknown> = {};
-    for (const [i, target] of targets.entries()) {
-      const spec = target.name;
-      // Boot to ready: from starting the target (process, pty, emulator) to its hello answered.
-      // A first open builds what is missing, so that the figure is the boot, not the build.
-      const link = links[i]!;
-      await (await openTarget(target, { link })).close();
-      const t0 = performance.now();
-      const t = await openTarget(target, { link });
-      const bootToReadyMs = +(performance.now() - t0).toFixed(1);
-      try {
-        const slow = !target.kind.startsWith('twin');
-        const ceiling = target.kind === 'qemu' ? QEMU_ECHO_CEILING_BYTES_PER_S : undefined;
-        const f = await benchTarget(t.client, {
-          ...(opts.quick || slow ? { singleOps: opts.quick ? 300 : 2000, pipelinedOps: opts.quick ? 2000 : 20_000, batches: opts.quick ? 50 : 400 } : {}),
-          ...(ceiling ? { linkCeilingBytesPerS: ceiling } : {}),
-        });
-        console.log(`${spec}: boot to ready ${bootToReadyMs} ms; single ${f.single_ops_per_s} ops/s (rtt median ${f.single_rtt_median_ms} ms, p99 ${f.single_rtt_p99_ms} ms), pipelined ${f.pipelined_ops_per_s} ops/s, batched ${f.batched_ops_per_s} ops/s, echo ${(f.echo_line_bytes_per_s / 1024).toFixed(1)} KiB/s of lines both ways${f.echo_vs_link_ceiling !== undefined ? ` (${Math.round(f.echo_vs_link_ceiling * 100)}% of the raw link's bulk echo, 33 KB/s)` : ''}`);
-        all[link === 'none' ? spec : `${spec} [link ${link}]`] = { boot_to_ready_ms: bootToReadyMs, ...f, ...codec, ...(t.emulator ? { link, link_counters: t.emulator.counters } : {}) };
-      } finally {
-        await t.close();
-      }
-    }
-    console.log(JSON.stringify(all));
+    const suiteSpec = opts.suiteTarget ?? (opts.quick ? 'none' : 'sim');
+    const suiteTarget = suiteSpec === 'none' ? undefined : (parseTargetSpec(suiteSpec), suiteSpec); // a bad spec is a usage error now, not after the bench
+    const report = await runBench({ targets, links, quick: opts.quick, ...(suiteTarget ? { suiteTarget } : {}), progress: createProgress({ title: 'bench' }) });
+    console.log(benchJsonLine(report));
   });
 
 program
