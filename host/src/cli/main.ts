@@ -14,7 +14,7 @@ import { formatLinkSpec, hasFaults, parseLinkSpec, withSeed, LINK_SPEC_HELP } fr
 import { checkSpecFiles, runSuite } from '../orchestrator/run-suite.js';
 import { loadConfig, withArtefacts, type HilConfig } from '../orchestrator/config.js';
 import { formatSummary, parallelExitCode, reportName, runBoardsInParallel } from '../orchestrator/parallel.js';
-import { collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
+import { adapterLatencyOf, collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
 import { benchJsonLine, runBench } from '../orchestrator/bench-run.js';
 import { createProgress } from '../orchestrator/progress.js';
 import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
@@ -173,7 +173,8 @@ program
     const target = oneTarget(cmd, opts.board, opts.target);
     const t = await openTarget(target, { link: linkOf(opts.link, target) });
     try {
-      const d = await collectDiagnostics(t.client, { samples: opts.samples });
+      const adapter = adapterLatencyOf(t.transport);
+      const d = await collectDiagnostics(t.client, { samples: opts.samples, ...(adapter ? { adapter } : {}) });
       if (opts.json) {
         console.log(JSON.stringify({ ...d, hello: { ...d.hello, uniqueId: Buffer.from(d.hello.uniqueId).toString('hex') } }));
       } else {

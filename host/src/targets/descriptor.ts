@@ -64,6 +64,8 @@ export interface TargetDescriptor {
   port?: { path?: string; usb?: UsbSelector };
   /** Baud rate of a serial port (default 115200). */
   baud?: number;
+  /** A serial port's USB-UART adapter latency timer to set when it opens, in ms (1..255; FTDI; transport/adapter-latency.ts). */
+  latencyTimerMs?: number;
   /** tcp://HOST:PORT of a board behind ser2net. */
   url?: string;
   flash?: FlashStep;
