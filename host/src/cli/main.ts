@@ -16,7 +16,7 @@ import { loadConfig, withArtefacts, type HilConfig } from '../orchestrator/confi
 import { formatSummary, parallelExitCode, reportName, runBoardsInParallel } from '../orchestrator/parallel.js';
 import { adapterLatencyOf, collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
 import { benchJsonLine, runBench } from '../orchestrator/bench-run.js';
-import { createProgress } from '../orchestrator/progress.js';
+import { createProgress, quietProgress } from '../orchestrator/progress.js';
 import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
 import { formatPortReport, listPorts } from '../orchestrator/list.js';
 import { monitorTransport, replayCapture } from '../orchestrator/monitor.js';
@@ -259,8 +259,15 @@ program
     ].join('\n'),
   )
   .action(async (opts: { board: string; build: boolean }) => {
-    const summary = await flashAndVerify(board(opts.board), { build: opts.build, onStep: (line) => console.log(line) });
-    console.log(formatFlashSummary(summary));
+    // On a terminal, each step's line stays and a bar shows the running step and its time; elsewhere the lines alone.
+    const progress = process.stderr.isTTY ? createProgress({ title: 'flash' }) : quietProgress();
+    try {
+      const summary = await flashAndVerify(board(opts.board), { build: opts.build, onStep: (line) => (progress.log(line), progress.step(line.trim().replace(/\s+/, ': ').replace(/\s+/g, ' ').slice(0, 72))) });
+      progress.stop();
+      console.log(formatFlashSummary(summary));
+    } finally {
+      progress.stop();
+    }
   });
 
 program
