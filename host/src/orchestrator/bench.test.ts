@@ -4,7 +4,9 @@
  * (`npm run bench`), never a test.
  */
 import { expect } from 'chai';
-import { shareOfCeiling, wireLimitSeconds } from './bench.js';
+import { PoolClient } from '../client/pool-client.js';
+import { TwinTransport } from '../twin/transport.js';
+import { benchTarget, shareOfCeiling, wireLimitSeconds } from './bench.js';
 import { SUITE_LINKS, benchJsonLine, formatSuiteTable, suiteLinkSpec, suiteRow, type BenchReport, type SuiteRow } from './bench-run.js';
 
 describe('hil bench: figures', () => {
@@ -24,6 +26,28 @@ describe('hil bench: figures', () => {
     expect(shareOfCeiling(40_000, 0)).to.equal(undefined);
   });
 
+  it('the echo is a share of the mean of the ceiling measured just before and just after it', async () => {
+    const client = await PoolClient.connect(new TwinTransport());
+    try {
+      const ceilings = [40_000, 60_000];
+      const phases: string[] = [];
+      const f = await benchTarget(client, {
+        singleOps: 10, pipelinedOps: 200, batches: 4,
+        linkCeiling: async () => (phases.push('ceiling'), ceilings.shift()),
+        onPhase: (phase) => phases.push(phase),
+      });
+      expect(phases).to.deep.equal(['single round trips', 'pipelined operations', 'batches', 'ceiling', 'echoes', 'ceiling']);
+      expect(f.link_ceiling_samples).to.deep.equal([40_000, 60_000]);
+      expect(f.link_ceiling_bytes_per_s).to.equal(50_000);
+      expect(f.echo_vs_link_ceiling).to.equal(shareOfCeiling(f.echo_line_bytes_per_s, 50_000));
+      // No ceiling measured (or one run failed): no share.
+      const g = await benchTarget(client, { singleOps: 10, pipelinedOps: 200, batches: 4, linkCeiling: async () => undefined });
+      expect(g).not.to.have.any.keys('echo_vs_link_ceiling', 'link_ceiling_bytes_per_s');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a suite row carries its link, bytes each way, wire limit and the ratio of suite time to it', () => {
     expect(SUITE_LINKS.map(suiteLinkSpec)).to.deep.equal(['baud=115200,latency=1', 'baud=115200', 'baud=921600,latency=1']);
     const r = suiteRow('sim', { baud: 115200, latencyMs: 16 }, 56_900, { h2d: 66_000, d2h: 48_000 }, { tests: 60, passed: 59, failed: 0, notRun: 0 });
@@ -40,10 +64,10 @@ describe('hil bench: figures', () => {
 
   it('the JSON line keeps every target at the top level, beside the ceiling and the suite rows', () => {
     const row: SuiteRow = suiteRow('sim', SUITE_LINKS[0]!, 20_900, { h2d: 65_600, d2h: 48_000 }, { tests: 60, passed: 60, failed: 0, notRun: 0 });
-    const target = { boot_to_ready_ms: 30, single_ops_per_s: 1, single_rtt_median_ms: 1, single_rtt_p99_ms: 1, pipelined_ops_per_s: 1, batched_ops_per_s: 1, echo_line_bytes_per_s: 50_000, echo_vs_link_ceiling: 0.74, codec_ns_per_op: 1, cborx_ns_per_op: 1, codec_vs_cborx: 1 };
+    const target = { boot_to_ready_ms: 30, single_ops_per_s: 1, single_rtt_median_ms: 1, single_rtt_p99_ms: 1, pipelined_ops_per_s: 1, batched_ops_per_s: 1, echo_line_bytes_per_s: 50_000, link_ceiling_bytes_per_s: 67_379, link_ceiling_samples: [67_000, 67_758] as [number, number], echo_vs_link_ceiling: 0.74, codec_ns_per_op: 1, cborx_ns_per_op: 1, codec_vs_cborx: 1 };
     const report: BenchReport = {
       targets: { twin: { ...target }, qemu: target },
-      qemu_raw_echo: { bytes: 131072, window_bytes: 1024, seconds: 3.9, h2d_bytes_per_s: 33_700, d2h_bytes_per_s: 33_600, both_bytes_per_s: 67_379 },
+      qemu_raw_echo: [{ bytes: 65536, window_bytes: 1024, seconds: 1.9, h2d_bytes_per_s: 33_700, d2h_bytes_per_s: 33_600, both_bytes_per_s: 67_379, beside: 'qemu' }],
       suite_on_link: [row],
     };
     const parsed = JSON.parse(benchJsonLine(report)) as Record<string, unknown>;

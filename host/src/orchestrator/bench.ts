@@ -17,9 +17,14 @@ export interface BenchFigures {
   /** Line bytes per second of pipelined 64-byte echoes, both directions counted (request + response). */
   echo_line_bytes_per_s: number;
   /**
-   * echo_line_bytes_per_s over the raw link's echo ceiling (both directions), when one was
-   * measured in the same run (QEMU: measureRawEcho on the raw-echo build of the USART2 port).
+   * The raw link's echo ceiling, both directions counted, when one was measured in this run: the
+   * mean of the measurements just before and just after the echo phase (QEMU: the raw-echo build
+   * of the USART2 port, bench-run.ts), so that the share compares figures of the same moment.
    */
+  link_ceiling_bytes_per_s?: number;
+  /** The ceiling's measurements, before and after the echo phase, in bytes/s both ways. */
+  link_ceiling_samples?: [number, number];
+  /** echo_line_bytes_per_s / link_ceiling_bytes_per_s. */
   echo_vs_link_ceiling?: number;
 }
 
@@ -56,8 +61,12 @@ export interface BenchOptions {
   pipelinedOps?: number;
   batches?: number;
   window?: number;
-  /** The raw link's echo ceiling in bytes/s, both directions counted, to report the protocol path as a share of it. */
-  linkCeilingBytesPerS?: number;
+  /**
+   * Measures the raw link's echo ceiling now, in bytes/s both directions counted; called just
+   * before and just after the echo phase, and the echo is reported as a share of their mean
+   * (undefined when it could not be measured: then no share is given).
+   */
+  linkCeiling?: () => Promise<number | undefined>;
   /** Told which phase runs: "single", "pipelined", "batched", "echo", with its operation count. */
   onPhase?: (phase: string, operations: number) => void;
   /** Told the operations done of the running phase, now and then. */
@@ -102,9 +111,12 @@ export async function benchTarget(client: PoolClient, o: BenchOptions = {}): Pro
   const echoes = Math.max(200, Math.floor(pipelinedOps / 10));
   // An echo's response line is as long as its request line (same seq, status 0 for op 10).
   const lineBytes = 2 * encodeFrame(encodeCbor([0xffffffff, Op.echo, payload])).length;
+  const before = o.linkCeiling ? await o.linkCeiling() : undefined;
   o.onPhase?.('echoes', echoes);
   const echoMs = await windowed(echoes, window, () => client.echo(payload), o.onProgress);
   const echoRate = Math.round((echoes * lineBytes) / (echoMs / 1000));
+  const after = o.linkCeiling ? await o.linkCeiling() : undefined;
+  const ceiling = before !== undefined && after !== undefined ? Math.round((before + after) / 2) : undefined;
 
   await client.resetPool();
   return {
@@ -114,7 +126,7 @@ export async function benchTarget(client: PoolClient, o: BenchOptions = {}): Pro
     pipelined_ops_per_s: Math.round(pipelinedOps / (pipeMs / 1000)),
     batched_ops_per_s: Math.round((batches * size) / (batchMs / 1000)),
     echo_line_bytes_per_s: echoRate,
-    ...(o.linkCeilingBytesPerS ? { echo_vs_link_ceiling: shareOfCeiling(echoRate, o.linkCeilingBytesPerS) } : {}),
+    ...(ceiling !== undefined ? { link_ceiling_bytes_per_s: ceiling, link_ceiling_samples: [before!, after!] as [number, number], echo_vs_link_ceiling: shareOfCeiling(echoRate, ceiling) } : {}),
   };
 }
 
