@@ -40,6 +40,37 @@ export interface SuiteCell {
   problem?: string;
 }
 
+/**
+ * Counts finished tests in the output of Mocha's dot reporter, fed chunk by chunk: one character a
+ * test ("." passed, "," pending, "!" failed) in runs between the lines tests print (which hold
+ * dots of their own: only whitespace-separated runs of those characters count), until the summary.
+ * Returns the count so far when a chunk added to it, else undefined.
+ */
+export function dotReporterCounter(): (chunk: string) => number | undefined {
+  let finished = 0;
+  let summary = false;
+  let carry = '';
+  return (chunk) => {
+    if (summary) return undefined;
+    let text = carry + chunk;
+    const end = text.search(/\d+ (passing|failing)/);
+    if (end >= 0) {
+      summary = true;
+      text = text.slice(0, end);
+    }
+    const tokens = text.split(/\s+/);
+    carry = summary || /\s$/.test(text) ? '' : tokens.pop()!;
+    if (/^[.,!]+$/.test(carry)) {
+      tokens.push(carry);
+      carry = '';
+    }
+    const dots = tokens.filter((t) => /^[.,!]+$/.test(t)).reduce((n, t) => n + t.length, 0);
+    if (!dots) return undefined;
+    finished += dots;
+    return finished;
+  };
+}
+
 /** What one `hil test` process through the link emulator left behind. */
 export interface SuiteProcessRun {
   /** Its run.json, when it wrote one. */
@@ -68,15 +99,10 @@ export async function runSuiteProcess(target: string, link: string, timeoutMs = 
     delete env.HIL_LINK; // --link says it
     const p = new ManagedProcess(`hil test --target ${target} --link ${link} (bench)`, process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     if (onTest) {
-      // Mocha's dot reporter: one character a finished test ("." passed, "," pending, "!" failed), before the summary.
-      let finished = 0;
-      let summary = false;
+      const count = dotReporterCounter();
       p.child.stdout?.on('data', (d: Buffer) => {
-        if (summary) return;
-        const text = d.toString('utf8');
-        if (/passing|failing|pending \(/.test(text)) summary = true;
-        const dots = (text.split(/passing|failing/)[0]!.match(/[.,!]/g) ?? []).length;
-        if (dots) onTest((finished += dots));
+        const n = count(d.toString('utf8'));
+        if (n !== undefined) onTest(n);
       });
     }
     const { timedOut } = await p.exitWithin(timeoutMs);

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { PoolClient } from '../client/pool-client.js';
 import { TwinTransport } from '../twin/transport.js';
 import { benchTarget, shareOfCeiling, wireLimitSeconds } from './bench.js';
+import { dotReporterCounter } from './bench-link.js';
 import { SUITE_LINKS, benchJsonLine, formatSuiteTable, suiteLinkSpec, suiteRow, type BenchReport, type SuiteRow } from './bench-run.js';
 
 describe('hil bench: figures', () => {
@@ -60,6 +61,12 @@ describe('hil bench: figures', () => {
     expect(table[0]).to.match(/^link +suite time +bytes host→device \/ device→host +wire limit +ratio +passed\/failed\/not run$/);
     expect(table[1]).to.match(/^115200, latency timer 16 ms +56\.9 s +66\.0 KB \/ 48\.0 KB +5\.7 s +9\.9× +59\/0\/0$/);
     expect(table[2]).to.match(/^921600, latency timer 1 ms .* 0\/0\/0  PROBLEM: exit 2, no run\.json$/);
+  });
+
+  it("counts a suite's finished tests from Mocha's dot reporter, not the dots of the lines tests print", () => {
+    const count = dotReporterCounter();
+    const seen = ['\n  ....', '.      link layer (PROTOCOL.md §3.3) answers: seed 7 (replay with HIL_SEED=7)\n', '..,', '!..  PROTOC', 'OL.md x.\n', '..\n\n  8 passing (3s)\n  1 pending\n', '....'].map(count);
+    expect(seen).to.deep.equal([4, 5, 8, 11, undefined, 13, undefined]);
   });
 
   it('the JSON line keeps every target at the top level, beside the ceiling and the suite rows', () => {
