@@ -197,10 +197,19 @@ program
   .action(async (opts: { target?: string[]; board: string[]; quick?: boolean; link?: string; suiteTarget?: string }) => {
     const targets = targetsOf(opts.board, opts.target);
     const links = targets.map((t) => linkOf(opts.link, t));
-    const suiteSpec = opts.suiteTarget ?? (opts.quick ? 'none' : 'sim');
-    const suiteTarget = suiteSpec === 'none' ? undefined : (parseTargetSpec(suiteSpec), suiteSpec); // a bad spec is a usage error now, not after the bench
-    const report = await runBench({ targets, links, quick: opts.quick, ...(suiteTarget ? { suiteTarget } : {}), progress: createProgress({ title: 'bench' }) });
-    console.log(benchJsonLine(report));
+    const suiteTarget = opts.suiteTarget ?? (opts.quick ? 'none' : 'sim');
+    try {
+      if (suiteTarget !== 'none') parseTargetSpec(suiteTarget); // a bad spec is a usage error now, not minutes into the bench
+    } catch (e) {
+      throw new UsageError(`--suite-target: ${(e as Error).message}`);
+    }
+    const progress = createProgress({ title: 'bench' });
+    try {
+      const report = await runBench({ targets, links, quick: opts.quick, ...(suiteTarget !== 'none' ? { suiteTarget } : {}), progress });
+      console.log(benchJsonLine(report));
+    } finally {
+      progress.stop(); // the terminal's cursor back, whatever happened
+    }
   });
 
 program
