@@ -22,7 +22,7 @@ const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /** The raw link's echo, measured on the raw-echo ELF under QEMU. */
 export interface RawEchoFigures {
-  /** Bytes sent (and echoed back) in the timed part. */
+  /** Bytes sent (and echoed back) in the timed part: lines of RAW_ECHO_LINE bytes. */
   bytes: number;
   /** Most bytes sent and not yet echoed, at any time (the host's window). */
   window_bytes: number;
@@ -35,9 +35,15 @@ export interface RawEchoFigures {
   both_bytes_per_s: number;
 }
 
+/** The line the raw-echo build (firmware/port/stm32f407/echo/main.c) sends once its receiver is on. */
+export const RAW_ECHO_READY = 'CVM-ECHO ready\n';
+
+/** The length of the lines streamed through the raw echo, '\n' included (a divisor of the 1,024-byte ring). */
+export const RAW_ECHO_LINE = 128;
+
 /** The raw-echo build running under QEMU, ready to be measured again and again. */
 export interface RawEcho {
-  /** Streams `bytes` through the echo and times it (see openRawEcho). */
+  /** Streams `bytes` (rounded up to whole lines) through the echo and times it (see openRawEcho). */
   measure(bytes: number, onProgress?: (done: number) => void): Promise<RawEchoFigures>;
   close(): Promise<void>;
 }
@@ -46,13 +52,13 @@ export interface RawEcho {
  * Starts the raw-echo build under QEMU (building it if needed: `make -C firmware arm-echo`) and
  * warms it up. Each measure() streams its bytes with at most `window` unanswered (the protocol's
  * own in-flight bound by default: a single large write to QEMU's pty can stall it,
- * shared/qemu-notes.md), in writes of `chunk` bytes, checking every byte comes back in order; it
+ * shared/qemu-notes.md), in writes of `chunk` bytes (256), checking every byte comes back in order; it
  * rejects when one comes back wrong or the echo stalls for `stallMs`.
  */
 export async function openRawEcho(options: { config?: FirmwareConfig; window?: number; chunk?: number; stallMs?: number } = {}): Promise<RawEcho> {
   const config = options.config ?? 'default';
   const window = options.window ?? Framing.maxInflightBytes;
-  const chunk = Math.min(options.chunk ?? 64, window);
+  const chunk = Math.min(options.chunk ?? 2 * RAW_ECHO_LINE, window);
   const stallMs = options.stallMs ?? 5000;
   const elf = await buildFirmware('arm-echo', config);
   const q = await startQemu(config, { elf });
@@ -61,9 +67,12 @@ export async function openRawEcho(options: { config?: FirmwareConfig; window?: n
     await t.close().catch(() => undefined);
     await q.close();
   };
-  const pattern = (i: number): number => (i * 131 + (i >> 8)) & 0xff;
-  const run = (n: number, onDone?: (done: number) => void) =>
-    new Promise<{ t0: number; lastWrite: number; firstEcho: number; end: number }>((resolve, reject) => {
+  // Lines of RAW_ECHO_LINE bytes (printable, then '\n'), which the firmware echoes a line at a time
+  // as the product answers; a divisor of its 1,024-byte ring, so that no line straddles the wrap.
+  const pattern = (i: number): number => (i % RAW_ECHO_LINE === RAW_ECHO_LINE - 1 ? 0x0a : 0x21 + ((i * 131 + (i >> 7)) % 94));
+  const run = (bytes: number, onDone?: (done: number) => void) =>
+    new Promise<{ n: number; t0: number; lastWrite: number; firstEcho: number; end: number }>((resolve, reject) => {
+      const n = Math.max(1, Math.ceil(bytes / RAW_ECHO_LINE)) * RAW_ECHO_LINE;
       const data = Buffer.from(Array.from({ length: n }, (_, i) => pattern(i)));
       let sent = 0;
       let received = 0;
@@ -79,11 +88,13 @@ export async function openRawEcho(options: { config?: FirmwareConfig; window?: n
         clearTimeout(stall);
         t.off('data', onData);
         if (e) reject(e);
-        else resolve({ t0, lastWrite, firstEcho, end: now() });
+        else resolve({ n, t0, lastWrite, firstEcho, end: now() });
       };
+      // Writes whole chunks only: writing each byte of window freed by each echoed byte would time
+      // one-byte writes (a syscall and a poller round each), not the link.
       const pump = () => {
-        while (sent < n && sent - received < window) {
-          const k = Math.min(chunk, n - sent, window - (sent - received));
+        while (sent < n && window - (sent - received) >= Math.min(chunk, n - sent)) {
+          const k = Math.min(chunk, n - sent);
           const part = data.subarray(sent, sent + k);
           sent += k;
           const last = sent === n;
@@ -108,7 +119,24 @@ export async function openRawEcho(options: { config?: FirmwareConfig; window?: n
     });
   try {
     await t.open();
+    // Bytes sent before the firmware's receiver is on are lost: stream only after its ready line.
+    const ready = new Promise<void>((resolve, reject) => {
+      let seen = '';
+      const timer = setTimeout(() => done(new Error(`the raw-echo build sent no "${RAW_ECHO_READY.trim()}" line within 10 s of starting (it printed ${JSON.stringify(seen.slice(-80))})`)), 10_000);
+      const onData = (d: Buffer) => {
+        seen += d.toString('latin1');
+        if (seen.includes(RAW_ECHO_READY)) done();
+      };
+      const done = (e?: Error) => {
+        clearTimeout(timer);
+        t.off('data', onData);
+        if (e) reject(e);
+        else resolve();
+      };
+      t.on('data', onData);
+    });
     await q.resume();
+    await ready;
     await run(4096); // warm-up: JIT, QEMU's translation cache, the pty's buffers
   } catch (e) {
     await close();
@@ -118,6 +146,7 @@ export async function openRawEcho(options: { config?: FirmwareConfig; window?: n
     async measure(bytes, onProgress) {
       const r = await run(bytes, onProgress);
       const seconds = (r.end - r.t0) / 1000;
+      bytes = r.n;
       return {
         bytes,
         window_bytes: window,
@@ -284,7 +313,6 @@ export async function runBench(o: BenchRunOptions): Promise<BenchReport> {
   // The raw link's ceiling: the raw-echo build kept running beside the QEMU targets, measured
   // just before and just after each one's echo phase (on a shared machine, minutes apart is noise).
   let raw: RawEcho | undefined;
-  const rawBytes = o.quick ? 16 * 1024 : 64 * 1024;
   if (o.targets.some((t) => t.kind === 'qemu')) {
     p.step('raw link ceiling: starting the raw-echo build of the USART2 port under QEMU');
     try {
@@ -295,11 +323,11 @@ export async function runBench(o: BenchRunOptions): Promise<BenchReport> {
       p.log(`qemu raw link: not measured (${problem}); no share of the ceiling is given`);
     }
   }
-  const ceilingOf = (spec: string) => async (): Promise<number | undefined> => {
-    p.step(`${spec}: the raw link's ceiling (raw-echo bytes)`, rawBytes);
+  const ceilingOf = (spec: string) => async (bytes: number): Promise<number | undefined> => {
+    p.step(`${spec}: the raw link's ceiling (raw-echo bytes)`, bytes);
     let f: RawEchoFigures;
     try {
-      f = await raw!.measure(rawBytes, (d) => p.update(d));
+      f = await raw!.measure(bytes, (d) => p.update(d));
     } catch (e) {
       const problem = (e as Error).message.split('\n')[0]!;
       (report.qemu_raw_echo ??= []).push({ problem });

@@ -8,6 +8,9 @@ import { PoolClient } from '../client/pool-client.js';
 import { TwinTransport } from '../twin/transport.js';
 import { benchTarget, shareOfCeiling, wireLimitSeconds } from './bench.js';
 import { dotReporterCounter } from './bench-link.js';
+import { encodeCbor } from '../codec/cbor.js';
+import { encodeFrame } from '../framing/frame.js';
+import { Op } from '../protocol/constants.js';
 import { SUITE_LINKS, benchJsonLine, formatSuiteTable, suiteLinkSpec, suiteRow, type BenchReport, type SuiteRow } from './bench-run.js';
 
 describe('hil bench: figures', () => {
@@ -34,10 +37,12 @@ describe('hil bench: figures', () => {
       const phases: string[] = [];
       const f = await benchTarget(client, {
         singleOps: 10, pipelinedOps: 200, batches: 4,
-        linkCeiling: async () => (phases.push('ceiling'), ceilings.shift()),
+        linkCeiling: async (bytes) => (phases.push(`ceiling ${bytes}`), ceilings.shift()),
         onPhase: (phase) => phases.push(phase),
       });
-      expect(phases).to.deep.equal(['single round trips', 'pipelined operations', 'batches', 'ceiling', 'echoes', 'ceiling']);
+      // As many raw bytes each way as the echo phase moves: 200 echoes (the least) of a 64-byte payload, lines as long both ways.
+      const eachWay = 200 * encodeFrame(encodeCbor([0xffffffff, Op.echo, new Uint8Array(64)])).length;
+      expect(phases).to.deep.equal(['single round trips', 'pipelined operations', 'batches', `ceiling ${eachWay}`, 'echoes', `ceiling ${eachWay}`]);
       expect(f.link_ceiling_samples).to.deep.equal([40_000, 60_000]);
       expect(f.link_ceiling_bytes_per_s).to.equal(50_000);
       expect(f.echo_vs_link_ceiling).to.equal(shareOfCeiling(f.echo_line_bytes_per_s, 50_000));

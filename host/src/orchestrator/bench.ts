@@ -62,11 +62,12 @@ export interface BenchOptions {
   batches?: number;
   window?: number;
   /**
-   * Measures the raw link's echo ceiling now, in bytes/s both directions counted; called just
-   * before and just after the echo phase, and the echo is reported as a share of their mean
-   * (undefined when it could not be measured: then no share is given).
+   * Measures the raw link's echo ceiling now, streaming `bytesEachWay` (as many line bytes as the
+   * echo phase moves each way, so both are timed over as long), in bytes/s both directions
+   * counted; called just before and just after the echo phase, and the echo is reported as a
+   * share of their mean (undefined when it could not be measured: then no share is given).
    */
-  linkCeiling?: () => Promise<number | undefined>;
+  linkCeiling?: (bytesEachWay: number) => Promise<number | undefined>;
   /** Told which phase runs: "single", "pipelined", "batched", "echo", with its operation count. */
   onPhase?: (phase: string, operations: number) => void;
   /** Told the operations done of the running phase, now and then. */
@@ -111,11 +112,12 @@ export async function benchTarget(client: PoolClient, o: BenchOptions = {}): Pro
   const echoes = Math.max(200, Math.floor(pipelinedOps / 10));
   // An echo's response line is as long as its request line (same seq, status 0 for op 10).
   const lineBytes = 2 * encodeFrame(encodeCbor([0xffffffff, Op.echo, payload])).length;
-  const before = o.linkCeiling ? await o.linkCeiling() : undefined;
+  const eachWay = (echoes * lineBytes) / 2;
+  const before = o.linkCeiling ? await o.linkCeiling(eachWay) : undefined;
   o.onPhase?.('echoes', echoes);
   const echoMs = await windowed(echoes, window, () => client.echo(payload), o.onProgress);
   const echoRate = Math.round((echoes * lineBytes) / (echoMs / 1000));
-  const after = o.linkCeiling ? await o.linkCeiling() : undefined;
+  const after = o.linkCeiling ? await o.linkCeiling(eachWay) : undefined;
   const ceiling = before !== undefined && after !== undefined ? Math.round((before + after) / 2) : undefined;
 
   await client.resetPool();
