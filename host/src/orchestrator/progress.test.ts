@@ -69,8 +69,8 @@ describe('progress', function () {
     // script -q: no banner; -e: its exit code is the command's; -c: the command; output file /dev/null (the pty's bytes come on stdout).
     const r = await run('script', ['-qec', `${TSX} ${DEMO}`, '/dev/null'], { cwd: REPO_ROOT, env: { ...process.env, FORCE_COLOR: '0', TERM: 'xterm' }, timeout: 20_000 });
     const tty = r.stdout;
-    expect(tty).to.contain('\x1b[?25l'); // the cursor hidden while the bar is drawn
-    expect(tty).to.match(/\x1b\[\d*G|\r/); // redrawn in place (cursor to column / carriage return)
+    expect(tty).to.match(/\x1b\[1G/); // redrawn in place (cursor to the first column)
+    expect(tty).to.contain('\x1b[0K'); // the rest of the old line erased
     const frames = tty.match(/demo [█░]+ [0-4]\/4  counting/g) ?? [];
     expect(frames.length, tty).to.be.greaterThan(1); // drawn more than once, as the count went up
     expect(new Set(frames).size).to.be.greaterThan(1);

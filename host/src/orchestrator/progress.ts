@@ -96,7 +96,8 @@ class BarProgress implements Progress {
           const bar = cliProgress.Format.BarFormat(params.progress, options);
           return `${o.title} ${bar} ${params.value}/${params.total}  ${payload.what}  ${elapsed}`;
         },
-        hideCursor: true,
+        // A hidden cursor would stay hidden after a Ctrl-C that ends the process before stop().
+        hideCursor: false,
         clearOnComplete: true,
         stopOnComplete: false,
         barsize: 24,
@@ -113,6 +114,7 @@ class BarProgress implements Progress {
     if (this.bar) this.bars.remove(this.bar);
     this.counted = total !== undefined && total > 0;
     this.bar = this.bars.create(this.counted ? total! : 1, 0, { what, counted: this.counted });
+    this.bars.update(); // drawn now, however short the step: the redraw timer may never fire for it
   }
 
   update(done: number): void {
