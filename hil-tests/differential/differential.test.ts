@@ -17,6 +17,7 @@ import { HelloKey, Op } from '../../host/src/protocol/constants.js';
 import { RequestStream, type StreamItem } from '../../host/src/differential/stream.js';
 import { chunk, runQemu, runSim, runTwin, WINDOW_BYTES } from '../../host/src/differential/targets.js';
 import { liveChildPids } from '../../host/src/process/managed.js';
+import { createProgress } from '../../host/src/orchestrator/progress.js';
 import { configLimits } from '../../host/src/targets/build-info.js';
 import { needTools } from '../../host/src/testing/tools.js';
 
@@ -123,7 +124,14 @@ describe(`differential: twin, sim and QEMU answer seeded v2 request streams byte
 
       it('QEMU (the ARM ELF) matches the twin', async function () {
         needTools(this, [['qemu-system-arm', 'qemu-system-arm'], ['arm-none-eabi-gcc', 'gcc-arm-none-eabi']]);
-        compare('qemu', twin, await runQemu(chunks, CONFIG), items, replay);
+        // The long part of a run by hand (DIFF_COUNT=100000): a bar on a terminal, a line every few seconds in a CI log.
+        const progress = createProgress({ title: 'differential' });
+        progress.step(`QEMU: ${v.count} requests${v.faults ? ' through link faults' : ''}, windows of ≤ ${WINDOW_BYTES} bytes fed`, chunks.length);
+        try {
+          compare('qemu', twin, await runQemu(chunks, CONFIG, undefined, (n) => progress.update(n)), items, replay);
+        } finally {
+          progress.stop();
+        }
       });
     });
   }

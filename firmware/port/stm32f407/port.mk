@@ -47,7 +47,7 @@ MAP := $(BUILD_DIR)/cvm-fw.map
 # Names whose presence means a heap was linked in.
 HEAP_RE := (^|[^A-Za-z0-9_])(malloc|free|_sbrk|_malloc_r|_free_r|_sbrk_r)([^A-Za-z0-9_]|$$)
 
-.PHONY: all footprint
+.PHONY: all footprint echo
 all: $(BIN) footprint
 
 $(BUILD_DIR)/obj/%.o: %.c $(MAKEFILE_LIST)
@@ -84,4 +84,19 @@ footprint: $(ELF)
 	libc=$$(grep -oE 'lib[a-z_]+\.a\([^)]+\)' $(MAP) | sort -u | tr '\n' ' '); \
 	echo "  libraries   = $${libc:-none}"
 
--include $(OBJS:.o=.d)
+# The raw-echo build (echo/main.c): this port's boot, USART2 driver and idle loop with no core, the
+# ceiling `hil bench` measures under QEMU. Same flags, same heap check; only the port files it uses.
+ECHO_SRCS := $(PORT_DIR)/echo/main.c $(addprefix $(PORT_DIR)/,startup.c clock.c leds.c systick.c fault.c usart2.c)
+ECHO_OBJS := $(patsubst %.c,$(BUILD_DIR)/obj/%.o,$(ECHO_SRCS))
+ECHO_ELF := $(BUILD_DIR)/cvm-echo.elf
+
+echo: $(ECHO_ELF)
+	@set -- $$($(SIZE) -B $< | tail -n 1); echo "footprint echo (stm32f407): text=$$1 data=$$2 bss=$$3"
+
+$(ECHO_ELF): $(ECHO_OBJS) $(PORT_DIR)/linker.ld
+	$(CC) $(subst cvm-fw.map,cvm-echo.map,$(LDFLAGS)) $(ECHO_OBJS) -o $@
+	@if $(NM) $@ | grep -Eq '$(HEAP_RE)'; then \
+	  echo "error: $@ links a heap (malloc/free/_sbrk/_malloc_r); the firmware must allocate nothing" >&2; rm -f $@; exit 1; \
+	fi
+
+-include $(OBJS:.o=.d) $(ECHO_OBJS:.o=.d)

@@ -70,7 +70,7 @@ describe('board descriptors', () => {
   it('reports every problem, one a line', () => {
     const p = problems({ name: 'x', kind: 'twin', port: { path: '/dev/x' }, baud: 9600, colour: 'red' });
     expect(p).to.have.members([
-      'boards/x.json: /colour is not a descriptor field; remove it or fix its spelling (fields here: name, description, notes, kind, firmware, port, baud, dataBits, parity, stopBits, url, flash, reset, bannerTimeoutMs, requestTimeoutMs, link)',
+      'boards/x.json: /colour is not a descriptor field; remove it or fix its spelling (fields here: name, description, notes, kind, firmware, port, baud, dataBits, parity, stopBits, latencyTimerMs, url, flash, reset, bannerTimeoutMs, requestTimeoutMs, link)',
       'boards/x.json: /port is not used by kind "twin"; remove it, or change /kind',
       'boards/x.json: /baud is not used by kind "twin"; remove it, or change /kind',
     ]);

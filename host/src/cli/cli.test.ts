@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { liveChildPids } from '../process/managed.js';
+import { ManagedProcess, liveChildPids } from '../process/managed.js';
+import { REPO_ROOT } from '../targets/toolchain.js';
 import { runHil, type CliRun } from '../testing/run-cli.js';
 import { needTools } from '../testing/tools.js';
 import { FTDI, makeFakeSysfs } from '../transport/testing/fake-sysfs.js';
@@ -109,6 +110,18 @@ describe('hil (CLI)', function () {
       expect(lines.map((l) => l.split(' ')[0])).to.deep.equal(['flash', 'open', 'banner', 'hello', 'verify', 'bench:']);
       expect(lines[2]).to.match(/^banner {3}CVM-BOOT proto=\d+ fw=cvm-fw\/[\d.]+\+sim\.vms4\.g64\.a16\.e64 /);
       expect(lines[5]).to.match(/^bench: flashed .*cvm-fw\.elf with openocd \(first attempt\); it booted \(nonce [0-9a-f]{8}\) and runs cvm-fw\/[\d.]+\+sim\.vms4\.g64\.a16\.e64, the build just flashed$/);
+    });
+
+    it('on a terminal (a real pty through script(1)): every step\'s line, and a bar naming the running step', async function () {
+      needTools(this, [['script', 'bsdutils']]);
+      const p = new ManagedProcess('hil flash under script(1) (test)', 'script', ['-qec', `${process.execPath} ${join(REPO_ROOT, 'bin', 'hil.js')} flash --board ${file}`, '/dev/null'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm' } });
+      const { timedOut } = await p.exitWithin(60_000);
+      expect(timedOut).to.equal(false);
+      expect(p.exitCode, p.output).to.equal(0);
+      expect(p.output).to.match(/\x1b\[1G/); // a bar redrawn in place, on the terminal
+      for (const step of ['flash', 'open', 'banner', 'hello', 'verify']) expect(p.output).to.contain(`flash: ${step}: `); // the bar names each running step
+      for (const step of ['flash    ', 'open     ', 'hello    ', 'verify   ']) expect(p.output).to.contain(step);
+      expect(p.output).to.match(/bench: flashed .* the build just flashed/);
     });
 
     it('retries once after a failure, and then succeeds', async () => {

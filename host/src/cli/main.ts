@@ -16,8 +16,9 @@ import { EXIT, UsageError, errorLine, exitCodeHelp, exitCodeOf } from '../orches
 import { REPO_ROOT } from '../targets/toolchain.js';
 import { loadConfig, withArtefacts, type HilConfig } from '../orchestrator/config.js';
 import { formatSummary, parallelExitCode, reportName, runBoardsInParallel } from '../orchestrator/parallel.js';
-import { collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
-import { benchCodec, benchTarget, QEMU_ECHO_CEILING_BYTES_PER_S } from '../orchestrator/bench.js';
+import { adapterLatencyOf, collectDiagnostics, formatDiagnostics } from '../orchestrator/diag.js';
+import { benchJsonLine, runBench } from '../orchestrator/bench-run.js';
+import { createProgress, quietProgress } from '../orchestrator/progress.js';
 import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
 import { formatPortReport, listPorts } from '../orchestrator/list.js';
 import { createCapture, monitorTransport, replayCapture } from '../orchestrator/monitor.js';
@@ -177,7 +178,8 @@ program
     const target = oneTarget(cmd, opts.board, opts.target);
     const t = await openTarget(target, { link: linkOf(opts.link, target) });
     try {
-      const d = await collectDiagnostics(t.client, { samples: opts.samples });
+      const adapter = adapterLatencyOf(t.transport);
+      const d = await collectDiagnostics(t.client, { samples: opts.samples, ...(adapter ? { adapter } : {}) });
       if (opts.json) {
         console.log(JSON.stringify({ ...d, hello: { ...d.hello, uniqueId: Buffer.from(d.hello.uniqueId).toString('hex') } }));
       } else {
@@ -190,41 +192,29 @@ program
 
 program
   .command('bench')
-  .description('benchmark targets: single-op round trip, pipelined and batched throughput, host codec cost; a JSON line last')
+  .description('benchmark targets: single-op round trip, pipelined and batched throughput, host codec cost; for QEMU the raw link\'s echo ceiling measured in the same run; the HIL suite through the link emulator paced like a USB-UART adapter; a JSON line last')
   .option('-t, --target <spec...>', 'targets to measure, in order (default: the default target)')
   .option('-b, --board <name|path>', `${BOARD_HELP}; measured one after another`, collect, [])
   .option('--quick', 'fewer operations (a smoke run)')
+  .option('--suite-target <spec>', 'the target the HIL suite runs on through the emulated adapter (115200 baud with latency timers 1 and 16 ms, 921600 with 1 ms); "none" skips it (default sim; none with --quick)')
   .addOption(linkOption())
-  .addHelpText('after', '\nExamples:\n  hil bench --target twin\n  hil bench --target twin sim --quick\n  hil bench --board sim --board sim-small --quick\n  hil bench --target sim --quick --link baud=115200,latency=1\n\nnpm run bench:link measures the lossy-link figures (the HIL suite and write-then-verify through the\nlink emulator at several byte error rates, and a dead link).')
-  .action(async (opts: { target?: string[]; board: string[]; quick?: boolean; link?: string }) => {
+  .addHelpText('after', '\nProgress goes to stderr (a bar on a terminal, plain lines otherwise); figures and the JSON line to stdout.\n\nExamples:\n  hil bench --target twin\n  hil bench --target twin sim --quick\n  hil bench --target qemu --suite-target none\n  hil bench --board sim --board sim-small --quick\n  hil bench --target sim --quick --link baud=115200,latency=1\n\nnpm run bench:link measures the lossy-link figures (the HIL suite and write-then-verify through the\nlink emulator at several byte error rates, and a dead link).')
+  .action(async (opts: { target?: string[]; board: string[]; quick?: boolean; link?: string; suiteTarget?: string }) => {
     const targets = targetsOf(opts.board, opts.target);
     const links = targets.map((t) => linkOf(opts.link, t));
-    const codec = benchCodec(opts.quick ? 20_000 : 200_000);
-    console.log(`host codec: ${codec.codec_ns_per_op} ns/op (frame + CBOR, encode + decode) vs cbor-x alone ${codec.cborx_ns_per_op} ns/op: ${codec.codec_vs_cborx}x`);
-    const all: Record<string, unknown> = {};
-    for (const [i, target] of targets.entries()) {
-      const spec = target.name;
-      // Boot to ready: from starting the target (process, pty, emulator) to its hello answered.
-      // A first open builds what is missing, so that the figure is the boot, not the build.
-      const link = links[i]!;
-      await (await openTarget(target, { link })).close();
-      const t0 = performance.now();
-      const t = await openTarget(target, { link });
-      const bootToReadyMs = +(performance.now() - t0).toFixed(1);
-      try {
-        const slow = !target.kind.startsWith('twin');
-        const ceiling = target.kind === 'qemu' ? QEMU_ECHO_CEILING_BYTES_PER_S : undefined;
-        const f = await benchTarget(t.client, {
-          ...(opts.quick || slow ? { singleOps: opts.quick ? 300 : 2000, pipelinedOps: opts.quick ? 2000 : 20_000, batches: opts.quick ? 50 : 400 } : {}),
-          ...(ceiling ? { linkCeilingBytesPerS: ceiling } : {}),
-        });
-        console.log(`${spec}: boot to ready ${bootToReadyMs} ms; single ${f.single_ops_per_s} ops/s (rtt median ${f.single_rtt_median_ms} ms, p99 ${f.single_rtt_p99_ms} ms), pipelined ${f.pipelined_ops_per_s} ops/s, batched ${f.batched_ops_per_s} ops/s, echo ${(f.echo_line_bytes_per_s / 1024).toFixed(1)} KiB/s of lines both ways${f.echo_vs_link_ceiling !== undefined ? ` (${Math.round(f.echo_vs_link_ceiling * 100)}% of the raw link's bulk echo, 33 KB/s)` : ''}`);
-        all[link === 'none' ? spec : `${spec} [link ${link}]`] = { boot_to_ready_ms: bootToReadyMs, ...f, ...codec, ...(t.emulator ? { link, link_counters: t.emulator.counters } : {}) };
-      } finally {
-        await t.close();
-      }
+    const suiteTarget = opts.suiteTarget ?? (opts.quick ? 'none' : 'sim');
+    try {
+      if (suiteTarget !== 'none') parseTargetSpec(suiteTarget); // a bad spec is a usage error now, not minutes into the bench
+    } catch (e) {
+      throw new UsageError(`--suite-target: ${(e as Error).message}`);
     }
-    console.log(JSON.stringify(all));
+    const progress = createProgress({ title: 'bench' });
+    try {
+      const report = await runBench({ targets, links, quick: opts.quick, ...(suiteTarget !== 'none' ? { suiteTarget } : {}), progress });
+      console.log(benchJsonLine(report));
+    } finally {
+      progress.stop(); // the terminal's cursor back, whatever happened
+    }
   });
 
 program
@@ -249,7 +239,8 @@ program
       '',
       'A descriptor claims a port by its path ("port": {"path": ...}) or by its adapter\'s USB ids',
       '("port": {"usb": {"vendorId", "productId", "serialNumber"?}}). Pseudo-terminals (sim, qemu,',
-      'twin-pty) are never listed: reach them with --target.',
+      'twin-pty) are never listed: reach them with --target. An FTDI adapter\'s latency timer is shown,',
+      'with what it costs and how to set it to 1 ms (hil diag shows it too).',
       '',
       'Examples:',
       '  hil list',
@@ -295,8 +286,15 @@ program
     ].join('\n'),
   )
   .action(async (opts: { board: string; build: boolean }) => {
-    const summary = await flashAndVerify(board(opts.board), { build: opts.build, onStep: (line) => console.log(line) });
-    console.log(formatFlashSummary(summary));
+    // On a terminal, each step's line stays and a bar shows the running step and its time; elsewhere the lines alone.
+    const progress = process.stderr.isTTY ? createProgress({ title: 'flash' }) : quietProgress();
+    try {
+      const summary = await flashAndVerify(board(opts.board), { build: opts.build, onStep: (line) => (progress.log(line), progress.step(line.trim().replace(/\s+/, ': ').replace(/\s+/g, ' ').slice(0, 72))) });
+      progress.stop();
+      console.log(formatFlashSummary(summary));
+    } finally {
+      progress.stop();
+    }
   });
 
 program

@@ -3,7 +3,7 @@
  * every frame line it wrote, in order: the twin (in-process), the C core built for the host (the
  * sim, through its --stdio mode) and the ARM ELF under QEMU (through its USART2 pty, with the
  * serial transport, in windows of at most max_inflight_bytes, since serialport on a pty stalls on
- * large unanswered writes).
+ * large unanswered writes). `runQemu` tells `onChunk` how many chunks it has fed (for progress).
  */
 import { spawn } from 'node:child_process';
 import { decodeCbor } from '../codec/cbor.js';
@@ -89,7 +89,7 @@ export async function runSim(chunks: StreamItem[][], config: FirmwareConfig = 'd
  * whose seq is the chunk's sync item's (its content is the device's to choose: under v2 a sync
  * outside the session is answered out_of_sequence or no_session, and is compared like the rest).
  */
-export async function runQemu(chunks: StreamItem[][], config: FirmwareConfig = 'default', timeoutMs = 10_000): Promise<string[]> {
+export async function runQemu(chunks: StreamItem[][], config: FirmwareConfig = 'default', timeoutMs = 10_000, onChunk?: (done: number) => void): Promise<string[]> {
   const q = await startQemu(config);
   const port = new SerialTransport({ path: q.path, name: `qemu (${q.path})`, peer: { label: q.process.label, exited: q.process.exited } });
   const out: string[] = [];
@@ -115,6 +115,7 @@ export async function runQemu(chunks: StreamItem[][], config: FirmwareConfig = '
       const done = new Promise<void>((resolve) => (waiting = { seq, resolve }));
       await port.write(Buffer.concat(chunks[i]!.map((it) => it.bytes)));
       await withTimeout(done, timeoutMs, `QEMU's answer to sync ${i} (after ${out.length} frames)`);
+      onChunk?.(i + 1);
     }
     return out;
   } finally {

@@ -41,26 +41,93 @@ export interface SuiteCell {
 }
 
 /**
- * Runs `hil test --target T --link L --reporter dot --report-dir <tmp>` and reads its run.json;
- * the temp folder is removed. Bounded by timeoutMs (then the run is stopped and reported).
+ * Counts finished tests in the output of Mocha's dot reporter, fed chunk by chunk: one character a
+ * test ("." passed, "," pending, "!" failed) in runs between the lines tests print (which hold
+ * dots of their own: only whitespace-separated runs of those characters count), until the summary.
+ * Returns the count so far when a chunk added to it, else undefined.
  */
+export function dotReporterCounter(): (chunk: string) => number | undefined {
+  let finished = 0;
+  let summary = false;
+  let carry = '';
+  return (chunk) => {
+    if (summary) return undefined;
+    let text = carry + chunk;
+    const end = text.search(/\d+ (passing|failing)/);
+    if (end >= 0) {
+      summary = true;
+      text = text.slice(0, end);
+    }
+    const tokens = text.split(/\s+/);
+    carry = summary || /\s$/.test(text) ? '' : tokens.pop()!;
+    if (/^[.,!]+$/.test(carry)) {
+      tokens.push(carry);
+      carry = '';
+    }
+    const dots = tokens.filter((t) => /^[.,!]+$/.test(t)).reduce((n, t) => n + t.length, 0);
+    if (!dots) return undefined;
+    finished += dots;
+    return finished;
+  };
+}
+
+/** What one `hil test` process through the link emulator left behind. */
+export interface SuiteProcessRun {
+  /** Its run.json, when it wrote one. */
+  record: Record<string, unknown> | undefined;
+  exitCode: number | null;
+  exitSignal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** Wall time of the process, in ms. */
+  durationMs: number;
+  /** The last lines it printed (for a problem report). */
+  tail: string;
+}
+
+/**
+ * Runs `hil test --target T --link L --reporter dot --report-dir <tmp>` in its own process (the
+ * suite's modules are ES modules, loaded once a process: a second run needs a fresh one) and reads
+ * its run.json; the temp folder is removed. Bounded by timeoutMs (then the run is stopped).
+ * `onTest` is called with the count of tests finished so far, from the dot reporter's output.
+ */
+export async function runSuiteProcess(target: string, link: string, timeoutMs = 600_000, onTest?: (finished: number) => void): Promise<SuiteProcessRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'hil-bench-suite-'));
+  const t0 = now();
+  try {
+    const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', '--target', target, '--link', link, '--reporter', 'dot', '--report-dir', dir];
+    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+    delete env.HIL_LINK; // --link says it
+    const p = new ManagedProcess(`hil test --target ${target} --link ${link} (bench)`, process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (onTest) {
+      const count = dotReporterCounter();
+      p.child.stdout?.on('data', (d: Buffer) => {
+        const n = count(d.toString('utf8'));
+        if (n !== undefined) onTest(n);
+      });
+    }
+    const { timedOut } = await p.exitWithin(timeoutMs);
+    const durationMs = Math.round(now() - t0);
+    let record: Record<string, unknown> | undefined;
+    try {
+      record = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      record = undefined;
+    }
+    return { record, exitCode: p.exitCode, exitSignal: p.exitSignal, timedOut, durationMs, tail: p.output.trim().split('\n').slice(-3).join(' | ') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the suite through `cellLink(ber, seed)` (runSuiteProcess) and reads its outcome. Never throws. */
 export async function suiteCell(target: string, ber: number, seed: number, timeoutMs = 600_000): Promise<SuiteCell> {
-  const dir = mkdtempSync(join(tmpdir(), 'hil-bench-link-'));
   const t0 = now();
   const base = { target, ber, seed };
   try {
-    const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', '--target', target, '--link', cellLink(ber, seed), '--reporter', 'dot', '--report-dir', dir];
-    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
-    delete env.HIL_LINK; // --link says it
-    const p = new ManagedProcess(`hil test --target ${target} (bench:link)`, process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const { timedOut } = await p.exitWithin(timeoutMs);
-    const durationMs = Math.round(now() - t0);
-    let rec: Record<string, unknown>;
-    try {
-      rec = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;
-    } catch {
-      const tail = p.output.trim().split('\n').slice(-3).join(' | ');
-      return { ...base, passed: 0, failed: 0, notRun: 0, retransmits: undefined, exitCode: p.exitCode, durationMs, problem: `${timedOut ? `timed out after ${timeoutMs} ms` : `exit ${p.exitSignal ?? p.exitCode}`}, no run.json: ${tail}` };
+    const r = await runSuiteProcess(target, cellLink(ber, seed), timeoutMs);
+    const rec = r.record;
+    if (!rec) {
+      return { ...base, passed: 0, failed: 0, notRun: 0, retransmits: undefined, exitCode: r.exitCode, durationMs: r.durationMs, problem: `${r.timedOut ? `timed out after ${timeoutMs} ms` : `exit ${r.exitSignal ?? r.exitCode}`}, no run.json: ${r.tail}` };
     }
     const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
     // run.json's link section holds what the emulator injected when the suite ran through one.
@@ -73,15 +140,13 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
       failed: num(rec.failed),
       notRun: num(rec.notRun),
       retransmits: link?.client?.retransmits,
-      exitCode: p.exitCode,
-      durationMs,
+      exitCode: r.exitCode,
+      durationMs: r.durationMs,
       ...notThrough,
-      ...(timedOut ? { problem: `timed out after ${timeoutMs} ms` } : {}),
+      ...(r.timedOut ? { problem: `timed out after ${timeoutMs} ms` } : {}),
     };
   } catch (e) {
     return { ...base, passed: 0, failed: 0, notRun: 0, retransmits: undefined, exitCode: null, durationMs: Math.round(now() - t0), problem: (e as Error).message.split('\n')[0]! };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -16,16 +16,17 @@ export interface BenchFigures {
   batched_ops_per_s: number;
   /** Line bytes per second of pipelined 64-byte echoes, both directions counted (request + response). */
   echo_line_bytes_per_s: number;
-  /** echo_line_bytes_per_s over the raw link's bulk-echo ceiling, when one is known (QEMU: 33 KB/s). */
+  /**
+   * The raw link's echo ceiling, both directions counted, when one was measured in this run: the
+   * mean of the measurements just before and just after the echo phase (QEMU: the raw-echo build
+   * of the USART2 port, bench-run.ts), so that the share compares figures of the same moment.
+   */
+  link_ceiling_bytes_per_s?: number;
+  /** The ceiling's measurements, before and after the echo phase, in bytes/s both ways. */
+  link_ceiling_samples?: [number, number];
+  /** echo_line_bytes_per_s / link_ceiling_bytes_per_s. */
   echo_vs_link_ceiling?: number;
 }
-
-/**
- * Bulk echo of raw lines on QEMU's pty with serialport (shared/qemu-notes.md: 33 KB/s). It counts
- * both directions: a raw-echo build of this firmware's own USART2 port, measured here the same way,
- * moved 14.8 KiB/s each way (29.6 KiB/s in all).
- */
-export const QEMU_ECHO_CEILING_BYTES_PER_S = 33 * 1000;
 
 export interface CodecFigures {
   /** Host path per op: CBOR encode + frame encode + line classify + CBOR decode, in ns. */
@@ -38,12 +39,17 @@ export interface CodecFigures {
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
-/** Runs `n` requests with at most `window` in flight; returns elapsed ms. */
-async function windowed(n: number, window: number, request: (i: number) => Promise<unknown>): Promise<number> {
+/** Runs `n` requests with at most `window` in flight; returns elapsed ms. `onDone` hears the count done every 1/64 of n. */
+async function windowed(n: number, window: number, request: (i: number) => Promise<unknown>, onDone?: (done: number) => void): Promise<number> {
   const t0 = now();
   let next = 0;
+  let done = 0;
+  const every = Math.max(1, Math.floor(n / 64));
   const lanes = Array.from({ length: Math.min(window, n) }, async () => {
-    while (next < n) await request(next++);
+    while (next < n) {
+      await request(next++);
+      if (onDone && ++done % every === 0) onDone(done);
+    }
   });
   await Promise.all(lanes);
   return now() - t0;
@@ -55,8 +61,17 @@ export interface BenchOptions {
   pipelinedOps?: number;
   batches?: number;
   window?: number;
-  /** The raw link's echo ceiling in bytes/s, to report the protocol path as a share of it. */
-  linkCeilingBytesPerS?: number;
+  /**
+   * Measures the raw link's echo ceiling now, streaming `bytesEachWay` (as many line bytes as the
+   * echo phase moves each way, so both are timed over as long), in bytes/s both directions
+   * counted; called just before and just after the echo phase, and the echo is reported as a
+   * share of their mean (undefined when it could not be measured: then no share is given).
+   */
+  linkCeiling?: (bytesEachWay: number) => Promise<number | undefined>;
+  /** Told which phase runs: "single", "pipelined", "batched", "echo", with its operation count. */
+  onPhase?: (phase: string, operations: number) => void;
+  /** Told the operations done of the running phase, now and then. */
+  onProgress?: (done: number) => void;
 }
 
 /** Measures one target through an open client; leaves the pool empty. */
@@ -74,27 +89,36 @@ export async function benchTarget(client: PoolClient, o: BenchOptions = {}): Pro
   await windowed(Math.min(1000, pipelinedOps), window, (i) => client.storeGlobal(0, g(i), i));
 
   const rtts: number[] = [];
+  o.onPhase?.('single round trips', singleOps);
   const t0 = now();
   for (let i = 0; i < singleOps; i++) {
     const s = now();
     await client.loadGlobal(0, g(i));
     rtts.push(now() - s);
+    if (o.onProgress && i % 64 === 63) o.onProgress(i + 1);
   }
   const singleMs = now() - t0;
   rtts.sort((a, b) => a - b);
 
-  const pipeMs = await windowed(pipelinedOps, window, (i) => (i & 1 ? client.loadGlobal(0, g(i)) : client.storeGlobal(0, g(i), i)));
+  o.onPhase?.('pipelined operations', pipelinedOps);
+  const pipeMs = await windowed(pipelinedOps, window, (i) => (i & 1 ? client.loadGlobal(0, g(i)) : client.storeGlobal(0, g(i), i)), o.onProgress);
 
   const size = info.maxBatch;
   const batch = Array.from({ length: size }, (_, i) => ({ op: 'store_global' as const, vm: 0, global: g(i), value: i }));
-  const batchMs = await windowed(batches, 4, () => client.batch(batch));
+  o.onPhase?.('batches', batches);
+  const batchMs = await windowed(batches, 4, () => client.batch(batch), o.onProgress);
 
   const payload = new Uint8Array(64).fill(0x5a);
   const echoes = Math.max(200, Math.floor(pipelinedOps / 10));
   // An echo's response line is as long as its request line (same seq, status 0 for op 10).
   const lineBytes = 2 * encodeFrame(encodeCbor([0xffffffff, Op.echo, payload])).length;
-  const echoMs = await windowed(echoes, window, () => client.echo(payload));
+  const eachWay = (echoes * lineBytes) / 2;
+  const before = o.linkCeiling ? await o.linkCeiling(eachWay) : undefined;
+  o.onPhase?.('echoes', echoes);
+  const echoMs = await windowed(echoes, window, () => client.echo(payload), o.onProgress);
   const echoRate = Math.round((echoes * lineBytes) / (echoMs / 1000));
+  const after = o.linkCeiling ? await o.linkCeiling(eachWay) : undefined;
+  const ceiling = before !== undefined && after !== undefined ? Math.round((before + after) / 2) : undefined;
 
   await client.resetPool();
   return {
@@ -104,7 +128,7 @@ export async function benchTarget(client: PoolClient, o: BenchOptions = {}): Pro
     pipelined_ops_per_s: Math.round(pipelinedOps / (pipeMs / 1000)),
     batched_ops_per_s: Math.round((batches * size) / (batchMs / 1000)),
     echo_line_bytes_per_s: echoRate,
-    ...(o.linkCeilingBytesPerS ? { echo_vs_link_ceiling: +(echoRate / o.linkCeilingBytesPerS).toFixed(2) } : {}),
+    ...(ceiling !== undefined ? { link_ceiling_bytes_per_s: ceiling, link_ceiling_samples: [before!, after!] as [number, number], echo_vs_link_ceiling: shareOfCeiling(echoRate, ceiling) } : {}),
   };
 }
 
@@ -129,4 +153,20 @@ export function benchCodec(iterations = 200_000): CodecFigures {
   });
   if (sink < 0) console.log(sink);
   return { codec_ns_per_op: Math.round(ours), cborx_ns_per_op: Math.round(theirs), codec_vs_cborx: +(ours / theirs).toFixed(2) };
+}
+
+/** `rate` as a share of `ceiling` (both in the same unit), to 2 decimals; undefined without a ceiling > 0. */
+export function shareOfCeiling(rate: number, ceiling: number): number;
+export function shareOfCeiling(rate: number, ceiling: number | undefined): number | undefined;
+export function shareOfCeiling(rate: number, ceiling: number | undefined): number | undefined {
+  return ceiling !== undefined && ceiling > 0 ? +(rate / ceiling).toFixed(2) : undefined;
+}
+
+/**
+ * The least time a link can carry these bytes in, in seconds: 10 bits a byte (8N1) at `baud`,
+ * full duplex, so the busier direction bounds it.
+ */
+export function wireLimitSeconds(bytesH2d: number, bytesD2h: number, baud: number): number {
+  if (!(baud > 0)) throw new RangeError(`baud must be > 0 (got ${baud})`);
+  return (Math.max(bytesH2d, bytesD2h) * 10) / baud;
 }

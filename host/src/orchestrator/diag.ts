@@ -2,8 +2,14 @@
  * Board diagnostics: what a bench engineer asks first of a target. Collected through the public
  * client API only, so a script can do the same.
  */
+import { realpathSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { LinkStats, PoolClient } from '../client/pool-client.js';
 import type { Hello, Stats } from '../protocol/messages.js';
+import { latencyAdvice, readLatencyTimer } from '../transport/adapter-latency.js';
+import { LinkEmulator } from '../transport/emulator.js';
+import { SerialTransport } from '../transport/serial.js';
+import type { Transport } from '../transport/transport.js';
 
 /** The device's link-layer counters (stats keys 15..18, PROTOCOL.md §3.3, §6). */
 export interface DeviceLinkCounters {
@@ -34,12 +40,48 @@ export interface LinkFigures {
   rttMs: number[];
 }
 
+/** The USB-UART adapter's latency timer, when the target's port is on one that has it (FTDI). */
+export interface AdapterLatency {
+  /** The tty, e.g. ttyUSB0. */
+  tty: string;
+  /** Its latency timer, in ms. */
+  ms: number;
+  /** What it costs and how to set it to 1 ms (adapter-latency.ts latencyAdvice); empty at 1 ms. */
+  advice: string[];
+}
+
 export interface Diagnostics {
   target: string;
   hello: Hello;
   stats: Stats;
   link: LinkFigures;
   linkQuality: LinkQuality;
+  adapter?: AdapterLatency;
+}
+
+/**
+ * The latency timer of the adapter under `transport` (through the link emulator, if any), read
+ * from sysfs; undefined for a link that is not a serial port with one (twin, pty, TCP, CDC-ACM).
+ */
+export function adapterLatencyOf(transport: Transport, sysfsRoot = '/sys'): AdapterLatency | undefined {
+  const inner = transport instanceof LinkEmulator ? transport.inner : transport;
+  if (!(inner instanceof SerialTransport)) return undefined;
+  let tty: string;
+  try {
+    tty = basename(realpathSync(inner.path)); // /dev/serial/by-id/usb-FTDI_... -> ttyUSB0
+  } catch {
+    tty = basename(inner.path);
+  }
+  const ms = readLatencyTimer(tty, sysfsRoot);
+  return ms === undefined ? undefined : { tty, ms, advice: latencyAdvice(tty, ms, sysfsRoot) };
+}
+
+/** The report's adapter lines: the timer, then the advice. */
+export function formatAdapterLatency(a: AdapterLatency): string[] {
+  const [cost, ...fixes] = a.advice;
+  const head = `adapter         ${a.tty}: latency timer ${a.ms} ms`;
+  if (!cost) return [`${head} (the lowest it goes)`];
+  return [`${head}: ${cost.replace(/^\S+: latency timer \d+ ms: /, '')}`, ...fixes.map((l) => `                ${l.trim()}`)];
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -69,14 +111,14 @@ export async function measureLink(client: PoolClient, samples = 200): Promise<Li
   return { samples, medianMs: percentile(times, 50), p99Ms: percentile(times, 99), echoBytesPerS: Math.round((n * payload.length) / seconds), rttMs };
 }
 
-export async function collectDiagnostics(client: PoolClient, options: { samples?: number } = {}): Promise<Diagnostics> {
+export async function collectDiagnostics(client: PoolClient, options: { samples?: number; adapter?: AdapterLatency } = {}): Promise<Diagnostics> {
   const hello = await client.hello();
   const stats = await client.stats();
   const link = await measureLink(client, options.samples ?? 200);
   // Read after the measurement, so the counters cover it.
   const after = (await client.stats()) as Stats & Partial<DeviceLinkCounters>;
   const device: DeviceLinkCounters = { replayed: after.replayed ?? 0, outOfSequence: after.outOfSequence ?? 0, noSession: after.noSession ?? 0, sessions: after.sessions ?? 0 };
-  return { target: client.target, hello, stats, link, linkQuality: { client: client.linkStats(), device } };
+  return { target: client.target, hello, stats, link, linkQuality: { client: client.linkStats(), device }, ...(options.adapter ? { adapter: options.adapter } : {}) };
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -104,6 +146,7 @@ export function formatDiagnostics(d: Diagnostics): string {
     `round trip      median ${d.link.medianMs.toFixed(3)} ms, p99 ${d.link.p99Ms.toFixed(3)} ms (${d.link.samples} echoes)`,
     `throughput      ${(d.link.echoBytesPerS / 1024).toFixed(1)} KiB/s echo payload, pipelined`,
     ...formatLinkQuality(d.linkQuality),
+    ...(d.adapter ? formatAdapterLatency(d.adapter) : []),
   ];
   return lines.join('\n');
 }

@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { BOARDS_DIR, displayPath, loadAllBoards, type Board, type DescriptorError } from '../boards/descriptor.js';
 import { formatUsbId, listSerialPorts, matchesUsb, type ListOptions, type PortListing, type SerialPortInfo } from '../transport/serial-list.js';
+import { latencyAdvice } from '../transport/adapter-latency.js';
 
 export interface PortMatch {
   board: string;
@@ -20,6 +21,8 @@ export interface PortRow {
 
 export interface PortReport {
   method: string;
+  /** The sysfs root the ports were read from (for the latency timer's path in advice). */
+  sysfsRoot: string;
   notes: string[];
   rows: PortRow[];
   /** Serial boards whose port is not attached. */
@@ -55,7 +58,7 @@ export async function listPorts(options: ListOptions & { /** Board folders, sear
   const rows = listing.ports.map((port) => ({ port, matches: matchBoards(port, boards) }));
   const claimed = new Set(rows.flatMap((r) => r.matches.map((m) => m.board)));
   const absent = boards.filter((b) => b.kind === 'serial' && !claimed.has(b.name));
-  return { method: listing.method, notes: listing.notes, rows, absent, descriptorErrors: errors };
+  return { method: listing.method, sysfsRoot: options.sysfsRoot ?? '/sys', notes: listing.notes, rows, absent, descriptorErrors: errors };
 }
 
 function boardPort(b: Board): string {
@@ -77,7 +80,8 @@ export function formatPortReport(r: PortReport): string {
         : 'not USB (a built-in UART)';
       const drv = port.driver ? `  [${port.driver}]` : '';
       const who = matches.length ? `board ${matches.map((m) => `${m.board} (by ${m.by})`).join(', ')}` : 'no descriptor';
-      lines.push(`  ${port.path.padEnd(w)}  ${what}${drv}  →  ${who}`);
+      const latency = port.latencyTimerMs !== undefined ? `  latency timer ${port.latencyTimerMs} ms` : '';
+      lines.push(`  ${port.path.padEnd(w)}  ${what}${drv}  →  ${who}${latency}`);
     }
   }
   if (usbRows.length === 0) {
@@ -85,6 +89,9 @@ export function formatPortReport(r: PortReport): string {
       `  no USB serial device is attached${otherRows.length ? ' (only built-in UARTs)' : ''}: plug in the USB-UART adapter or the board's ST-LINK/V2-1 (0483:374b); ` +
         'pseudo-terminals (sim, qemu, twin-pty) are never listed: reach them with --target',
     );
+  }
+  for (const { port } of r.rows) {
+    if (port.latencyTimerMs !== undefined) lines.push(...latencyAdvice(port.path.split('/').pop()!, port.latencyTimerMs, r.sysfsRoot).map((l) => `  ${l}`));
   }
   for (const b of r.absent) lines.push(`  board ${b.name} (${displayPath(b.file)}): its port ${boardPort(b)} is not attached`);
   for (const n of r.notes) lines.push(`  note: ${n}`);

@@ -72,6 +72,8 @@ export interface TargetDescriptor {
   port?: { path?: string; usb?: UsbSelector };
   /** Baud rate of a serial port, local or over RFC 2217 (default 115200). */
   baud?: number;
+  /** A serial port's USB-UART adapter latency timer to set when it opens, in ms (1..255; FTDI; transport/adapter-latency.ts). */
+  latencyTimerMs?: number;
   /** Line format of a serial port, local or over RFC 2217 (default 8N1). */
   dataBits?: 5 | 6 | 7 | 8;
   parity?: Parity;

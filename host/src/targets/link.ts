@@ -4,11 +4,14 @@
  * place every target's transport is made, so every kind can run through the emulator. The
  * strategy (strategy.ts) opens it; the monitor listens on it without a client.
  */
+import { realpathSync } from 'node:fs';
+import { basename } from 'node:path';
 import { SerialTransport } from '../transport/serial.js';
 import { TransportError, type Transport } from '../transport/transport.js';
 import { TcpTransport, parseTcpUrl } from '../transport/tcp.js';
 import { Rfc2217Transport, parseRfc2217Url } from '../transport/rfc2217.js';
 import { resolveUsbPort } from '../transport/serial-list.js';
+import { setLatencyTimer } from '../transport/adapter-latency.js';
 import { LinkEmulator, hasFaults, parseLinkSpec, type LinkSpec } from '../transport/emulator.js';
 import { TwinTransport } from '../twin/transport.js';
 import { serveTwinOnPty } from '../twin/pty.js';
@@ -24,6 +27,26 @@ export interface LinkOptions {
    * Undefined: the descriptor's own `link`; "none" or "": the target's own link, untouched.
    */
   link?: LinkSpec | string;
+  /** The sysfs root a serial port's adapter is found under (default /sys; tests pass a fake tree). */
+  sysfsRoot?: string;
+  /** Told a line worth showing that is not an error (e.g. the adapter's latency timer could not be set); default stderr. */
+  onNote?: (line: string) => void;
+}
+
+/**
+ * Sets the latency timer of the adapter at `path` when the descriptor asks (`latencyTimerMs`):
+ * a timer that may not be written (or an adapter without one) is a note, never a failure.
+ */
+function applyLatencyTimer(t: Target, path: string, options: LinkOptions): void {
+  if (t.latencyTimerMs === undefined) return;
+  let tty: string;
+  try {
+    tty = basename(realpathSync(path));
+  } catch {
+    tty = basename(path);
+  }
+  const r = setLatencyTimer(tty, t.latencyTimerMs, options.sysfsRoot !== undefined ? { sysfsRoot: options.sysfsRoot } : {});
+  if (!r.ok) (options.onNote ?? ((l: string) => console.error(l)))(`${whereOf(t)}: /latencyTimerMs: ${r.message}`);
 }
 
 /** A target's link, opened as far as the transport (no client yet). */
@@ -118,14 +141,16 @@ export async function openLink(target: string | Target, options: LinkOptions = {
       case 'serial': {
         const usb = t.port?.usb;
         if (t.port?.path) {
+          applyLatencyTimer(t, t.port.path, options);
           transport = new SerialTransport({ path: t.port.path, ...baudRate, ...lineFormat });
         } else if (usb) {
           let path: string;
           try {
-            path = await resolveUsbPort(usb);
+            path = await resolveUsbPort(usb, options.sysfsRoot !== undefined ? { sysfsRoot: options.sysfsRoot } : {});
           } catch (e) {
             throw new TransportError(t.name, (e as Error).message, 'open', { cause: e });
           }
+          applyLatencyTimer(t, path, options);
           transport = new SerialTransport({ path, ...baudRate, ...lineFormat, name: `${t.name} (${path})` });
         } else {
           throw new TargetSpecError(`${whereOf(t)}: a serial target needs /port/path or /port/usb`);

@@ -45,8 +45,13 @@ export function armElf(config: FirmwareConfig = 'default'): string {
   return join(FIRMWARE_DIR, 'build', config, 'arm', 'cvm-fw.elf');
 }
 
+/** The raw-echo ELF (`make -C firmware arm-echo`): the port's USART2 driver echoing bytes, no core; the bench's link ceiling. */
+export function armEchoElf(config: FirmwareConfig = 'default'): string {
+  return join(FIRMWARE_DIR, 'build', config, 'arm', 'cvm-echo.elf');
+}
+
 /** Builds (incrementally) one firmware make target; the error carries make's output. */
-export async function buildFirmware(target: 'sim' | 'arm', config: FirmwareConfig = 'default'): Promise<string> {
+export async function buildFirmware(target: 'sim' | 'arm' | 'arm-echo', config: FirmwareConfig = 'default'): Promise<string> {
   requireTool('make', 'make', `build the firmware ${target}`);
   if (target === 'sim') requireTool('gcc', 'gcc', 'build the sim (the firmware core for the host)');
   else requireTool('arm-none-eabi-gcc', 'gcc-arm-none-eabi', 'build the ARM firmware');
@@ -56,7 +61,7 @@ export async function buildFirmware(target: 'sim' | 'arm', config: FirmwareConfi
     const err = e as { stdout?: string; stderr?: string };
     throw new BuildError(`building firmware ${target} (CONFIG=${config}) failed: make -C firmware ${target} CONFIG=${config}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
   }
-  const out = target === 'sim' ? simBinary(config) : armElf(config);
+  const out = target === 'sim' ? simBinary(config) : target === 'arm' ? armElf(config) : armEchoElf(config);
   if (!existsSync(out)) throw new BuildError(`make -C firmware ${target} CONFIG=${config} succeeded but ${out} is missing`);
   return out;
 }

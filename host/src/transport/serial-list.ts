@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { readLatencyTimer } from './adapter-latency.js';
 
 /** The USB identity of the device a port belongs to (lower-case hex ids, as lsusb prints them). */
 export interface UsbIdentity {
@@ -26,6 +27,8 @@ export interface SerialPortInfo {
   usb?: UsbIdentity;
   /** The kernel driver, e.g. ftdi_sio, cdc_acm, cp210x, serial (a built-in UART). */
   driver?: string;
+  /** The adapter's latency timer in ms, when it has one (FTDI: sysfs bus/usb-serial/devices/<tty>/latency_timer; adapter-latency.ts). */
+  latencyTimerMs?: number;
   /** Where the facts came from. */
   source: 'sysfs' | 'serialport';
 }
@@ -91,7 +94,8 @@ export function listFromSysfs(sysfsRoot = '/sys', devRoot = '/dev'): SerialPortI
     } catch {
       driver = undefined;
     }
-    const info: SerialPortInfo = { path: join(devRoot, name), source: 'sysfs', ...(driver ? { driver } : {}) };
+    const latency = readLatencyTimer(name, sysfsRoot);
+    const info: SerialPortInfo = { path: join(devRoot, name), source: 'sysfs', ...(driver ? { driver } : {}), ...(latency !== undefined ? { latencyTimerMs: latency } : {}) };
     const usbDir = usbDeviceDir(device, root);
     if (usbDir) {
       const usb: UsbIdentity = {

@@ -18,6 +18,8 @@ export interface FakeUsbTty {
   driver: string;
   /** cdc_acm style (the device link is the interface) instead of usb-serial style (a child of it). */
   acm?: boolean;
+  /** usb-serial style only: the adapter's latency_timer in ms (FTDI), listed under bus/usb-serial/devices/<name>. */
+  latencyTimer?: number;
 }
 
 export interface FakeSysfs {
@@ -54,9 +56,11 @@ export function makeFakeSysfs(usb: FakeUsbTty[], options: { bare?: boolean; noCl
       tty(u.name, iface);
     } else {
       const port = join(iface, u.name);
-      files(port, { port_number: '0' });
+      files(port, { port_number: '0', latency_timer: u.latencyTimer !== undefined ? String(u.latencyTimer) : undefined });
       driver(port, u.driver);
       tty(u.name, port);
+      mkdirSync(join(root, 'bus', 'usb-serial', 'devices'), { recursive: true });
+      symlinkSync(port, join(root, 'bus', 'usb-serial', 'devices', u.name));
     }
   });
   if (!options.bare && !options.noClassTty) {
@@ -73,7 +77,7 @@ export function makeFakeSysfs(usb: FakeUsbTty[], options: { bare?: boolean; noCl
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-/** An FTDI FT232R adapter, as most benches have. */
-export const FTDI: FakeUsbTty = { name: 'ttyUSB0', vendorId: '0403', productId: '6001', serialNumber: 'A50285BI', manufacturer: 'FTDI', product: 'FT232R USB UART', driver: 'ftdi_sio' };
+/** An FTDI FT232R adapter, as most benches have, its latency timer at the Linux default (16 ms). */
+export const FTDI: FakeUsbTty = { name: 'ttyUSB0', vendorId: '0403', productId: '6001', serialNumber: 'A50285BI', manufacturer: 'FTDI', product: 'FT232R USB UART', driver: 'ftdi_sio', latencyTimer: 16 };
 /** An ST-LINK/V2-1 virtual COM port (a Discovery board with the newer probe). */
 export const STLINK_V21: FakeUsbTty = { name: 'ttyACM0', vendorId: '0483', productId: '374B', serialNumber: '066DFF555185754867152640', manufacturer: 'STMicroelectronics', product: 'STM32 STLink', driver: 'cdc_acm', acm: true };
