@@ -9,12 +9,12 @@
  * Every cell catches its own errors and reports them as a problem, so one bad cell never ends
  * the benchmark.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PoolClient } from '../client/pool-client.js';
 import { openTarget } from '../targets/index.js';
 import { ManagedProcess } from '../process/managed.js';
+import { tempDir } from '../process/interrupt.js';
 import { REPO_ROOT } from '../targets/toolchain.js';
 import type { LinkCounters } from '../transport/emulator.js';
 
@@ -45,14 +45,15 @@ export interface SuiteCell {
  * the temp folder is removed. Bounded by timeoutMs (then the run is stopped and reported).
  */
 export async function suiteCell(target: string, ber: number, seed: number, timeoutMs = 600_000): Promise<SuiteCell> {
-  const dir = mkdtempSync(join(tmpdir(), 'hil-bench-link-'));
+  const tmp = tempDir('hil-bench-link-');
+  const dir = tmp.path;
   const t0 = now();
   const base = { target, ber, seed };
   try {
     const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', '--target', target, '--link', cellLink(ber, seed), '--reporter', 'dot', '--report-dir', dir];
     const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
     delete env.HIL_LINK; // --link says it
-    const p = new ManagedProcess(`hil test --target ${target} (bench:link)`, process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = new ManagedProcess(`hil test --target ${target} (bench:link)`, process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], deathSignal: 'SIGTERM' });
     const { timedOut } = await p.exitWithin(timeoutMs);
     const durationMs = Math.round(now() - t0);
     let rec: Record<string, unknown>;
@@ -81,7 +82,7 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
   } catch (e) {
     return { ...base, passed: 0, failed: 0, notRun: 0, retransmits: undefined, exitCode: null, durationMs: Math.round(now() - t0), problem: (e as Error).message.split('\n')[0]! };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    tmp.remove();
   }
 }
 
