@@ -104,6 +104,8 @@ export class HilSession {
   private setupError: string | undefined;
   /** Targets a test opened besides the session's (openExtraTarget), closed after that test. */
   private extras: OpenTarget[] = [];
+  /** Bumped by abandon(): a bring-up still under way when it was called closes what it opened. */
+  private generation = 0;
 
   /** @param target a spec ("twin", "serial:/dev/ttyUSB0") or a descriptor (a board, a config's default) */
   constructor(target: string | Target, options: SessionOptions = {}) {
@@ -123,8 +125,14 @@ export class HilSession {
     const name = this.descriptor.name;
     const timeout = ctx.timeout();
     ctx.timeout(OPEN_TIMEOUT_MS + timeout);
+    const generation = this.generation;
     try {
       const t = await bringUp(this.descriptor, { ...(this.options.link !== undefined ? { link: this.options.link } : {}), ...(this.options.client ? { client: this.options.client } : {}) });
+      if (generation !== this.generation) {
+        // The test was given up (an interrupted run) while the target came up: nobody will use it.
+        await t.close();
+        throw new TestNotRun(`setup: the test was given up while ${name} was being opened`);
+      }
       this.current = t;
       this.closed = false;
       this.needsHandshake = false;
@@ -133,6 +141,7 @@ export class HilSession {
       t.client.on('close', () => (this.closed = true));
       this.log.noteTarget(t.name, t.client.info);
     } catch (e) {
+      if (e instanceof TestNotRun) throw e;
       const link = linkReason(e);
       if (link) throw new TestNotRun(`${link} (opening ${name})`, { cause: e });
       // Not the link: a bad spec, a missing tool, a failed build. Every later test would fail alike.
@@ -172,6 +181,7 @@ export class HilSession {
 
   /** A test was given up while its body runs: close the target under it; the next test opens it again. */
   async abandon(): Promise<void> {
+    this.generation++;
     await this.closeCurrent();
   }
 
