@@ -67,6 +67,8 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
     // run.json's link section holds what the emulator injected when the suite ran through one.
     const through = typeof rec.link === 'object' && rec.link !== null && (rec.link as { emulator?: unknown }).emulator !== undefined;
     const notThrough = through ? {} : { problem: `the suite did not run through the link emulator (run.json has no link.emulator): its target must be opened with the link HIL_LINK names` };
+    // A record written while the run went on (it was killed before its last one) counts only part of the suite.
+    const unfinished = rec.finished === true ? {} : { problem: `the run did not finish (${p.exitReason}): run.json holds only the tests before it stopped` };
     const link = rec.link as { client?: Record<string, number> } | undefined;
     return {
       ...base,
@@ -77,6 +79,7 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
       exitCode: p.exitCode,
       durationMs,
       ...notThrough,
+      ...unfinished,
       ...(timedOut ? { problem: `timed out after ${timeoutMs} ms` } : {}),
     };
   } catch (e) {
