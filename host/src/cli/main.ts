@@ -19,6 +19,7 @@ import { benchCodec, benchTarget, QEMU_ECHO_CEILING_BYTES_PER_S } from '../orche
 import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
 import { formatPortReport, listPorts } from '../orchestrator/list.js';
 import { monitorTransport, replayCapture } from '../orchestrator/monitor.js';
+import { onInterrupt } from '../process/interrupt.js';
 
 /** A usage error: exit 2. */
 class UsageError extends Error {
@@ -327,8 +328,8 @@ program
     const link = linkOf(opts.link, target);
     const capture = opts.capture === false ? undefined : typeof opts.capture === 'string' ? opts.capture : `hil-monitor-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
     const ac = new AbortController();
-    const onSigint = () => ac.abort();
-    process.once('SIGINT', onSigint);
+    // Ctrl-C (or SIGTERM) stops the monitor, which then closes its target (process/interrupt.ts).
+    const offInterrupt = onInterrupt(() => ac.abort(), 5_000);
     console.error(`monitor: ${target.name} (${target.kind})${capture ? `, capturing to ${capture}` : ''}; Ctrl-C stops`);
     const opened = await openLink(target, { link });
     try {
@@ -343,7 +344,7 @@ program
       }, opened.start);
       console.error(`monitor: ${s.records} records (${s.frames} frames, ${s.logs} log lines, ${s.defects} damaged), stopped by ${s.stoppedBy}`);
     } finally {
-      process.off('SIGINT', onSigint);
+      offInterrupt();
       await opened.close();
     }
   });
