@@ -85,6 +85,17 @@ describe('process: interruption, temp folders, parent-death signal', function ()
         return undefined;
       }
     };
+    // setpriv sets the death signal, then execs: once the child is sleep, the signal is set (a parent
+    // killed in the microseconds before that is the documented window, managed.ts).
+    const cmd = () => {
+      try {
+        return readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0')[0];
+      } catch {
+        return undefined;
+      }
+    };
+    for (let i = 0; i < 200 && !/(^|\/)sleep$/.test(cmd() ?? ''); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(cmd(), 'the child has become sleep').to.match(/(^|\/)sleep$/);
     const start = startOf(child);
     expect(start, 'the sleep runs').to.be.a('string');
     process.kill(parent.pid, 'SIGKILL');

@@ -15,7 +15,8 @@
  * death signal fires when the *thread* that forked exits: libuv forks from the thread that calls
  * spawn(), Node's main thread here, which lives as long as the process (a ManagedProcess made in a
  * worker thread would die with that worker). It is not inherited by the child's own children (make
- * → gcc: they finish their file and exit). A child that would die at once with setpriv missing is
+ * → gcc: they finish their file and exit), and a parent killed in the moment between the fork and
+ * setpriv's prctl (microseconds, before the child has become the command) is not seen. A child that would die at once with setpriv missing is
  * worse than one that may outlive a SIGKILL, so without setpriv the children are started plainly
  * with one warning, except under CI=true, where it is an error naming the package.
  *
