@@ -340,21 +340,24 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   const interruption = new Interruption();
   const tally = guardTests(mocha.suite, session, log, undefined, interruption);
   let signal: InterruptSignal | undefined;
+  let runner: Mocha.Runner | undefined;
+  const off = onInterrupt((sig) => {
+    signal = sig;
+    log.interrupted = `interrupted by ${sig}`;
+    console.error(`\nhil: ${sig}: stopping the run (the running test is given up; reports are written)`);
+    runner?.abort();
+    interruption.interrupt(log.interrupted);
+  }, INTERRUPT_GRACE_MS);
   return new Promise((resolve) => {
-    const runner = mocha.run(() => {
+    runner = mocha.run(() => {
       off();
-      const s = runner.stats!;
+      const s = runner!.stats!;
       const failures = s.failures;
       const ran = s.passes + failures;
       const exitCode: SuiteExitCode = signal ? (signalExitCode(signal) as SuiteExitCode) : failures > 0 ? 1 : tally.notRun > 0 ? 3 : ran === 0 ? 2 : 0;
       resolve({ passes: s.passes, failures, pending: s.pending - tally.notRun, notRun: tally.notRun, notRunLink: tally.notRunLink, exitCode, ...(signal ? { interrupted: signal } : {}) });
     });
-    const off = onInterrupt((sig) => {
-      signal = sig;
-      log.interrupted = `interrupted by ${sig}`;
-      console.error(`\nhil: ${sig}: stopping the run (the running test is given up; reports are written)`);
-      runner.abort();
-      interruption.interrupt(log.interrupted);
-    }, INTERRUPT_GRACE_MS);
+    // Interrupted before the runner existed: no test starts (the guard skips each as interrupted).
+    if (signal) runner.abort();
   });
 }
