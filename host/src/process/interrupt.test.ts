@@ -64,18 +64,32 @@ describe('process: interruption, temp folders, parent-death signal', function ()
     expect(existsSync(t.path)).to.equal(false);
   });
 
-  it('a SIGKILLed parent takes its children with it (setpriv --pdeathsig), and its temp folder is reaped by the next tempDir', async () => {
+  it('a SIGKILLed parent takes its children with it (setpriv --pdeathsig: the forking thread, Node\'s main thread), and its temp folder is reaped by the next tempDir', async () => {
     // The parent: starts a long sleep and makes a temp folder, prints both, then waits to be killed.
     const code = `
       import { ManagedProcess } from ${JSON.stringify(join(import.meta.dirname, 'managed.ts'))};
       import { tempDir } from ${JSON.stringify(join(import.meta.dirname, 'interrupt.ts'))};
+      import { Worker } from 'node:worker_threads';
       const p = new ManagedProcess('sleep', 'sleep', ['300']);
       const t = tempDir('hil-t-');
-      console.log('READY ' + p.pid + ' ' + t.path);
+      // The death signal follows the forking thread: a child forked from a worker thread dies when
+      // that worker ends; the main thread's (every ManagedProcess of hil) lives on.
+      const worker = new Worker(\`
+        const { spawn } = await import('node:child_process');
+        const { readFileSync } = await import('node:fs');
+        const { parentPort } = await import('node:worker_threads');
+        const c = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'sleep', '301'], { stdio: 'ignore' });
+        const exec = () => { try { return readFileSync('/proc/' + c.pid + '/cmdline', 'utf8').includes('301'); } catch { return false; } };
+        const wait = () => (exec() ? parentPort.postMessage(c.pid) : setTimeout(wait, 10));
+        wait();
+      \`, { eval: true });
+      const workerChild = await new Promise((resolve) => worker.once('message', resolve));
+      await worker.terminate();
+      console.log('READY ' + p.pid + ' ' + t.path + ' ' + workerChild);
       setInterval(() => {}, 1000);
     `;
     const parent = new ManagedProcess('node (parent)', process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, TMPDIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const m = await parent.waitFor(/READY (\d+) (\S+)/, 20_000, 'READY');
+    const m = await parent.waitFor(/READY (\d+) (\S+) (\d+)/, 20_000, 'READY');
     const child = Number(m[1]);
     const startOf = (pid: number) => {
       try {
@@ -98,6 +112,21 @@ describe('process: interruption, temp folders, parent-death signal', function ()
     expect(cmd(), 'the child has become sleep').to.match(/(^|\/)sleep$/);
     const start = startOf(child);
     expect(start, 'the sleep runs').to.be.a('string');
+    const workerChild = Number(m[3]);
+    const gone = (pid: number) => {
+      const st = (() => {
+        try {
+          const x = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return x.slice(x.lastIndexOf(')') + 2).split(' ')[0];
+        } catch {
+          return undefined;
+        }
+      })();
+      return st === undefined || st === 'Z';
+    };
+    for (let i = 0; i < 100 && !gone(workerChild); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(gone(workerChild), "the worker thread's child died with that thread").to.equal(true);
+    expect(startOf(child), "the main thread's child lives on").to.equal(start);
     process.kill(parent.pid, 'SIGKILL');
     await parent.exited;
     for (let i = 0; i < 100 && startOf(child) === start; i++) await new Promise((r) => setTimeout(r, 50));
