@@ -37,6 +37,8 @@ const steps = [
   // TS consumer, the user's own spec on twin and sim with reports (npm pack builds dist/ first).
   { name: 'new user: tarball installed offline, twin and sim', cmd: ['npx', 'mocha', 'scripts/new-user.test.ts'] },
   { name: 'differential: twin vs sim vs qemu', cmd: ['npx', 'mocha', 'hil-tests/differential/*.test.ts'] },
+  // Real signals to real runs (sim, QEMU, parallel): no process or temp folder left, exit 130/143, reports written.
+  { name: 'signals: SIGINT/SIGTERM/SIGKILL of hil test', cmd: ['npx', 'mocha', 'scripts/signals.test.ts'] },
   { name: `firmware: libFuzzer, ${fuzzSeconds} s`, cmd: ['make', '-C', 'firmware', 'fuzz', `FUZZ_SECONDS=${fuzzSeconds}`] },
 ];
 

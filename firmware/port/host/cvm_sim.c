@@ -13,11 +13,15 @@
  *          its uptime, writes the banner, serves) when a line arrives on stdin, so a host that
  *          opens the pty first (opening may discard bytes already waiting) sees the banner, as a
  *          board's host does after releasing reset and QEMU's after resuming a halted machine.
- *          EOF on stdin before that line exits 0.
+ *          EOF on stdin before that line exits 0. Every later line on stdin is a reset pulse:
+ *          the sim reboots (a new nonce: random, or the given one + 1; uptime from 0; reset cause
+ *          "pin"; the unique id stays), writes a new banner and serves a fresh pool, as a board
+ *          whose reset line the host pulls.
  * --stdio  reads request bytes from stdin and writes the banner and response lines to stdout;
  *          exits 0 at EOF once everything is written.
  *
- * The port: uptime from CLOCK_MONOTONIC since start; reset cause "power_on"; boot nonce from
+ * The port: uptime from CLOCK_MONOTONIC since the boot; reset cause "power_on" ("pin" after a reset
+ * pulse); boot nonce from
  * --nonce (1..8 hex digits) or getrandom(); unique id = "sim-" ‖ nonce (big-endian) ‖ ~nonce
  * (big-endian), 12 bytes, or none with --no-unique-id; rx_overruns is always 0 (the sim reads
  * its input as it comes, it has no receive ring to overflow).
@@ -46,9 +50,12 @@ static struct {
     bool stdio_mode;
     int out_fd;                 /* pty master in --pty mode */
     uint32_t nonce;
+    bool nonce_given;           /* --nonce: a reset pulse gives nonce + 1, not a random one */
+    uint32_t id_seed;           /* the first nonce: the unique id survives a reset */
+    cvm_reset_cause cause;
     bool unique_id;
     struct timespec start;
-} sim;
+} sim = {.cause = CVM_RESET_POWER_ON};
 
 static volatile sig_atomic_t sim_stop;
 
@@ -101,7 +108,7 @@ uint32_t cvm_port_uptime_ms(void)
 
 cvm_reset_cause cvm_port_reset_cause(void)
 {
-    return CVM_RESET_POWER_ON;
+    return sim.cause;
 }
 
 size_t cvm_port_unique_id(uint8_t out[12])
@@ -109,7 +116,7 @@ size_t cvm_port_unique_id(uint8_t out[12])
     if (!sim.unique_id) {
         return 0;
     }
-    const uint32_t n = sim.nonce;
+    const uint32_t n = sim.id_seed;
     const uint32_t m = ~n;
     out[0] = 's';
     out[1] = 'i';
@@ -211,6 +218,20 @@ static bool wait_for_boot_line(void)
     }
 }
 
+/* A reset pulse (a line on stdin after the boot): reboot as a board does, with a new banner. */
+static void sim_reset(void)
+{
+    if (sim.nonce_given) {
+        sim.nonce += 1u;
+    } else if (getrandom(&sim.nonce, sizeof sim.nonce, 0) != (ssize_t)sizeof sim.nonce) {
+        sim_fail("getrandom failed (use --nonce HEX)", errno);
+    }
+    sim.cause = CVM_RESET_PIN;
+    clock_gettime(CLOCK_MONOTONIC, &sim.start);
+    cvm_device_init();
+    cvm_device_banner();
+}
+
 static int run_pty(bool exit_on_stdin_eof, bool boot_on_stdin)
 {
     int master = posix_openpt(O_RDWR | O_NOCTTY);
@@ -262,7 +283,8 @@ static int run_pty(bool exit_on_stdin_eof, bool boot_on_stdin)
     static uint8_t buf[4096];
     struct pollfd fds[2] = {{.fd = master, .events = POLLIN},
                             {.fd = STDIN_FILENO, .events = POLLIN}};
-    nfds_t nfds = exit_on_stdin_eof ? 2u : 1u;
+    /* stdin: EOF ends the sim (--exit-on-stdin-eof); a line is a reset pulse (--boot-on-stdin). */
+    nfds_t nfds = (exit_on_stdin_eof || boot_on_stdin) ? 2u : 1u;
     while (!sim_stop) {
         int r = poll(fds, nfds, -1);
         if (r < 0) {
@@ -282,7 +304,12 @@ static int run_pty(bool exit_on_stdin_eof, bool boot_on_stdin)
         if (nfds == 2u && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
             if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-                break; /* stdin closed: the parent is gone */
+                if (exit_on_stdin_eof) {
+                    break; /* stdin closed: the parent is gone */
+                }
+                nfds = 1u; /* nothing more to read there */
+            } else if (n > 0 && boot_on_stdin && memchr(buf, '\n', (size_t)n) != NULL) {
+                sim_reset();
             }
         }
     }
@@ -335,6 +362,7 @@ int main(int argc, char **argv)
                 exit(2);
             }
             have_nonce = true;
+            sim.nonce_given = true;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -360,6 +388,7 @@ int main(int argc, char **argv)
             sim_fail("getrandom failed (use --nonce HEX)", errno);
         }
     }
+    sim.id_seed = sim.nonce;
     sim.stdio_mode = stdio_mode;
     return pty ? run_pty(exit_on_eof, boot_on_stdin) : run_stdio();
 }

@@ -23,6 +23,7 @@ import { flashAndVerify, formatFlashSummary } from '../orchestrator/flash.js';
 import { formatPortReport, listPorts } from '../orchestrator/list.js';
 import { createCapture, monitorTransport, replayCapture } from '../orchestrator/monitor.js';
 import { mergeReports } from '../orchestrator/report-merge.js';
+import { onInterrupt } from '../process/interrupt.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 const BOARD_HELP = 'a board descriptor: a name in boards/ (e.g. stm32f407-discovery) or a path to one; repeatable';
@@ -343,8 +344,8 @@ program
     const capture = opts.capture === false ? undefined : typeof opts.capture === 'string' ? opts.capture : `hil-monitor-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
     if (capture) createCapture(capture); // the file announced below exists, whatever happens next
     const ac = new AbortController();
-    const onSigint = () => ac.abort();
-    process.once('SIGINT', onSigint);
+    // Ctrl-C (or SIGTERM) stops the monitor, which then closes its target (process/interrupt.ts).
+    const offInterrupt = onInterrupt(() => ac.abort(), 5_000);
     console.error(`monitor: ${target.name} (${target.kind})${capture ? `, capturing to ${capture}` : ''}; Ctrl-C stops`);
     const opened = await openLink(target, { link });
     try {
@@ -359,7 +360,7 @@ program
       }, opened.start);
       console.error(`monitor: ${s.records} records (${s.frames} frames, ${s.logs} log lines, ${s.defects} damaged), stopped by ${s.stoppedBy}`);
     } finally {
-      process.off('SIGINT', onSigint);
+      offInterrupt();
       await opened.close();
     }
   });

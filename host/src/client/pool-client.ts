@@ -145,6 +145,8 @@ export class PoolClient extends EventEmitter<ClientEvents> {
   private readonly reader: LineReader;
   private readonly link: Link;
   private state: 'new' | 'open' | 'closed' = 'new';
+  /** Set when the link ended on its own (not close()), with the transport's error. */
+  private disconnectedBy: { cause: Error | undefined } | undefined;
 
   private resetReason: string | undefined;
   private lastAt = 0;
@@ -411,8 +413,10 @@ export class PoolClient extends EventEmitter<ClientEvents> {
   }
 
   private notOpen(op: string): Error {
+    // After a disconnect, say so (and why: "cvm-sim exited (killed by SIGSEGV)"), not "the client was closed".
+    const ended = this.disconnectedBy;
     return this.state === 'closed'
-      ? new ClientClosed(this.target, false, op)
+      ? new ClientClosed(this.target, ended !== undefined, op, ended?.cause ? { cause: ended.cause } : undefined)
       : new Error(`${this.target}: ${op}: the client is not open (call open() or PoolClient.connect())`);
   }
 
@@ -529,6 +533,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
 
   private shutdown(disconnected: boolean, cause: Error | undefined): void {
     this.state = 'closed';
+    if (disconnected) this.disconnectedBy = { cause };
     const opts = cause ? { cause } : undefined;
     this.link.close((q) => new ClientClosed(this.target, disconnected, isRequest(q) ? q.name : q.frame ? 'sendMessage' : 'writeRaw', opts));
     this.emit('close', cause);

@@ -5,7 +5,6 @@
  * serial transport, in windows of at most max_inflight_bytes, since serialport on a pty stalls on
  * large unanswered writes). `runQemu` tells `onChunk` how many chunks it has fed (for progress).
  */
-import { spawn } from 'node:child_process';
 import { decodeCbor } from '../codec/cbor.js';
 import { classifyLine } from '../framing/frame.js';
 import { LineReader } from '../framing/line-reader.js';
@@ -14,6 +13,7 @@ import { SerialTransport } from '../transport/serial.js';
 import { TwinDevice } from '../twin/device.js';
 import { configLimits } from '../targets/build-info.js';
 import { startQemu } from '../targets/qemu.js';
+import { ManagedProcess } from '../process/managed.js';
 import { buildFirmware, type FirmwareConfig } from '../targets/toolchain.js';
 import type { StreamItem } from './stream.js';
 
@@ -71,16 +71,14 @@ export async function runTwin(chunks: StreamItem[][], config: FirmwareConfig = '
 /** Builds the sim for `config` and feeds it every chunk through --stdio at once. */
 export async function runSim(chunks: StreamItem[][], config: FirmwareConfig = 'default'): Promise<string[]> {
   const bin = await buildFirmware('sim', config);
-  const child = spawn(bin, ['--stdio', '--nonce', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('latin1').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('latin1').on('data', (d: string) => (err += d));
-  const code = await new Promise<number | null>((resolve) => {
-    child.on('close', resolve);
-    child.stdin.end(Buffer.concat(chunks.flat().map((i) => i.bytes)));
-  });
-  if (code !== 0) throw new Error(`cvm-sim --stdio exited with ${code}: ${err}`);
+  // A ManagedProcess, as every child: reaped if this process is interrupted or killed.
+  const p = new ManagedProcess(`cvm-sim --stdio (${config})`, bin, ['--stdio', '--nonce', '0']);
+  const parts: Buffer[] = [];
+  p.child.stdout!.on('data', (d: Buffer) => parts.push(d));
+  p.child.stdin!.end(Buffer.concat(chunks.flat().map((i) => i.bytes)));
+  await p.exited;
+  if (p.exitCode !== 0) throw new Error(`cvm-sim --stdio exited (${p.exitReason}): ${p.output.slice(-2000)}`);
+  const out = Buffer.concat(parts).toString('latin1');
   return out.split(/(?<=\n)/).filter(isFrame);
 }
 

@@ -74,6 +74,11 @@ export class RunLog {
   readonly between: LoggedLine[] = [];
   /** The link's quality at the end of the run. */
   link: LinkQuality | undefined;
+  /**
+   * Set when the run was interrupted (SIGINT, SIGTERM): the reason every test it kept from running
+   * is reported with, e.g. "interrupted by SIGINT".
+   */
+  interrupted: string | undefined;
   private inTest = false;
   private current: LoggedLine[] = [];
   private notRun: string | undefined;

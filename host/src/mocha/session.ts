@@ -106,6 +106,8 @@ export class HilSession {
   private setupError: string | undefined;
   /** Targets a test opened besides the session's (openExtraTarget), closed after that test. */
   private extras: OpenTarget[] = [];
+  /** Bumped by abandon(): a bring-up still under way when it was called closes what it opened. */
+  private generation = 0;
 
   /** @param target a spec ("twin", "serial:/dev/ttyUSB0") or a descriptor (a board, a config's default) */
   constructor(target: string | Target, options: SessionOptions = {}) {
@@ -126,12 +128,19 @@ export class HilSession {
    * no such port, ...), before any test or report exists.
    */
   async start(): Promise<void> {
-    if (!this.current) await this.attach();
+    if (!this.current) await this.attach(this.generation);
   }
 
-  /** bringUp, and the session's hold on what it returned. */
-  private async attach(): Promise<void> {
+  /**
+   * bringUp, and the session's hold on what it returned; a target that came up after the test
+   * that asked for it was given up (an interrupted run: `generation` moved on) is closed unused.
+   */
+  private async attach(generation: number): Promise<void> {
     const t = await bringUp(this.descriptor, { ...(this.options.link !== undefined ? { link: this.options.link } : {}), ...(this.options.client ? { client: this.options.client } : {}) });
+    if (generation !== this.generation) {
+      await t.close();
+      throw new TestNotRun(`setup: the test was given up while ${this.descriptor.name} was being opened`);
+    }
     this.current = t;
     this.closed = false;
     this.needsHandshake = false;
@@ -147,9 +156,11 @@ export class HilSession {
     const name = this.descriptor.name;
     const timeout = ctx.timeout();
     ctx.timeout(OPEN_TIMEOUT_MS + timeout);
+    const generation = this.generation;
     try {
-      await this.attach();
+      await this.attach(generation);
     } catch (e) {
+      if (e instanceof TestNotRun) throw e;
       const link = linkReason(e);
       if (link) throw new TestNotRun(`${link} (opening ${name})`, { cause: e });
       // Not the link: a bad spec, a missing tool, a failed build. Every later test would fail alike.
@@ -189,6 +200,7 @@ export class HilSession {
 
   /** A test was given up while its body runs: close the target under it; the next test opens it again. */
   async abandon(): Promise<void> {
+    this.generation++;
     await this.closeCurrent();
   }
 

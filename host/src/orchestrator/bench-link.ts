@@ -9,12 +9,12 @@
  * Every cell catches its own errors and reports them as a problem, so one bad cell never ends
  * the benchmark.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PoolClient } from '../client/pool-client.js';
 import { openTarget } from '../targets/index.js';
 import { ManagedProcess } from '../process/managed.js';
+import { tempDir } from '../process/interrupt.js';
 import { REPO_ROOT } from '../targets/toolchain.js';
 import type { LinkCounters } from '../transport/emulator.js';
 
@@ -77,6 +77,8 @@ export interface SuiteProcessRun {
   record: Record<string, unknown> | undefined;
   exitCode: number | null;
   exitSignal: NodeJS.Signals | null;
+  /** How it ended ("exit 0", "killed by SIGTERM"), ManagedProcess.exitReason. */
+  exitReason: string;
   timedOut: boolean;
   /** Wall time of the process, in ms. */
   durationMs: number;
@@ -91,13 +93,14 @@ export interface SuiteProcessRun {
  * `onTest` is called with the count of tests finished so far, from the dot reporter's output.
  */
 export async function runSuiteProcess(target: string, link: string, timeoutMs = 600_000, onTest?: (finished: number) => void): Promise<SuiteProcessRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'hil-bench-suite-'));
+  const tmp = tempDir('hil-bench-suite-');
+  const dir = tmp.path;
   const t0 = now();
   try {
     const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', '--target', target, '--link', link, '--reporter', 'dot', '--report-dir', dir];
     const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
     delete env.HIL_LINK; // --link says it
-    const p = new ManagedProcess(`hil test --target ${target} --link ${link} (bench)`, process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = new ManagedProcess(`hil test --target ${target} --link ${link} (bench)`, process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], deathSignal: 'SIGTERM' });
     if (onTest) {
       const count = dotReporterCounter();
       p.child.stdout?.on('data', (d: Buffer) => {
@@ -113,9 +116,9 @@ export async function runSuiteProcess(target: string, link: string, timeoutMs = 
     } catch {
       record = undefined;
     }
-    return { record, exitCode: p.exitCode, exitSignal: p.exitSignal, timedOut, durationMs, tail: p.output.trim().split('\n').slice(-3).join(' | ') };
+    return { record, exitCode: p.exitCode, exitSignal: p.exitSignal, exitReason: p.exitReason, timedOut, durationMs, tail: p.output.trim().split('\n').slice(-3).join(' | ') };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    tmp.remove();
   }
 }
 
@@ -133,6 +136,8 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
     // run.json's link section holds what the emulator injected when the suite ran through one.
     const through = typeof rec.link === 'object' && rec.link !== null && (rec.link as { emulator?: unknown }).emulator !== undefined;
     const notThrough = through ? {} : { problem: `the suite did not run through the link emulator (run.json has no link.emulator): its target must be opened with the link HIL_LINK names` };
+    // A record written while the run went on (it was killed before its last one) counts only part of the suite.
+    const unfinished = rec.finished === true ? {} : { problem: `the run did not finish (${r.exitReason}): run.json holds only the tests before it stopped` };
     const link = rec.link as { client?: Record<string, number> } | undefined;
     return {
       ...base,
@@ -143,6 +148,7 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
       exitCode: r.exitCode,
       durationMs: r.durationMs,
       ...notThrough,
+      ...unfinished,
       ...(r.timedOut ? { problem: `timed out after ${timeoutMs} ms` } : {}),
     };
   } catch (e) {

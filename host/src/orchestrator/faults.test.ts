@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { BoardReset, ClientClosed, LinkDead, PoolClient, RequestTimeout, SerialTransport } from '../index.js';
 import { TwinTransport, serveTwinOnPty } from '../twin/index.js';
 import { liveChildPids } from '../process/managed.js';
+import { openTarget } from '../targets/index.js';
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   return p.then(
@@ -128,6 +129,24 @@ describe('faults', function () {
       expect(cause?.message ?? '').to.match(/^twin-pty \(\/dev\/pts\/\d+\): disconnected: /);
       expect(await rejection(client.stats())).to.be.instanceOf(ClientClosed);
       await client.close();
+    });
+
+    it('after a sim crash, names how it ended (killed by SIGSEGV), then and on every later request', async function () {
+      this.timeout(60_000);
+      const t = await openTarget('sim', { timeoutMs: 2000 });
+      try {
+        const [pid] = liveChildPids();
+        const closed = new Promise<Error | undefined>((resolve) => t.client.once('close', resolve));
+        process.kill(pid!, 'SIGSEGV');
+        const cause = await closed;
+        expect(cause?.message ?? '').to.match(/disconnected: cvm-sim \(default\) exited \(killed by SIGSEGV\)$/);
+        const later = await rejection(t.client.stats());
+        expect(later).to.be.instanceOf(ClientClosed);
+        expect(later.message).to.match(/: stats failed: the link disconnected \(.*cvm-sim \(default\) exited \(killed by SIGSEGV\)\)$/);
+        expect(later.message).not.to.contain('the client was closed');
+      } finally {
+        await t.close();
+      }
     });
   });
 

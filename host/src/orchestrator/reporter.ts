@@ -7,9 +7,15 @@
  * Every test of the loaded suite appears in both files, whatever happened: one that the harness
  * skipped (a link error, a target that could not be opened) is `not_run` with its reason, and one
  * Mocha never reached (a suite's own `before` hook failed) is `not_run` with that hook's failure.
+ *
+ * The files are written when the run begins and again after every test, each time with the tests
+ * still to come as `not_run` ("the run did not finish: ..."), and a last time when it ends
+ * (`finished: true`). So a run that is interrupted (`interrupted: "SIGINT"`, the tests it kept
+ * from running `not_run` with reason "interrupted by SIGINT"), or even SIGKILLed, leaves both files
+ * with every test that ran. Each write replaces the file atomically (a temp file renamed over it).
  */
 import Mocha from 'mocha';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +24,9 @@ import type { PoolLimits } from '../protocol/limits.js';
 import { writeRunPage } from './report-html.js';
 
 const { EVENT_RUN_BEGIN, EVENT_RUN_END, EVENT_TEST_BEGIN, EVENT_TEST_END, EVENT_TEST_FAIL } = Mocha.Runner.constants;
+
+/** The reason of the tests still to come in a record written while the run goes on. */
+export const UNFINISHED_REASON = 'the run did not finish (hil stopped before this test: killed?)';
 
 export interface TestRecord {
   suite: string;
@@ -72,6 +81,10 @@ export interface RunRecord {
   link: LinkQuality | undefined;
   /** Every board reset seen during the run: when, and why the client knew. */
   resets: ResetEvent[];
+  /** False in a record written while the run went on: a run that never got to write its last one was killed. */
+  finished: boolean;
+  /** The signal that interrupted the run ("SIGINT", "SIGTERM"), if one did. */
+  interrupted?: string;
   tests: TestRecord[];
   /** Device lines that arrived outside any test. */
   deviceLogBetweenTests: LoggedLine[];
@@ -105,7 +118,8 @@ function junitSuite(run: RunRecord): string[] {
     return body.length ? `${head}>\n${body.join('\n')}\n    </testcase>` : `${head}/>`;
   });
   const skipped = run.pending + run.notRun;
-  const properties: [string, string | number][] = [['target', run.target ?? ''], ['firmware_id', run.firmwareId ?? ''], ['boot_nonce', run.bootNonce ?? ''], ['not_run', run.notRun], ['not_run_link', run.notRunLink]];
+  const properties: [string, string | number][] = [['target', run.target ?? ''], ['firmware_id', run.firmwareId ?? ''], ['boot_nonce', run.bootNonce ?? ''], ['not_run', run.notRun], ['not_run_link', run.notRunLink], ['finished', String(run.finished)]];
+  if (run.interrupted) properties.push(['interrupted', run.interrupted]);
   for (const [side, counters] of [['client', run.link?.client], ['device', run.link?.device], ['emulator', run.link?.emulator]] as const) {
     for (const [k, v] of Object.entries(counters ?? {})) properties.push([`link.${side}.${k}`, v]);
   }
@@ -214,7 +228,8 @@ export class HilReporter extends Mocha.reporters.Base {
       // why for the tests it kept from running.
       if ((test as unknown as { type: string }).type === 'hook') {
         hookFailure = `${test.fullTitle()} failed: ${err.message.split('\n')[0]}`;
-        const reason = linkReason(err);
+        // A hook that fails once the run is interrupted (its target closed under it) is no verdict.
+        const reason = log.interrupted ?? linkReason(err);
         this.record(test, reason ? 'not_run' : 'failed', reason ? undefined : err, log.endTest().lines, reason);
       }
     });
@@ -226,12 +241,11 @@ export class HilReporter extends Mocha.reporters.Base {
         this.record(test, err ? 'failed' : 'passed', err, lines);
       }
     });
+    runner.once(EVENT_RUN_BEGIN, () => this.write(runner, o, log, started, false));
+    runner.on(EVENT_TEST_END, () => this.write(runner, o, log, started, false));
     runner.once(EVENT_RUN_END, () => {
-      // Tests Mocha never reached (a suite's before hook failed, the run was aborted) are listed too.
-      const wanted = grepOf(runner);
-      for (const t of allTests(runner.suite)) {
-        if (!this.recorded.has(t) && !t.isPending() && wanted(t.fullTitle())) this.record(t, 'not_run', undefined, [], `never started: ${hookFailure ?? 'the run ended before it'}`);
-      }
+      // Tests Mocha never reached (a suite's before hook failed, the run was interrupted) are listed too.
+      for (const t of this.unreached(runner)) this.record(t, 'not_run', undefined, [], log.interrupted ?? `never started: ${hookFailure ?? 'the run ended before it'}`);
       const notRun = this.tests.filter((t) => t.outcome === 'not_run');
       // Only beside spec and dot: another reporter's output may be a format (JSON, TAP) a line would break.
       if ((style === 'spec' || style === 'dot') && notRun.length) {
@@ -239,38 +253,62 @@ export class HilReporter extends Mocha.reporters.Base {
         notRun.forEach((t, i) => console.log(`  ${i + 1}) ${t.fullTitle}\n     ${t.reason}`));
         console.log('');
       }
-      if (!o.reportDir) return;
-      const ctx = log;
-      const h = ctx.hello;
-      const run: RunRecord = {
-        board: o.board ?? ctx.target ?? 'unknown',
-        host: hostname(),
-        target: ctx.target,
-        firmwareId: h?.firmwareId,
-        bootNonce: h ? h.bootNonce.toString(16).padStart(8, '0') : undefined,
-        ...(h ? { limits: { maxVms: h.maxVms, maxGlobals: h.maxGlobals, maxArrays: h.maxArrays, arrayElements: h.arrayElements, protoVersion: h.protoVersion, maxLine: h.maxLine, maxBatch: h.maxBatch } } : {}),
-        startedAt: started.toISOString(),
-        durationMs: Date.now() - started.getTime(),
-        passed: this.tests.filter((t) => t.outcome === 'passed').length,
-        failed: this.tests.filter((t) => t.outcome === 'failed').length,
-        pending: this.tests.filter((t) => t.outcome === 'pending').length,
-        notRun: notRun.length,
-        notRunLink: notRun.filter((t) => t.reason?.startsWith('link:')).length,
-        link: ctx.link,
-        resets: [...ctx.resets],
-        tests: this.tests,
-        deviceLogBetweenTests: [...ctx.between],
-      };
-      mkdirSync(o.reportDir, { recursive: true });
-      writeFileSync(join(o.reportDir, 'junit.xml'), junitXml(run));
-      writeFileSync(join(o.reportDir, 'run.json'), JSON.stringify(run, null, 1) + '\n');
-      try {
-        writeRunPage(o.reportDir);
-      } catch (e) {
-        // A diag.json or bench.json the user put in the folder that cannot be read: the run's files stand.
-        console.error(`hil: ${join(o.reportDir, 'index.html')} not written: ${(e as Error).message}`);
-      }
+      this.write(runner, o, log, started, true);
     });
+  }
+
+  /** The tests of the run (those --grep selects, not skipped by the suite) not recorded yet. */
+  private unreached(runner: Mocha.Runner): Mocha.Test[] {
+    const wanted = grepOf(runner);
+    return allTests(runner.suite).filter((t) => !this.recorded.has(t) && !t.isPending() && wanted(t.fullTitle()));
+  }
+
+  /** Writes junit.xml and run.json (nothing without a report directory); unfinished: the tests to come as not run. */
+  private write(runner: Mocha.Runner, o: HilReporterOptions, log: RunLog, started: Date, finished: boolean): void {
+    if (!o.reportDir) return;
+    const rest: TestRecord[] = finished
+      ? []
+      : this.unreached(runner).map((t) => ({ suite: t.parent?.fullTitle() ?? '', title: t.title, fullTitle: t.fullTitle(), file: t.file, outcome: 'not_run', durationMs: 0, reason: log.interrupted ?? UNFINISHED_REASON, deviceLog: [] }));
+    const tests = [...this.tests, ...rest];
+    const notRun = tests.filter((t) => t.outcome === 'not_run');
+    const signal = /^interrupted by (SIG[A-Z]+)/.exec(log.interrupted ?? '')?.[1];
+    const h = log.hello;
+    const run: RunRecord = {
+      board: o.board ?? log.target ?? 'unknown',
+      host: hostname(),
+      target: log.target,
+      firmwareId: log.hello?.firmwareId,
+      bootNonce: log.hello ? log.hello.bootNonce.toString(16).padStart(8, '0') : undefined,
+      ...(h ? { limits: { maxVms: h.maxVms, maxGlobals: h.maxGlobals, maxArrays: h.maxArrays, arrayElements: h.arrayElements, protoVersion: h.protoVersion, maxLine: h.maxLine, maxBatch: h.maxBatch } } : {}),
+      startedAt: started.toISOString(),
+      durationMs: Date.now() - started.getTime(),
+      passed: tests.filter((t) => t.outcome === 'passed').length,
+      failed: tests.filter((t) => t.outcome === 'failed').length,
+      pending: tests.filter((t) => t.outcome === 'pending').length,
+      notRun: notRun.length,
+      notRunLink: notRun.filter((t) => t.reason?.startsWith('link:')).length,
+      link: log.link,
+      resets: [...log.resets],
+      finished,
+      ...(signal ? { interrupted: signal } : {}),
+      tests,
+      deviceLogBetweenTests: [...log.between],
+    };
+    mkdirSync(o.reportDir, { recursive: true });
+    const put = (name: string, text: string): void => {
+      const file = join(o.reportDir!, name);
+      writeFileSync(`${file}.${process.pid}.tmp`, text);
+      renameSync(`${file}.${process.pid}.tmp`, file);
+    };
+    put('junit.xml', junitXml(run));
+    put('run.json', JSON.stringify(run, null, 1) + '\n');
+    if (!finished) return; // the page once, at the end (hil report draws it from a record a killed run left)
+    try {
+      writeRunPage(o.reportDir);
+    } catch (e) {
+      // A diag.json or bench.json the user put in the folder that cannot be read: the run's files stand.
+      console.error(`hil: ${join(o.reportDir, 'index.html')} not written: ${(e as Error).message}`);
+    }
   }
 
   private record(test: Mocha.Runnable, outcome: Outcome, err: Error | undefined, deviceLog: LoggedLine[], reason?: string): void {

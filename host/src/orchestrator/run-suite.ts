@@ -16,10 +16,18 @@
  *   check that needs intact bytes never got them through the link) or that ends in a link error (run-context.ts
  *   LINK_ERRORS) is skipped and reported as not run with its reason;
  * - the run always goes on with the next test.
+ *
+ * Interrupted (SIGINT, SIGTERM, SIGHUP: process/interrupt.ts), the run stops as a run, not as a
+ * process: no test starts after the signal, the running one is given up (its target closed under
+ * it, so its requests fail at once) and reported as not run, "interrupted by SIGINT", as is every
+ * test it kept from running; the root hooks close the target (its processes stopped, its temp
+ * folders removed), the reporter writes junit.xml and run.json, and the run resolves with exit code
+ * 128 + the signal's number (130, 143, 129). Bounded by INTERRUPT_GRACE_MS.
  */
 import Mocha from 'mocha';
 import { HilReporter, ReporterError, consoleReporter } from './reporter.js';
 import { EXIT } from './exit-codes.js';
+import { onInterrupt, signalExitCode, type InterruptSignal } from '../process/interrupt.js';
 import { HilSession, RunLog, linkReason, rootHooks } from '../mocha/index.js';
 import { displayPath, type Target } from '../targets/descriptor.js';
 import type { LinkSpec } from '../transport/emulator.js';
@@ -57,7 +65,13 @@ export interface SuiteOptions {
  * run because of the link or the target (a verdict must never depend on the cable, so this is not
  * "failed", but it is not a pass either); 2 no test ran (every one skipped itself).
  */
-export type SuiteExitCode = typeof EXIT.ok | typeof EXIT.testsFailed | typeof EXIT.usage | typeof EXIT.target;
+export type SuiteExitCode = typeof EXIT.ok | typeof EXIT.testsFailed | typeof EXIT.usage | typeof EXIT.target | 129 | 130 | 143;
+
+/**
+ * Longest time an interrupted run takes to stop: give up the running test, close the target,
+ * write the reports. Past it the process stops its children and exits (process/interrupt.ts).
+ */
+export const INTERRUPT_GRACE_MS = 10_000;
 
 export interface SuiteResult {
   passes: number;
@@ -69,6 +83,8 @@ export interface SuiteResult {
   /** Of notRun, those that ended in a link error. */
   notRunLink: number;
   exitCode: SuiteExitCode;
+  /** The signal that interrupted the run, if one did (then exitCode is 128 + its number). */
+  interrupted?: InterruptSignal;
 }
 
 /**
@@ -107,6 +123,21 @@ interface GuardTally {
   notRunLink: number;
 }
 
+/** The run was interrupted: `reason` once it was ("interrupted by SIGINT"); `stopped` resolves with it. */
+export class Interruption {
+  reason: string | undefined;
+  readonly stopped: Promise<string>;
+  private resolveStopped!: (reason: string) => void;
+  constructor() {
+    this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+  }
+  interrupt(reason: string): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.resolveStopped(reason);
+  }
+}
+
 function runOriginal(fn: Mocha.Func | Mocha.AsyncFunc, ctx: Mocha.Context): Promise<unknown> {
   // A callback-style test or hook (it('x', (done) => ...)) gets a done that settles the promise.
   if (fn.length > 0) {
@@ -131,7 +162,7 @@ function suitesOf(suite: Mocha.Suite): Mocha.Suite[] {
  * so Mocha never abandons the suite or the run. A test ending in a link error is skipped as not
  * run. Call once per loaded suite.
  */
-export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog, tally: GuardTally = { notRun: 0, notRunLink: 0 }): GuardTally {
+export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog, tally: GuardTally = { notRun: 0, notRunLink: 0 }, interruption = new Interruption()): GuardTally {
   const setupFailed = new WeakMap<Mocha.Runnable, Error>();
   const skip = (ctx: Mocha.Context, reason: string, link: boolean): never => {
     tally.notRun++;
@@ -143,10 +174,16 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog
   const step = async (ctx: Mocha.Context, what: string, run: () => Promise<unknown>): Promise<void> => {
     const test = ctx.currentTest;
     if (test && setupFailed.has(test)) return; // an earlier step failed: the test reports it
+    if (interruption.reason) skip(ctx, interruption.reason, false);
     try {
-      await run();
+      const stopped = await Promise.race([run().then(() => undefined), interruption.stopped]);
+      if (stopped !== undefined) {
+        await harness.abandon?.();
+        skip(ctx, stopped, false);
+      }
     } catch (e) {
       if (ctx.runnable().isPending()) throw e; // the hook skipped the test itself
+      if (interruption.reason) skip(ctx, interruption.reason, false);
       harness.afterError(e);
       if (e instanceof Error && e.name === 'TestNotRun') skip(ctx, e.message, e.message.startsWith('link:'));
       const link = linkReason(e);
@@ -174,6 +211,7 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog
       const guarded: Guarded = async function (this: Mocha.Context): Promise<void> {
         const failed = setupFailed.get(this.test!);
         if (failed) throw failed;
+        if (interruption.reason) skip(this, interruption.reason, false);
         const r0 = harness.linkRetransmits?.();
         const limit = this.timeout();
         let deadline: NodeJS.Timeout | undefined;
@@ -187,14 +225,17 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog
         });
         try {
           const body = runOriginal(original, this);
-          const outcome = await Promise.race([body.then(() => undefined), overLink]);
+          const stopped = interruption.stopped.then((reason) => ({ reason, link: false }));
+          const outcome = await Promise.race([body.then(() => undefined), overLink.then((reason) => ({ reason, link: true })), stopped]);
           if (outcome !== undefined) {
             body.catch(() => {}); // it ends when the target closes under it
             await harness.abandon?.();
-            skip(this, outcome, true);
+            skip(this, outcome.reason, outcome.link);
           }
         } catch (e) {
           if (this.test?.isPending()) throw e; // the test skipped itself
+          // Interrupted: whatever the test ended in (its target closed under it), it is no verdict.
+          if (interruption.reason) skip(this, interruption.reason, false);
           harness.afterError(e);
           if (e instanceof Error && e.name === 'TestNotRun') skip(this, e.message, e.message.startsWith('link:'));
           const link = linkReason(e);
@@ -386,15 +427,33 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
     throw new RunOptionError(`no test matches --grep ${options.grep} (of the ${all.length} tests in ${options.files ? `${files.length} spec files` : 'the built-in suite'}); fix the pattern (it matches a test's full title: its describe blocks and its own title)`);
   }
   if (!all.length) throw new RunOptionError(`no test in ${files.map((f) => basename(f)).join(', ')}; add an it() to a spec file`);
-  await session.start();
-  const tally = guardTests(mocha.suite, session, log);
+  const interruption = new Interruption();
+  let signal: InterruptSignal | undefined;
+  let runner: Mocha.Runner | undefined;
+  const off = onInterrupt((sig) => {
+    signal = sig;
+    log.interrupted = `interrupted by ${sig}`;
+    console.error(`\nhil: ${sig}: stopping the run (the running test is given up; reports are written)`);
+    runner?.abort();
+    interruption.interrupt(log.interrupted);
+  }, INTERRUPT_GRACE_MS);
+  try {
+    await session.start();
+  } catch (e) {
+    off();
+    throw e;
+  }
+  const tally = guardTests(mocha.suite, session, log, undefined, interruption);
   return new Promise((resolve) => {
-    const runner = mocha.run(() => {
-      const s = runner.stats!;
+    runner = mocha.run(() => {
+      off();
+      const s = runner!.stats!;
       const failures = s.failures;
       const ran = s.passes + failures;
-      const exitCode: SuiteExitCode = failures > 0 ? EXIT.testsFailed : tally.notRun > 0 ? EXIT.target : ran === 0 ? EXIT.usage : EXIT.ok;
-      resolve({ passes: s.passes, failures, pending: s.pending - tally.notRun, notRun: tally.notRun, notRunLink: tally.notRunLink, exitCode });
+      const exitCode: SuiteExitCode = signal ? (signalExitCode(signal) as SuiteExitCode) : failures > 0 ? EXIT.testsFailed : tally.notRun > 0 ? EXIT.target : ran === 0 ? EXIT.usage : EXIT.ok;
+      resolve({ passes: s.passes, failures, pending: s.pending - tally.notRun, notRun: tally.notRun, notRunLink: tally.notRunLink, exitCode, ...(signal ? { interrupted: signal } : {}) });
     });
+    // Interrupted before the runner existed: no test starts (the guard skips each as interrupted).
+    if (signal) runner.abort();
   });
 }

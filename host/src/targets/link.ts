@@ -18,6 +18,7 @@ import { serveTwinOnPty } from '../twin/pty.js';
 import { firmwareConfig, resolveIn, toTarget, whereOf, TargetSpecError, type Target } from './descriptor.js';
 import { startSim } from './sim.js';
 import { startQemu } from './qemu.js';
+import type { ManagedProcess } from '../process/managed.js';
 
 /** How a target's link is opened. */
 export interface LinkOptions {
@@ -107,7 +108,8 @@ export async function openLink(target: string | Target, options: LinkOptions = {
   const t = toTarget(target);
   const linkSpec = effectiveLink(t, options.link); // a bad spec fails before anything is started
   const cleanup = new Cleanup();
-  const peerOf = (label: string, exited: Promise<void>) => ({ label, exited });
+  // The peer's exit names how it ended ("cvm-sim (default) exited (killed by SIGSEGV)").
+  const peerOf = (label: string, p: ManagedProcess) => ({ label, exited: p.exited, exitReason: () => p.exitReason });
   try {
     let transport: Transport;
     let start: (() => Promise<void>) | undefined;
@@ -120,21 +122,21 @@ export async function openLink(target: string | Target, options: LinkOptions = {
       case 'twin-pty': {
         const served = await serveTwinOnPty();
         cleanup.push(() => served.close());
-        transport = new SerialTransport({ path: served.path, name: `${t.name} (${served.path})`, peer: peerOf('socat (twin pty)', served.process.exited) });
+        transport = new SerialTransport({ path: served.path, name: `${t.name} (${served.path})`, peer: peerOf('socat (twin pty)', served.process) });
         break;
       }
       case 'sim': {
         // Halted until the port is open, as QEMU is: the banner reaches the host (issue: an open discards what waits).
         const sim = await startSim(firmwareConfig(t), [], { haltedUntilBoot: true, ...(t.firmware?.sim ? { binary: resolveIn(t, t.firmware.sim) } : {}) });
         cleanup.push(() => sim.close());
-        transport = new SerialTransport({ path: sim.path, name: `${t.name} (${sim.path})`, peer: peerOf(sim.process.label, sim.process.exited) });
+        transport = new SerialTransport({ path: sim.path, name: `${t.name} (${sim.path})`, peer: peerOf(sim.process.label, sim.process) });
         start = () => sim.boot();
         break;
       }
       case 'qemu': {
         const q = await startQemu(firmwareConfig(t), t.firmware?.elf ? { elf: resolveIn(t, t.firmware.elf) } : {});
         cleanup.push(() => q.close());
-        transport = new SerialTransport({ path: q.path, name: `${t.name} (${q.path})`, peer: peerOf(q.process.label, q.process.exited) });
+        transport = new SerialTransport({ path: q.path, name: `${t.name} (${q.path})`, peer: peerOf(q.process.label, q.process) });
         start = () => q.resume();
         break;
       }

@@ -17,6 +17,11 @@ export interface RunningSim {
    * banner now, to a host that has opened the pty. Without it the sim booted at start.
    */
   boot(): Promise<void>;
+  /**
+   * With `haltedUntilBoot`, once booted: pulls its reset line (one more line on its stdin): it
+   * reboots with a new nonce and reset cause "pin" and writes a new banner, as a board does.
+   */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,14 +38,16 @@ export async function startSim(config: FirmwareConfig = 'default', extraArgs: st
   const p = new ManagedProcess(`cvm-sim (${config})`, bin, ['--pty', ...halted, '--exit-on-stdin-eof', ...extraArgs]);
   try {
     const m = await p.waitFor(/^PTY (\S+)$/m, 10_000, 'pty path ("PTY /dev/pts/N")');
-    const boot = (): Promise<void> =>
+    /** One line on its stdin: the release from reset, then each a reset pulse (cvm_sim.c --boot-on-stdin). */
+    const pulse = (what: string): Promise<void> =>
       new Promise((resolve, reject) => {
-        if (!options.haltedUntilBoot) return resolve();
         const stdin = p.child.stdin;
-        if (!stdin || stdin.destroyed) return reject(new Error(`${p.label}: cannot release it from reset: its stdin is closed (did it exit?)`));
-        stdin.write('\n', (e) => (e ? reject(new Error(`${p.label}: releasing it from reset failed: ${e.message}`)) : resolve()));
+        if (!stdin || stdin.destroyed) return reject(new Error(`${p.label}: cannot ${what}: its stdin is closed (did it exit?)`));
+        stdin.write('\n', (e) => (e ? reject(new Error(`${p.label}: ${what} failed: ${e.message}`)) : resolve()));
       });
-    return { path: m[1]!, process: p, boot, close: () => p.stop() };
+    const boot = (): Promise<void> => (options.haltedUntilBoot ? pulse('release it from reset') : Promise.resolve());
+    const reset = (): Promise<void> => (options.haltedUntilBoot ? pulse('reset it') : Promise.reject(new Error(`${p.label}: reset needs a sim started with haltedUntilBoot (--boot-on-stdin)`)));
+    return { path: m[1]!, process: p, boot, reset, close: () => p.stop() };
   } catch (e) {
     await p.stop();
     throw e;

@@ -2,12 +2,11 @@
  * Finding and building the firmware artefacts the sim and QEMU targets need. A missing tool is an
  * error naming the Debian package (process/tools.ts).
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { MissingToolError, hasTool, requireTool } from '../process/tools.js';
+import { ManagedProcess } from '../process/managed.js';
 
 export { MissingToolError, hasTool, requireTool };
 
@@ -55,11 +54,11 @@ export async function buildFirmware(target: 'sim' | 'arm' | 'arm-echo', config: 
   requireTool('make', 'make', `build the firmware ${target}`);
   if (target === 'sim') requireTool('gcc', 'gcc', 'build the sim (the firmware core for the host)');
   else requireTool('arm-none-eabi-gcc', 'gcc-arm-none-eabi', 'build the ARM firmware');
-  try {
-    await promisify(execFile)('make', ['-C', FIRMWARE_DIR, target, `CONFIG=${config}`], { maxBuffer: 16 << 20 });
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string };
-    throw new BuildError(`building firmware ${target} (CONFIG=${config}) failed: make -C firmware ${target} CONFIG=${config}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+  // A ManagedProcess like every child: reaped if this process is interrupted or killed.
+  const make = new ManagedProcess(`make ${target}`, 'make', ['-C', FIRMWARE_DIR, target, `CONFIG=${config}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await make.exited;
+  if (make.exitCode !== 0) {
+    throw new BuildError(`building firmware ${target} (CONFIG=${config}) failed (${make.exitReason}): make -C firmware ${target} CONFIG=${config}\n${make.output}`);
   }
   const out = target === 'sim' ? simBinary(config) : target === 'arm' ? armElf(config) : armEchoElf(config);
   if (!existsSync(out)) throw new BuildError(`make -C firmware ${target} CONFIG=${config} succeeded but ${out} is missing`);

@@ -45,8 +45,11 @@ export interface SerialOptions {
    * notice a pty's master closing (a read stays parked in the binding's poller, seen in about one
    * run in five here), so the owner's exit is the reliable signal.
    */
-  peer?: { label: string; exited: Promise<unknown> };
+  peer?: { label: string; exited: Promise<unknown>; /** How it ended ("killed by SIGSEGV", "exit code 1"), read once it has. */ exitReason?: () => string };
 }
+
+/** Longest wait, after a pty with a peer ended, for the peer's exit that explains it (ms). */
+const PEER_EXIT_WAIT_MS = 1000;
 
 let platformBinding: Promise<SerialBinding> | undefined;
 function defaultBinding(): Promise<SerialBinding> {
@@ -89,6 +92,7 @@ export class SerialTransport extends StreamTransport<SerialPortStream> {
   private held: PortLock | undefined;
   protected readonly closedReason = 'port closed';
   protected readonly endReason = 'end of stream';
+  private readonly peer: SerialOptions['peer'];
 
   constructor(options: SerialOptions) {
     super();
@@ -100,7 +104,30 @@ export class SerialTransport extends StreamTransport<SerialPortStream> {
     this.format = { dataBits: options.dataBits ?? 8, parity: options.parity ?? 'none', stopBits: options.stopBits ?? 1 };
     this.binding = options.binding;
     this.name = options.name ?? `serial:${path}`;
-    options.peer?.exited.then(() => this.fail(new Error(`${options.peer!.label} exited`)));
+    this.peer = options.peer;
+    const peer = options.peer;
+    peer?.exited.then(() => this.fail(this.peerExited()));
+  }
+
+  private peerExited(): Error {
+    const how = this.peer?.exitReason?.();
+    return new Error(`${this.peer?.label} exited${how ? ` (${how})` : ''}`);
+  }
+
+  /**
+   * A pty ends when the process behind it dies, and the port often notices first (EIO, a bad file
+   * descriptor): when that process exits within PEER_EXIT_WAIT_MS, its end is the reason
+   * ("cvm-sim (default) exited (killed by SIGSEGV)"), rather than the port's symptom.
+   */
+  protected override explainEnd(error: Error): Error | Promise<Error> {
+    const peer = this.peer;
+    if (!peer) return error;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), PEER_EXIT_WAIT_MS)));
+    return Promise.race([peer.exited.then(() => true), waited]).then((exited) => {
+      clearTimeout(timer);
+      return exited ? this.peerExited() : error;
+    });
   }
 
   /** Opens the port; rejects with a TransportError (kind 'open') naming the path, the OS reason and a hint. */

@@ -93,6 +93,14 @@ export abstract class StreamTransport<S extends ByteStream> extends EventEmitter
     return new TransportError(this.name, `disconnected: ${error?.message ?? this.closedReason}`, 'disconnected', { cause: error });
   }
 
+  /**
+   * Why a stream that ended on its own did: `error` as is, or (a subclass that knows more, e.g. that
+   * the process behind a pty died) a better one, possibly after a short bounded wait.
+   */
+  protected explainEnd(error: Error): Error | Promise<Error> {
+    return error;
+  }
+
   /** Ends the current stream as if it had failed with `error` (e.g. the process behind it exited); nothing when closing. */
   protected fail(error: Error): void {
     if (this.stream && !this.closing) this.ended(this.stream, error);
@@ -107,7 +115,13 @@ export abstract class StreamTransport<S extends ByteStream> extends EventEmitter
     stream.removeAllListeners('data');
     stream.on('error', () => {}); // late errors of a stream we no longer use
     this.discard(stream);
-    if (requested) this.emit('close');
-    else this.emit('close', this.endError(error));
+    if (requested) {
+      this.emit('close');
+      return;
+    }
+    const ended = (e: Error) => this.emit('close', this.endError(e));
+    const why = this.explainEnd(error ?? new Error(this.closedReason));
+    if (why instanceof Error) ended(why);
+    else void why.then(ended);
   }
 }

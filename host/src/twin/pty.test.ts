@@ -124,7 +124,7 @@ describe('twin on a pty (socat)', function () {
       const fake = join(dir, 'failing-socat');
       writeFileSync(fake, '#!/bin/sh\necho "E something is wrong" >&2\nexit 1\n');
       chmodSync(fake, 0o755);
-      await assert.rejects(serveTwinOnPty({ socat: fake }), /exited \(code 1\).*\n.*E something is wrong/);
+      await assert.rejects(serveTwinOnPty({ socat: fake }), /exited \(exit code 1\).*\n.*E something is wrong/);
     });
   });
 });
