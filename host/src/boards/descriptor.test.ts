@@ -59,7 +59,7 @@ describe('board descriptors', () => {
 
   it('a misspelt kind is one line: the field it stands for, nothing about a kind the file does not have', () => {
     expect(problems({ name: 'x', kynd: 'serial', port: { path: '/dev/ttyUSB0' } })).to.deep.equal(['boards/x.json: /kynd is not a descriptor field: did you mean /kind? rename it']);
-    expect(problems({ name: 'x', kind: 'seriall', port: { path: '/dev/ttyUSB0' } })).to.deep.equal(['boards/x.json: /kind must be one of twin, twin-pty, sim, qemu, serial, tcp (got "seriall"); fix the value or add a target kind (host/src/targets/link.ts)']);
+    expect(problems({ name: 'x', kind: 'seriall', port: { path: '/dev/ttyUSB0' } })).to.deep.equal(['boards/x.json: /kind must be one of twin, twin-pty, sim, qemu, serial, tcp, rfc2217 (got "seriall"); fix the value or add a target kind (host/src/targets/link.ts)']);
   });
 
   it('names the file, the field and the fix: a flash tool without a strategy', () => {

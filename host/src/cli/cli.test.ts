@@ -240,7 +240,7 @@ describe('hil (CLI)', function () {
       const r = await hil('test', '--board', 'twin', '--board', gone, '--report-dir', reports, '--grep', 'contexts');
       expect(r.code, r.stderr).to.equal(3);
       expect(r.stdout).to.match(/\/gone\.json\s+0\s+0\s+0\s+[\d.]+ s\s+NOT RUN\s+0\s+did not start \(exit 3\): serial:\/dev\/ttyGONE-hil: no such port: \/dev\/ttyGONE-hil /m);
-      expect(readdirSync(reports)).to.deep.equal(['twin']);
+      expect(readdirSync(reports).sort(), 'the board that ran, and the combined page').to.deep.equal(['index.html', 'twin']);
     });
 
     it('fails, naming the port, when the target cannot be opened', async () => {

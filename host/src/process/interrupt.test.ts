@@ -139,8 +139,9 @@ describe('process: interruption, temp folders, parent-death signal', function ()
   describe('setpriv missing', () => {
     const start = `
       import { ManagedProcess } from ${JSON.stringify(join(import.meta.dirname, 'managed.ts'))};
+      import { exitCodeOf } from ${JSON.stringify(join(import.meta.dirname, '..', 'orchestrator', 'exit-codes.ts'))};
       try { const p = new ManagedProcess('true', '/bin/true', []); await p.exited; console.log('RAN ' + p.exitReason); }
-      catch (e) { console.log('ERROR ' + e.message); process.exitCode = e.exitCode; }
+      catch (e) { console.log('ERROR ' + e.message); process.exitCode = exitCodeOf(e); }
     `;
     it('under CI=true: an error naming the package util-linux (exit 2)', async () => {
       const r = await node(start, { ...process.env, PATH: dir, CI: 'true' });

@@ -32,8 +32,10 @@ describe('UUCP port lock', () => {
   it('a live holder: PortBusyError with its PID and command line', async () => {
     const holder = new ManagedProcess('sleep (lock holder)', 'sleep', ['30']);
     try {
+      // ManagedProcess starts it through setpriv, which then execs sleep in the same pid: wait for that.
+      for (let i = 0; i < 500 && readFileSync(`/proc/${holder.pid}/cmdline`, 'latin1').includes('setpriv'); i++) await new Promise((r) => setTimeout(r, 10));
       writeFileSync(join(dir, 'LCK..ttyFAKE0'), `${String(holder.pid).padStart(10)}\n`);
-      expect(() => lockPort('/dev/ttyFAKE0', dir)).to.throw(PortBusyError, new RegExp(`^board busy: /dev/ttyFAKE0 held by PID ${holder.pid} \\(sleep 30\\) \\(UUCP lock `));
+      expect(() => lockPort('/dev/ttyFAKE0', dir)).to.throw(PortBusyError, new RegExp(`^board busy: /dev/ttyFAKE0 held by PID ${holder.pid} \\((?:\\S*/)?sleep 30\\) \\(UUCP lock `));
     } finally {
       await holder.stop();
     }
