@@ -21,11 +21,18 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 const hello = fakeHello;
 
+/**
+ * A client on a fake device. Without retransmission unless asked (the link layer's own tests do):
+ * these tests look at what went on the wire, and on a loaded machine a stalled event loop would let
+ * the RTO (as short as rto_min) resend a request before its answer is read, a duplicate the device
+ * would answer from its cache but that the test would count.
+ */
 async function setup(options: ConstructorParameters<typeof PoolClient>[1] = {}, connect = true) {
   const [host, dev] = createMemoryLink('fake', 'fake-device');
   await dev.open();
   const device = new FakeDevice(dev);
-  const client = connect ? await PoolClient.connect(host, options) : new PoolClient(host, options);
+  const o = { retransmit: false, timeoutMs: 30_000, ...options };
+  const client = connect ? await PoolClient.connect(host, o) : new PoolClient(host, o);
   if (!connect) await client.open();
   return { client, device, host, dev };
 }
@@ -76,7 +83,9 @@ describe('PoolClient', () => {
     });
 
     it('pipelines: many requests in flight, sent in call order with consecutive uint32 seqs', async () => {
-      const { client, device } = await setup({ maxInflightRequests: 8 });
+      // The device holds requests on purpose: no retransmission, or a slow event loop (a loaded
+      // machine) would resend a held one past the RTO and count it twice.
+      const { client, device } = await setup({ maxInflightRequests: 8, retransmit: false });
       const held: Request[] = [];
       let maxHeld = 0;
       device.script = (req) => {
@@ -256,7 +265,7 @@ describe('PoolClient', () => {
   describe('the in-flight window', () => {
     it('never has more than maxInflightBytes of request lines unanswered; queued requests keep their order', async () => {
       const max = 200;
-      const { client, device } = await setup({ maxInflightBytes: max, maxInflightRequests: 1000 });
+      const { client, device } = await setup({ maxInflightBytes: max, maxInflightRequests: 1000, retransmit: false }); // held on purpose: see above
       const held: Request[] = [];
       device.script = (req) => {
         held.push(req);
@@ -284,6 +293,7 @@ describe('PoolClient', () => {
       await turn();
       expect(device.requests).to.have.length(1); // the hello only
       await new Promise((r) => setTimeout(r, 30)); // raw bytes settle by time at the latest
+      for (let i = 0; i < 100 && device.requests.length < 2; i++) await turn(); // and the request is delivered
       expect(device.requests).to.have.length(2);
       device.answer(device.requests[1]!);
       await p;
@@ -313,7 +323,9 @@ describe('PoolClient', () => {
     });
 
     it('releases the window slot, so the client stays usable; the late answer is unsolicited', async () => {
-      const { client, device } = await setup({ timeoutMs: 40, maxInflightRequests: 1 });
+      // Only the requests meant to time out have a short bound (call()'s own): a loaded machine's
+      // stalled event loop must not time out the ones meant to be answered.
+      const { client, device } = await setup({ maxInflightRequests: 1 });
       let late: Request | undefined;
       device.script = (req) => {
         if (late === undefined) {
@@ -322,7 +334,7 @@ describe('PoolClient', () => {
         }
         return defaultScript(req, device);
       };
-      const first = client.loadGlobal(0, 1);
+      const first = client.call(Op.load_global, [0, 1], { timeoutMs: 40, name: 'load_global' });
       const second = client.loadGlobal(0, 2); // queued behind the first
       expect(await rejection(first)).to.be.instanceOf(RequestTimeout);
       expect(await second).to.equal(2);
@@ -333,7 +345,7 @@ describe('PoolClient', () => {
       const e = (await rejection(
         (async () => {
           device.script = () => undefined;
-          return client.acquire(1);
+          return client.call(Op.acquire, [1], { timeoutMs: 40, name: 'acquire' });
         })(),
       )) as RequestTimeout;
       expect(e.lastHeard).to.match(/^response frame \(seq \d+\) \d+ ms ago$/);
@@ -491,6 +503,8 @@ describe('PoolClient', () => {
   });
 
   describe('the link layer (PROTOCOL.md §3.3)', () => {
+    /** For tests of what an answer triggers (a gap reply, a later answer): an RTO no stalled event loop reaches. */
+    const NO_SPURIOUS_RTO = { rtoInitialMs: 10_000, rtoMinMs: 10_000, rtoMaxMs: 10_000 };
     /** Store then load `n` distinct globals, pipelined; returns the loads. */
     const storesAndLoads = (client: PoolClient, n: number) =>
       Promise.all(Array.from({ length: n }, (_, i) => (i % 2 === 0 ? client.storeGlobal(i & 3, (i >> 1) & 63, i) : client.loadGlobal(i & 3, (i >> 1) & 63))));
@@ -511,7 +525,7 @@ describe('PoolClient', () => {
       const device = new FakeDevice(dev);
       const bytes: Buffer[] = [];
       dev.on('data', (c) => bytes.push(c));
-      const client = new PoolClient(host);
+      const client = new PoolClient(host, { retransmit: false, timeoutMs: 30_000 }); // the wire as sent once: see setup()
       await client.open();
       const hellos = [client.hello(), client.acquire(0), client.storeGlobal(0, 1, 2), client.hello(), client.loadGlobal(0, 1)];
       const [h1, , , h2, v] = await Promise.all(hellos);
@@ -529,7 +543,7 @@ describe('PoolClient', () => {
     });
 
     it('a request issued before any hello makes the client open a session first', async () => {
-      const { client, device } = await setup({}, false);
+      const { client, device } = await setup({ retransmit: true, timeoutMs: undefined }, false);
       expect(await client.loadGlobal(1, 2)).to.equal(1002);
       expect(device.requests.map((q) => q[1])).to.deep.equal([Op.hello, Op.load_global]);
       expect(client.info).to.not.equal(undefined);
@@ -537,7 +551,7 @@ describe('PoolClient', () => {
     });
 
     it('a lost request: the gap reply sends the client back to it; everything executes once, in order', async () => {
-      const { client, device } = await setup();
+      const { client, device } = await setup({ retransmit: true, timeoutMs: undefined, ...NO_SPURIOUS_RTO });
       const seen = new Set<number>();
       device.dropIn = (req) => !seen.has(req[0]) && seen.add(req[0]) && (seen.size === 4 || seen.size === 11); // two first transmissions lost
       await storesAndLoads(client, 40);
@@ -550,7 +564,7 @@ describe('PoolClient', () => {
     });
 
     it('a lost response: a later answer shows it, the client resends, the cache answers without executing again', async () => {
-      const { client, device } = await setup();
+      const { client, device } = await setup({ retransmit: true, timeoutMs: undefined, ...NO_SPURIOUS_RTO });
       device.dropOut = (_m, n) => n === 5;
       const results = await storesAndLoads(client, 20);
       expectExactlyOnceInOrder(device, 20);
@@ -561,7 +575,7 @@ describe('PoolClient', () => {
     });
 
     it('the last request lost with nothing after it: the RTO recovers it, and backs off', async () => {
-      const { client, device } = await setup();
+      const { client, device } = await setup({ retransmit: true, timeoutMs: undefined });
       let drops = 2;
       device.dropIn = (req) => req[1] === Op.acquire && drops-- > 0;
       void turn;
@@ -576,7 +590,7 @@ describe('PoolClient', () => {
     });
 
     it('after maxAttempts transmissions the request fails with RetriesExhausted naming op, arguments, attempts and counters', async () => {
-      const { client, device } = await setup({ maxAttempts: 3 });
+      const { client, device } = await setup({ retransmit: true, timeoutMs: undefined, maxAttempts: 3 });
       device.dropIn = (req) => req[1] === Op.store_global;
       const e = (await rejection(client.storeGlobal(1, 7, 99))) as RetriesExhausted;
       expect(e).to.be.instanceOf(RetriesExhausted);
@@ -590,7 +604,7 @@ describe('PoolClient', () => {
     });
 
     it('a dead link fails every pending and queued request at once with LinkDead', async () => {
-      const { client, device } = await setup({ deadLinkMs: 150 });
+      const { client, device } = await setup({ retransmit: true, timeoutMs: undefined, deadLinkMs: 150 });
       device.silent = true;
       const n = 640;
       let settled = 0;
@@ -619,7 +633,7 @@ describe('PoolClient', () => {
     });
 
     it('no_session: the device lost its session; pending requests fail as a board reset', async () => {
-      const { client, device } = await setup();
+      const { client, device } = await setup({ retransmit: true, timeoutMs: undefined });
       const resets: string[] = [];
       client.on('reset', (r) => resets.push(r));
       device.reboot();
@@ -633,7 +647,7 @@ describe('PoolClient', () => {
     });
 
     it('out_of_sequence naming a later seq than the request means its response left the cache: ProtocolError', async () => {
-      const { client, device } = await setup();
+      const { client, device } = await setup({ retransmit: true, timeoutMs: undefined });
       device.script = (req) => [req[0], 12, (req[0] + 40) >>> 0];
       const e = await rejection(client.acquire(1));
       expect(e).to.be.instanceOf(ProtocolError);
@@ -653,7 +667,7 @@ describe('PoolClient', () => {
     });
 
     it("keeps the window within the device's replay_depth and replay_bytes from hello", async () => {
-      const { client, device } = await setup({}, false);
+      const { client, device } = await setup({ retransmit: true, timeoutMs: undefined }, false);
       device.hello = hello({ replayDepth: 4, replayBytes: 400 } as Partial<ReturnType<typeof hello>>);
       await client.hello();
       const held: Request[] = [];
@@ -677,7 +691,7 @@ describe('PoolClient', () => {
       const seed = process.env.HIL_SEED ? Number(process.env.HIL_SEED) : (Math.random() * 0x100000000) >>> 0;
       console.log(`      seed ${seed} (replay: HIL_SEED=${seed})`);
       const random = prng(seed);
-      const { client, device } = await setup();
+      const { client, device } = await setup({ retransmit: true, timeoutMs: undefined });
       device.dropIn = () => random() < 0.05;
       device.dropOut = () => random() < 0.05;
       const n = 2000;
@@ -691,14 +705,15 @@ describe('PoolClient', () => {
     });
 
     it('linkStats() reports RTO, SRTT and RTTVAR from round trips (RFC 6298)', async () => {
-      const { client } = await setup();
+      const { client } = await setup({ retransmit: true, timeoutMs: undefined });
       const before = client.linkStats();
       expect(before.srttMs).to.be.a('number'); // the hello's round trip
       for (let i = 0; i < 10; i++) await client.acquire(0);
       const s = client.linkStats();
       expect(s.rtoMs).to.be.at.least(10).and.at.most(1000);
       expect(s.rttvarMs).to.be.a('number');
-      expect(s.attempts[1]).to.equal(11);
+      // Each answered once (a stalled event loop may let the RTO resend one: attempts[2], not a failure).
+      expect(s.attempts.reduce((a, b) => a + b, 0)).to.equal(11);
       await client.close();
     });
   });
