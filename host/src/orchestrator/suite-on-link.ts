@@ -59,6 +59,11 @@ export interface SuiteOnLinkOptions {
   env?: NodeJS.ProcessEnv;
   /** Bound on the whole run, ms (default 10 min); the run is stopped and reported past it. */
   timeoutMs?: number;
+  /**
+   * The `hil` to run: bin/hil.js of a checkout (default this package's own). Another checkout's
+   * (e.g. an older revision) runs that checkout's runner and suite, for before/after figures.
+   */
+  hil?: string;
 }
 
 /**
@@ -72,7 +77,7 @@ export async function suiteOnLink(target: string, link: string, options: SuiteOn
   const dir = mkdtempSync(join(tmpdir(), 'hil-suite-on-link-'));
   const empty = { target, link, baud, passed: 0, failed: 0, pending: 0, notRun: 0, suiteMs: 0, bytesH2d: 0, bytesD2h: 0, retransmits: 0, wireLimitMs: 0, ratio: 0 };
   try {
-    const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', ...(options.files ?? []), '--target', target, '--link', link, '--reporter', 'dot', '--report-dir', dir];
+    const args = [options.hil ?? join(REPO_ROOT, 'bin', 'hil.js'), 'test', ...(options.files ?? []), '--target', target, '--link', link, '--reporter', 'dot', '--report-dir', dir];
     const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', ...options.env };
     delete env.HIL_LINK; // --link says it
     const p = new ManagedProcess(`hil test --target ${target} --link ${link}`, process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
