@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { target } from './support/target.js';
 import { linkWindow, rejectsWith } from './support/expect.js';
 
+// Requests that do not depend on each other's answers are issued together (pipelined): the device
+// executes them in the order they were issued, so each stats sees exactly what was issued before it.
 describe('telemetry: stats and high-water marks', () => {
   it('reports one entry per context, all idle after reset_pool', async () => {
     const { client, hello } = target();
@@ -17,11 +19,14 @@ describe('telemetry: stats and high-water marks', () => {
 
   it('tracks per-context usage: globals, arrays, elements, bytes', async () => {
     const { client, hello } = target();
-    await client.acquire(0);
-    await client.storeGlobal(0, 4, 1);
-    await client.createArray(0, 0, 3);
-    await client.createArray(0, hello.maxArrays - 1, hello.arrayElements);
-    const c = (await client.stats()).contexts[0]!;
+    const [, , , , s] = await Promise.all([
+      client.acquire(0),
+      client.storeGlobal(0, 4, 1),
+      client.createArray(0, 0, 3),
+      client.createArray(0, hello.maxArrays - 1, hello.arrayElements),
+      client.stats(),
+    ]);
+    const c = s.contexts[0]!;
     expect(c).to.deep.equal({
       acquired: true, globalsInUse: 5, arraysActive: 2, elements: 3 + hello.arrayElements, bytesUsed: 4 * (5 + 3 + hello.arrayElements),
       hwGlobals: 5, hwArrays: 2, hwElements: 3 + hello.arrayElements,
@@ -31,29 +36,36 @@ describe('telemetry: stats and high-water marks', () => {
   it('keeps high-water marks across release and clears them with reset_pool', async () => {
     const { client, hello } = target();
     const n = Math.min(hello.maxVms, 3);
-    for (let vm = 0; vm < n; vm++) await client.acquire(vm);
-    await client.storeGlobal(0, 9 % hello.maxGlobals, 1);
-    await client.createArray(0, 1 % hello.maxArrays, 2);
-    for (let vm = 0; vm < n; vm++) await client.release(vm);
-    let s = await client.stats();
+    const vms = Array.from({ length: n }, (_, vm) => vm);
+    const [, , , , afterRelease, , afterReset] = await Promise.all([
+      Promise.all(vms.map((vm) => client.acquire(vm))),
+      client.storeGlobal(0, 9 % hello.maxGlobals, 1),
+      client.createArray(0, 1 % hello.maxArrays, 2),
+      Promise.all(vms.map((vm) => client.release(vm))),
+      client.stats(),
+      client.resetPool(),
+      client.stats(),
+    ]);
+    let s = afterRelease;
     expect(s.contextsAcquired).to.equal(0);
     expect(s.contextsHw).to.equal(n);
     expect(s.acquires).to.equal(n);
     expect(s.releases).to.equal(n);
     expect(s.contexts[0]).to.deep.include({ acquired: false, globalsInUse: 0, hwGlobals: (9 % hello.maxGlobals) + 1, hwArrays: 1, hwElements: 2 });
-    await client.resetPool();
-    s = await client.stats();
+    s = afterReset;
     expect(s.contextsHw).to.equal(0);
     expect(s.contexts[0]).to.deep.include({ hwGlobals: 0, hwArrays: 0, hwElements: 0 });
   });
 
   it('counts operations and operation errors', async () => {
     const { client } = target();
-    const before = await client.stats();
-    await client.acquire(0);
-    await rejectsWith(client.acquire(0), 'already_acquired');
-    await client.batch([{ op: 'load_global', vm: 0, global: 0 }, { op: 'release', vm: 1 }]);
-    const after = await client.stats();
+    const [before, , , , after] = await Promise.all([
+      client.stats(),
+      client.acquire(0),
+      rejectsWith(client.acquire(0), 'already_acquired'),
+      client.batch([{ op: 'load_global', vm: 0, global: 0 }, { op: 'release', vm: 1 }]),
+      client.stats(),
+    ]);
     expect(after.ops - before.ops).to.equal(1 + 1 + 1 + 2, 'stats, acquire, failed acquire, two batched ops');
     expect(after.opErrors - before.opErrors).to.equal(2);
   });
@@ -61,9 +73,7 @@ describe('telemetry: stats and high-water marks', () => {
   it('counts every good frame it receives, this one included', async () => {
     const { client } = target();
     const window = linkWindow();
-    const a = await client.stats();
-    await client.echo(new Uint8Array([1]));
-    const b = await client.stats();
+    const [a, , b] = await Promise.all([client.stats(), client.echo(new Uint8Array([1])), client.stats()]);
     // Each retransmission may bring one more copy of a request: exact on a clean link.
     expect(b.rxFrames - a.rxFrames).to.be.within(2, 2 + window().retransmits);
   });

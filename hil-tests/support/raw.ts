@@ -13,8 +13,9 @@
  * any host may (§3.3), and counts it in `retransmits`. A test that checks a device counter allows
  * for those: each retransmission may add one duplicate (replayed) or one refusal.
  */
-import { Link, Op, RequestTimeout, classifyLine, decodeCbor, encodeCbor, encodeFrame, type PoolClient } from '../../host/src/index.js';
+import { ErrorCode, HelloKey, Link, Op, RequestTimeout, classifyLine, decodeCbor, encodeCbor, encodeFrame, type PoolClient } from '../../host/src/index.js';
 import { LineReader } from '../../host/src/framing/line-reader.js';
+import { maxResponseOf } from '../../host/src/client/link.js';
 import { target } from './target.js';
 import { prng, seedFor } from './expect.js';
 
@@ -147,6 +148,71 @@ export class RawSession {
     const answer = await this.exchange(RawSession.frame(seq, op, args), seq, `op ${op}`);
     this.next = (seq + 1) >>> 0;
     return answer;
+  }
+
+  /**
+   * Sends the session's next requests together (pipelined: consecutive seqs from `next`, written
+   * at once) and resolves with their answers in order; `next` advances past them. The device
+   * executes them in seq order exactly as if each had been sent after the last one's answer, so a
+   * test that does not look at an answer before sending the next request loses nothing by it.
+   *
+   * Sent in groups small enough for the device's replay cache to hold every answer of a group
+   * (half its replay_depth, answers within half its replay_bytes), so a lost request or answer is
+   * recovered as the client recovers it (go-back-N, PROTOCOL.md §3.3): the group is sent again
+   * from its first unanswered seq after the retransmission timeout; what the device already
+   * executed it answers from its cache, and a request past a gap it refuses with out_of_sequence
+   * (not an answer: it comes again). Each resend counts in `retransmits`. Rejects as exchange().
+   */
+  async requestAll(requests: readonly { op: number; args?: readonly unknown[] }[], what: string): Promise<RawAnswer[]> {
+    const hello = this.opened.message[2] as Map<number, unknown> | undefined;
+    const depth = Math.max(1, Math.floor(Number(hello?.get(HelloKey.replay_depth) ?? 1) / 2));
+    const bytes = Number(hello?.get(HelloKey.replay_bytes) ?? 0) / 2;
+    const out: RawAnswer[] = [];
+    for (let i = 0; i < requests.length; ) {
+      const group: Buffer[] = [];
+      let answerBytes = 0;
+      for (; i < requests.length && group.length < depth; i++) {
+        const { op, args = [] } = requests[i]!;
+        const message = encodeCbor([(this.next + group.length) >>> 0, op, ...args]);
+        const answer = maxResponseOf(op, args, message.length);
+        if (group.length > 0 && answerBytes + answer > bytes) break;
+        answerBytes += answer;
+        group.push(encodeFrame(message));
+      }
+      for (const a of await this.exchangeGroup(group, this.next, what)) out.push(a);
+      this.next = (this.next + group.length) >>> 0;
+    }
+    return out;
+  }
+
+  /** Writes the lines of seqs first.. at once; resolves with one answer per seq (see requestAll). */
+  private async exchangeGroup(lines: Buffer[], first: number, what: string): Promise<RawAnswer[]> {
+    const got: (RawAnswer | undefined)[] = new Array(lines.length);
+    const isAnswer = (a: RawAnswer, k: number) => a.message[0] === ((first + k) >>> 0) && !(a.message[1] === ErrorCode.out_of_sequence && a.message.length === 3);
+    let rto = Math.max(Link.rtoMinMs, this.client.linkStats().rtoMs);
+    const start = Date.now();
+    const base = this.answers.length;
+    let from = 0;
+    let attempt = 0;
+    let send = true;
+    while (Date.now() - start < RAW_BUDGET_MS) {
+      if (send) {
+        if (attempt === Link.maxAttempts) break;
+        if (attempt++ > 0) this.retransmits++;
+        await this.client.writeRaw(Buffer.concat(lines.slice(from)));
+      }
+      const found = await this.waitFor((a) => isAnswer(a, from), base, rto);
+      for (let j = base; j < this.answers.length; j++) {
+        const a = this.answers[j]!;
+        for (let k = from; k < lines.length; k++) if (got[k] === undefined && isAnswer(a, k)) got[k] = a;
+      }
+      while (from < lines.length && got[from] !== undefined) from++;
+      if (from === lines.length) return got as RawAnswer[];
+      // An answer came: wait on for the rest of the group. None within the timeout: go back.
+      send = !found;
+      if (!found) rto = Math.min(rto * 2, Link.rtoMaxMs);
+    }
+    throw new RequestTimeout(this.client.target, `raw ${what} (seqs ${first}..${(first + lines.length - 1) >>> 0})`, Date.now() - start, `no answer to ${attempt} transmissions`);
   }
 
   /** Sends `[seq, op, ...args]` for any seq (a duplicate, a gap, an old one); `next` is left alone. */

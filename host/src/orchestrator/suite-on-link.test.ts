@@ -1,0 +1,38 @@
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../targets/toolchain.js';
+import { LinkSpecError } from '../transport/emulator.js';
+import { formatSuiteOnLink, suiteOnLink, wireLimitMs } from './suite-on-link.js';
+
+describe('suiteOnLink: the suite through a paced emulated link, against the wire', function () {
+  this.timeout(60_000);
+
+  it('works out the wire limit from the larger direction, 10 bits a byte', () => {
+    expect(wireLimitMs(11_520, 100, 115_200)).to.equal(1000);
+    expect(wireLimitMs(100, 92_160, 921_600)).to.equal(1000);
+  });
+
+  it('runs hil test through the emulator and reads the bytes each way from its run.json', async () => {
+    const r = await suiteOnLink('twin', 'baud=921600,latency=1', { files: [join(REPO_ROOT, 'hil-tests', 'hello.test.ts')] });
+    expect(r.problem).to.equal(undefined);
+    expect({ passed: r.passed, failed: r.failed, notRun: r.notRun, exitCode: r.exitCode }).to.deep.equal({ passed: 4, failed: 0, notRun: 0, exitCode: 0 });
+    // Four hellos at least each way: a hello request line is over 10 bytes, its answer over 60.
+    expect(r.bytesH2d).to.be.above(40);
+    expect(r.bytesD2h).to.be.above(240);
+    expect(r.wireLimitMs).to.equal(wireLimitMs(r.bytesH2d, r.bytesD2h, 921_600));
+    expect(r.suiteMs).to.be.above(0);
+    expect(r.ratio).to.be.closeTo(r.suiteMs / r.wireLimitMs, 1e-9);
+    expect(formatSuiteOnLink(r)).to.match(/^\| twin \| baud=921600,latency=1 \| [\d.]+ s \| [\d.]+ KB \/ [\d.]+ KB \| [\d.]+ s \| [\d.]+× \| \d+ \|$/);
+  });
+
+  it('times a clean link without a wire limit', async () => {
+    const r = await suiteOnLink('twin', 'none', { files: [join(REPO_ROOT, 'hil-tests', 'hello.test.ts')] });
+    expect({ passed: r.passed, baud: r.baud, wireLimitMs: r.wireLimitMs, ratio: r.ratio, problem: r.problem }).to.deep.equal({ passed: 4, baud: undefined, wireLimitMs: 0, ratio: 0, problem: undefined });
+  });
+
+  it('refuses a bad link spec before starting anything', async () => {
+    let error: unknown;
+    await suiteOnLink('twin', 'baud=fast').catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(LinkSpecError);
+  });
+});
