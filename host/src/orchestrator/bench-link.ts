@@ -92,13 +92,26 @@ export interface SuiteProcessRun {
  * its run.json; the temp folder is removed. Bounded by timeoutMs (then the run is stopped).
  * `onTest` is called with the count of tests finished so far, from the dot reporter's output.
  */
-export async function runSuiteProcess(target: string, link: string, timeoutMs = 600_000, onTest?: (finished: number) => void): Promise<SuiteProcessRun> {
+export async function runSuiteProcess(
+  target: string,
+  link: string,
+  timeoutMs = 600_000,
+  onTest?: (finished: number) => void,
+  more: {
+    /** Spec files (default: the built-in suite). */
+    files?: string[];
+    /** Extra environment (e.g. HIL_SEED). */
+    env?: NodeJS.ProcessEnv;
+    /** The `hil` to run: bin/hil.js of a checkout (default this package's; another revision's for before/after figures). */
+    hil?: string;
+  } = {},
+): Promise<SuiteProcessRun> {
   const tmp = tempDir('hil-bench-suite-');
   const dir = tmp.path;
   const t0 = now();
   try {
-    const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', '--target', target, '--link', link, '--reporter', 'dot', '--report-dir', dir];
-    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+    const args = [more.hil ?? join(REPO_ROOT, 'bin', 'hil.js'), 'test', ...(more.files ?? []), '--target', target, '--link', link, '--reporter', 'dot', '--report-dir', dir];
+    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', ...more.env };
     delete env.HIL_LINK; // --link says it
     const p = new ManagedProcess(`hil test --target ${target} --link ${link} (bench)`, process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], deathSignal: 'SIGTERM' });
     if (onTest) {

@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../targets/toolchain.js';
 import { LinkSpecError } from '../transport/emulator.js';
-import { formatSuiteOnLink, suiteOnLink, wireLimitMs } from './suite-on-link.js';
+import { wireLimitSeconds } from './bench.js';
+import { formatSuiteOnLink, suiteOnLink } from './suite-on-link.js';
+
+const wireLimitMs = (h2d: number, d2h: number, baud: number): number => wireLimitSeconds(h2d, d2h, baud) * 1000;
 
 describe('suiteOnLink: the suite through a paced emulated link, against the wire', function () {
   this.timeout(60_000);
