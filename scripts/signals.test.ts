@@ -88,7 +88,9 @@ interface Case {
 
 const single = (target: string, signal: Sig, group: boolean, proc: RegExp): Case => ({
   what: `hil test --target ${target}: ${signal}${signal === 'SIGKILL' ? '' : group ? ' to the process group' : ' to the pid'}`,
-  args: ['--target', target, '--reporter', 'spec'],
+  // Paced like a 115200-baud adapter (the link emulator): on a bare pty the pipelined suite is over
+  // in about a second, and the signal must arrive while tests remain.
+  args: ['--target', target, '--reporter', 'spec', '--link', 'baud=115200'],
   signal,
   group,
   expect: [proc],
