@@ -371,6 +371,16 @@ static void test_hello(void)
     CHECK(out_len > sizeof tail);
     CHECK_MEM(out + out_len - sizeof tail, sizeof tail, tail, sizeof tail);
     CHECK(out[6] == 0x02 && out[7] == 0x60);
+    /* A firmware id longer than CVM_FIRMWARE_ID_MAX is cut there (hello must fit its message). */
+    char long_id[CVM_FIRMWARE_ID_MAX + 8u];
+    memset(long_id, 'x', sizeof long_id - 1u);
+    long_id[sizeof long_id - 1u] = '\0';
+    id.firmware_id = long_id;
+    cvm_dispatch_init(&D, &mock_ops, NULL, NULL, &id);
+    req("82 00 00");
+    CHECK(out[6] == 0x02 && out[7] == 0x78 && out[8] == CVM_FIRMWARE_ID_MAX && out[9] == 'x');
+    CHECK(out[9u + CVM_FIRMWARE_ID_MAX] == 0x03);
+    id.firmware_id = "";
     /* Each reset cause by its name. */
     const char *names[] = CVM_RESET_CAUSE_NAMES;
     for (unsigned c = 0; c < CVM_RESET_CAUSE_COUNT; c++) {
