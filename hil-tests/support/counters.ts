@@ -8,13 +8,14 @@ import { encodeFrame, type Stats } from '../../host/src/index.js';
 import { target } from './target.js';
 import { cleanly } from './expect.js';
 
-export type RxCounter = 'rxFrames' | 'rxBadFrame' | 'rxBadCrc' | 'rxOverlong' | 'rxMalformed' | 'rxNoise';
+export type RxCounter = 'rxBadFrame' | 'rxBadCrc' | 'rxOverlong' | 'rxMalformed' | 'rxNoise';
 
-export const NO_COUNTS: Readonly<Record<RxCounter, number>> = { rxFrames: 0, rxBadFrame: 0, rxBadCrc: 0, rxOverlong: 0, rxMalformed: 0, rxNoise: 0 };
+export const NO_COUNTS: Readonly<Record<RxCounter, number>> = { rxBadFrame: 0, rxBadCrc: 0, rxOverlong: 0, rxMalformed: 0, rxNoise: 0 };
 
 /**
  * Writes each chunk with its own write, then asks for stats (answered: the device still listens).
- * Returns how far each counter moved; rxFrames leaves out the stats request itself.
+ * Returns how far each counter moved. rx_frames is left out: a retransmission the client makes on a
+ * slow target (an intact duplicate) moves it, and nothing else.
  */
 export async function countsOf(chunks: readonly Uint8Array[]): Promise<Record<RxCounter, number>> {
   const { client } = target();
@@ -23,7 +24,7 @@ export async function countsOf(chunks: readonly Uint8Array[]): Promise<Record<Rx
     for (const c of chunks) await client.writeRaw(c);
     const after: Stats = await client.stats();
     const d = (k: RxCounter) => after[k] - before[k];
-    return { rxFrames: d('rxFrames') - 1, rxBadFrame: d('rxBadFrame'), rxBadCrc: d('rxBadCrc'), rxOverlong: d('rxOverlong'), rxMalformed: d('rxMalformed'), rxNoise: d('rxNoise') };
+    return { rxBadFrame: d('rxBadFrame'), rxBadCrc: d('rxBadCrc'), rxOverlong: d('rxOverlong'), rxMalformed: d('rxMalformed'), rxNoise: d('rxNoise') };
   });
 }
 
