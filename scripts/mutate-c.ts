@@ -419,6 +419,12 @@ export async function mutateC(o: COptions = {}): Promise<CReport> {
   const sources = new Map(files.map((f) => [f, readFileSync(join(REPO, CORE_DIR, f), 'utf8')]));
   const all = files.flatMap((f) => generateMutants(f, sources.get(f)!));
   const equiv = all.filter((m) => equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
+  // A reviewed entry that names no mutant any more (the source moved on) is said, not kept silently.
+  const ids = new Set(all.map((m) => `${CORE_DIR}/${m.file}\t${m.id}`));
+  for (const k of equivalents) {
+    if (files.some((f) => k.startsWith(`${CORE_DIR}/${f}\t`)) && !ids.has(k)) console.log(`mutation/equivalent.txt: no mutant ${k.replace('\t', ' | ')} (stale: review the entry)`);
+  }
+  if (equiv.length) console.log(`mutate-c: ${equiv.length} reviewed equivalent mutant(s) not run (mutation/equivalent.txt)`);
   let chosen = all.filter((m) => !equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
   if (o.only?.length) chosen = chosen.filter((m) => o.only!.includes(m.id));
   if (o.sample !== undefined) chosen = sample(chosen, o.sample, o.seed ?? 1);

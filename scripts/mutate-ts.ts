@@ -121,7 +121,10 @@ export interface TsOptions {
   sample?: number;
   seed?: number;
   unit?: boolean;
+  /** Called with each mutant's final result. */
   progress?: (r: TsMutantResult) => void;
+  /** Called with a line per mutant run, as it is run. */
+  log?: (line: string) => void;
 }
 
 export interface TsReport { rows: FileRow[]; results: TsMutantResult[]; equivalents: number }
@@ -141,15 +144,19 @@ export async function mutateTs(o: TsOptions = {}, sampler?: <T>(items: T[], n: n
   const unitFiles = readdirSync(join(dir, TWIN_DIR)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, TWIN_DIR, f));
   const hilRunner = new SuiteRunner(dir, hilFiles, { HIL_TARGET: 'twin', MUTATE_HOOKS: join(dir, 'host/src/mocha/register.ts') });
   const unitRunner = new SuiteRunner(dir, unitFiles, {});
+  // An interrupted run (Ctrl-C, a kill) still ends its runners and removes its copy.
+  const onSignal = () => { hilRunner.kill(); unitRunner.kill(); rmSync(dir, { recursive: true, force: true }); process.exit(130); };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     const placed = chosenFiles.length ? await instrument(dir, chosenFiles, lines) : [];
     const equiv = placed.filter((m) => equivalents.has(`${m.file}\t${m.key}`));
     const live = placed.filter((m) => !equivalents.has(`${m.file}\t${m.key}`));
-    const t0 = new Map<string, number>();
-    const hil = live.length ? await measure(hilRunner, live, 'the HIL suite on the twin', (m) => t0.set(m.id, Date.now())) : new Map();
+    const say = (what: string) => (m: Placed, outcome: MutantOutcome, r: SuiteRun | undefined) =>
+      o.log?.(`  [ts ${what}] ${m.file} ${m.key}: ${outcome}${r ? ` (${r.seconds.toFixed(1)} s)` : ' (no coverage)'}`);
+    const hil = live.length ? await measure(hilRunner, live, 'the HIL suite on the twin', say('hil')) : new Map();
     hilRunner.kill();
     const survivors = live.filter((m) => hil.get(m.id)?.outcome === 'survived');
-    const unit = survivors.length && o.unit !== false ? await measure(unitRunner, survivors, "the twin's unit tests") : new Map();
+    const unit = survivors.length && o.unit !== false ? await measure(unitRunner, survivors, "the twin's unit tests", say('unit')) : new Map();
     unitRunner.kill();
     const results: TsMutantResult[] = live.map((m) => {
       const h = hil.get(m.id)!;
@@ -162,6 +169,7 @@ export async function mutateTs(o: TsOptions = {}, sampler?: <T>(items: T[], n: n
     const rows = files.map((f) => rowOf(f, results.filter((r) => r.file === f), equiv.filter((m) => m.file === f).length));
     return { rows, results, equivalents: equiv.length };
   } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     hilRunner.kill();
     unitRunner.kill();
     rmSync(dir, { recursive: true, force: true });
@@ -175,6 +183,7 @@ async function main(): Promise<void> {
     ...(values.files ? { files: values.files.split(',') } : {}),
     ...(values.sample ? { sample: Number(values.sample), seed: Number(values.seed ?? 1) } : {}),
     unit: !values['no-unit'],
+    log: (line) => console.log(line),
   }, sample);
   printTable(report.rows);
   for (const r of report.results) if (r.withUnit === 'survived') console.log(`survived: ${r.file} ${r.id}${r.note ? ` (${r.note})` : ''}`);

@@ -43,7 +43,7 @@ if (values.only !== 'ts') {
 if (values.only !== 'c') {
   const t = await mutateTs({
     ...(values.ci ? { sample: CI_SAMPLE.tsLines, seed } : {}),
-    progress: (r) => console.log(`  [ts] ${r.file} ${r.id}: ${r.hil}${r.hil === 'survived' ? `, with unit tests ${r.withUnit}` : ''}`),
+    log: (line) => console.log(line),
   }, sample);
   rows.push(...t.rows);
   for (const r of t.results) if (r.withUnit === 'survived') console.log(`survived: ${r.file} ${r.id}${r.note ? ` (${r.note})` : ''}`);
