@@ -17,7 +17,7 @@
  *
  * The instrumented files are written into a private copy of the repository (git HEAD, with the
  * working tree's twin, HIL suite and mutate-runner.ts over it), so nothing in the checkout changes.
- * `--sample N --seed S` mutates only N code lines of the files, chosen by the seed (replayable).
+ * `--sample N --seed S` runs only N of the files' mutants, chosen by the seed (replayable).
  * Equivalent mutants are read from mutation/equivalent.txt (`file | id | reason`, the id being
  * `line:col:mutator:replacement`, line and column 1-based) and excluded from the score.
  */
@@ -55,11 +55,6 @@ function makeCopy(): string {
   return dir;
 }
 
-/** Code lines of a file (not blank, not comment-only, not an import), 1-based, for the seeded sample. */
-function codeLines(path: string): number[] {
-  return readFileSync(path, 'utf8').split('\n').flatMap((l, i) => (/^\s*($|\/\/|\/\*|\*|import\b)/.test(l) ? [] : [i + 1]));
-}
-
 /** The instrumenter's logger: quiet but for warnings. */
 const logger = {
   isTraceEnabled: () => false, isDebugEnabled: () => false, isInfoEnabled: () => false, isWarnEnabled: () => true, isErrorEnabled: () => true, isFatalEnabled: () => true,
@@ -69,16 +64,9 @@ const logger = {
 
 interface Placed { id: string; key: string; file: string }
 
-/** Instruments `files` (repository-relative) in `dir`, only the given 1-based lines when `lines` has them. */
-async function instrument(dir: string, files: string[], lines?: Map<string, number[]>): Promise<Placed[]> {
-  const input: InstrumentedFile[] = files.map((f) => {
-    const ls = lines?.get(f);
-    return {
-      name: join(dir, f),
-      content: readFileSync(join(dir, f), 'utf8'),
-      mutate: ls ? ls.map((l) => ({ start: { line: l - 1, column: 0 }, end: { line: l - 1, column: 10_000 } })) : true,
-    };
-  });
+/** Instruments `files` (repository-relative) in `dir`: every mutant placed behind its switch. */
+async function instrument(dir: string, files: string[]): Promise<Placed[]> {
+  const input: InstrumentedFile[] = files.map((f) => ({ name: join(dir, f), content: readFileSync(join(dir, f), 'utf8'), mutate: true }));
   // `plugins: null`: the TypeScript parser's defaults; no ignorers.
   const result = await new Instrumenter(logger as never).instrument(input, { plugins: null, ignorers: [], excludedMutations: [], noHeader: false } as never);
   for (const f of result.files) writeFileSync(f.name, f.content);
@@ -131,13 +119,6 @@ export interface TsReport { rows: FileRow[]; results: TsMutantResult[]; equivale
 
 export async function mutateTs(o: TsOptions = {}, sampler?: <T>(items: T[], n: number, seed: number) => T[]): Promise<TsReport> {
   const files = (o.files ?? TS_FILES).map((f) => `${TWIN_DIR}/${f}`);
-  let lines: Map<string, number[]> | undefined;
-  if (o.sample !== undefined && sampler) {
-    const all = files.flatMap((f) => codeLines(join(REPO, f)).map((l) => ({ f, l })));
-    lines = new Map();
-    for (const { f, l } of sampler(all, o.sample, o.seed ?? 1)) lines.set(f, [...(lines.get(f) ?? []), l]);
-  }
-  const chosenFiles = lines ? files.filter((f) => lines!.has(f)) : files;
   const equivalents = readEquivalents(join(REPO, 'mutation', 'equivalent.txt'));
   const dir = makeCopy();
   const hilFiles = readdirSync(join(dir, 'hil-tests')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, 'hil-tests', f));
@@ -148,9 +129,11 @@ export async function mutateTs(o: TsOptions = {}, sampler?: <T>(items: T[], n: n
   const onSignal = () => { hilRunner.kill(); unitRunner.kill(); rmSync(dir, { recursive: true, force: true }); process.exit(130); };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
-    const placed = chosenFiles.length ? await instrument(dir, chosenFiles, lines) : [];
+    const placed = await instrument(dir, files);
     const equiv = placed.filter((m) => equivalents.has(`${m.file}\t${m.key}`));
-    const live = placed.filter((m) => !equivalents.has(`${m.file}\t${m.key}`));
+    let live = placed.filter((m) => !equivalents.has(`${m.file}\t${m.key}`));
+    // The sample: N of the mutants (all are compiled in; only the chosen ones are run).
+    if (o.sample !== undefined && sampler) live = sampler(live, o.sample, o.seed ?? 1);
     const say = (what: string) => (m: Placed, outcome: MutantOutcome, r: SuiteRun | undefined) =>
       o.log?.(`  [ts ${what}] ${m.file} ${m.key}: ${outcome}${r ? ` (${r.seconds.toFixed(1)} s)` : ' (no coverage)'}`);
     const hil = live.length ? await measure(hilRunner, live, 'the HIL suite on the twin', say('hil')) : new Map();
