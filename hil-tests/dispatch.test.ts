@@ -64,6 +64,17 @@ describe('dispatch: the bounds of a request seq (PROTOCOL.md §3.1)', () => {
     }
   });
 
+  it('drops a message that is not an array (null, false, a map, text, bytes, a float) as malformed, unanswered', async () => {
+    const { client } = target();
+    const tops = ['f6', 'f4', 'a10100', '6161', '4101', 'fb3ff8000000000000'];
+    await cleanly('sending messages that are not arrays', async () => {
+      const before = await client.stats();
+      for (const t of tops) await client.sendMessage(Buffer.from(t, 'hex'));
+      const after = await client.stats();
+      expect(after.rxMalformed - before.rxMalformed, 'rx_malformed').to.equal(tops.length);
+    });
+  });
+
   it('drops a request whose seq does not fit a uint32 (2^32) as malformed, unanswered', async () => {
     const { client } = target();
     await cleanly('sending a request with seq 2^32', async () => {

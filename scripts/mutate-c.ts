@@ -333,10 +333,10 @@ class Worker {
     const w = await this.suite.run(undefined, 300_000);
     if (w.failures || w.timedOut) throw new Error(`the HIL suite fails on the unmutated sim when run again: ${w.failed ?? 'timed out'}`);
     // Bounds from the warm run, generous for a loaded machine (a false timeout would count as a kill):
-    // a test 10x its slowest passing time (at least 3 s), the whole run 4x its duration (at least 8 s).
-    this.testTimeoutMs = Math.max(3_000, 10 * w.slowestMs);
+    // a test 4x its slowest passing time (at least 3 s), the whole run 3x its duration (at least 8 s).
+    this.testTimeoutMs = Math.max(3_000, 4 * w.slowestMs);
     this.expectPending = w.pendingTitles ?? [];
-    this.hilTimeoutMs = this.timeoutSeconds ? this.timeoutSeconds * 1000 : Math.max(8_000, 4_000 * w.seconds);
+    this.hilTimeoutMs = this.timeoutSeconds ? this.timeoutSeconds * 1000 : Math.max(8_000, 3_000 * w.seconds);
   }
 
   /** The C unit tests on the unmutated core, once, before the first mutant needs them. */

@@ -88,8 +88,8 @@ async function measure(runner: SuiteRunner, mutants: Placed[], what: string, pro
   const reached = new Set(dry.coverage);
   const atLoad = new Set(dry.static);
   // Bounds from the warm run, generous for a loaded machine (a false timeout would count as a kill).
-  const testTimeoutMs = Math.max(3_000, 10 * warm.slowestMs);
-  const boundMs = Math.max(8_000, 4_000 * warm.seconds);
+  const testTimeoutMs = Math.max(3_000, 4 * warm.slowestMs);
+  const boundMs = Math.max(8_000, 3_000 * warm.seconds);
   const out = new Map<string, { outcome: MutantOutcome; run?: SuiteRun }>();
   for (const m of mutants) {
     if (!reached.has(m.id)) {
