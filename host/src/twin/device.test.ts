@@ -802,6 +802,11 @@ describe('twin device', () => {
       assert.throws(() => new TwinDevice({ firmwareId: 'é' }), RangeError);
       assert.throws(() => new TwinDevice({ bootNonce: 2 ** 32 }), RangeError);
       assert.throws(() => new TwinDevice({ bootNonce: -1 }), RangeError);
+      assert.throws(() => new TwinDevice({ bootNonce: 1.5 }), { name: 'RangeError', message: 'twin: bootNonce must be a uint32, got 1.5' });
+      // The bounds are inclusive: 0 and 0xFFFFFFFF are nonces.
+      assert.equal(new TwinDevice({ bootNonce: 0xffffffff }).bootNonce, 0xffffffff);
+      assert.equal(new TwinDevice({ bootNonce: 0 }).bootNonce, 0);
+      assert.throws(() => new TwinDevice().reboot('cosmic_ray' as 'pin'), { name: 'RangeError', message: 'twin: unknown reset cause cosmic_ray' });
       assert.throws(() => new TwinDevice({ uniqueId: new Uint8Array(11) }), RangeError);
       assert.throws(() => new TwinDevice({ resetCause: 'cosmic_ray' as 'pin' }), RangeError);
     });
