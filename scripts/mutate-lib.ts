@@ -163,7 +163,14 @@ export class SuiteRunner {
       if (c === this.spare) this.spare = undefined;
       this.child = c;
     }
-    const loaded = await c.ready;
+    let loaded: { static: string[] };
+    try {
+      loaded = await c.ready;
+    } catch (e) {
+      // A mutant active from the start that stops the suite loading (a module's own check throws) is detected.
+      if (fresh && mutant !== undefined) return { failures: 1, passes: 0, pending: 0, slowestMs: 0, failed: `the suite did not load: ${(e as Error).message.split('\n').slice(0, 3).join(' ')}`, coverage: [], static: [], seconds: 0 };
+      throw e;
+    }
     const proc = c.proc;
     const t0 = Date.now();
     const seconds = () => (Date.now() - t0) / 1000;
