@@ -403,6 +403,11 @@ static void test_hello(void)
         /* ... 0b <text head> <name> 0c 40 0d 18 20 0e 19 0800 */
         CHECK(out_len > n + 9u && memcmp(out + out_len - 9u - n, names[c], n) == 0);
     }
+    /* The first value past the names is "unknown" too (the bound is exclusive). */
+    id.reset_cause = (cvm_reset_cause)CVM_RESET_CAUSE_COUNT;
+    cvm_dispatch_init(&D, &mock_ops, NULL, NULL, &id);
+    req("82 00 00");
+    CHECK(out_len > 16u && memcmp(out + out_len - 16u, "unknown", 7) == 0);
 }
 
 /* Appends the shortest CBOR uint head of v as hex. */
