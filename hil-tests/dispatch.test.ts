@@ -51,6 +51,17 @@ describe('dispatch: counting in stats (PROTOCOL.md §6)', () => {
   });
 });
 
+describe('dispatch: hello between two calls (PROTOCOL.md §5)', () => {
+  it("reports an uptime that has advanced after the host waited (uptime_ms counts the target's time)", async () => {
+    const { client } = target();
+    const a = await client.hello();
+    // At least 50 ms pass between the two answers, whatever the machine's speed: uptime must move.
+    await new Promise((r) => setTimeout(r, 50));
+    const b = await client.hello();
+    expect((b.uptimeMs - a.uptimeMs) >>> 0, 'uptime_ms advanced').to.be.at.least(1);
+  });
+});
+
 describe('dispatch: the bounds of a request seq (PROTOCOL.md §3.1)', () => {
   it('takes the largest seq, 0xFFFFFFFF, and wraps the session to 0 after it', async () => {
     const s = await RawSession.open(0xffffffff);
