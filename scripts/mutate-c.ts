@@ -427,8 +427,9 @@ export async function mutateC(o: COptions = {}): Promise<CReport> {
   if (equiv.length) console.log(`mutate-c: ${equiv.length} reviewed equivalent mutant(s) not run (mutation/equivalent.txt)`);
   // The sample is drawn from every mutant, so that reviewing one as equivalent does not change
   // which others a seed picks; the equivalents it draws are then left out (and counted).
-  let chosen = o.sample !== undefined ? sample(all, o.sample, o.seed ?? 1) : all;
-  chosen = chosen.filter((m) => !equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
+  const drawn = o.sample !== undefined ? sample(all, o.sample, o.seed ?? 1) : all;
+  let chosen = drawn.filter((m) => !equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
+  const drawnEquiv = drawn.filter((m) => equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
   if (o.only?.length) chosen = chosen.filter((m) => o.only!.includes(m.id));
   const workers = Array.from({ length: Math.max(1, Math.min(o.workers ?? 1, chosen.length)) }, () => new Worker(o.unit ?? true, o.timeoutSeconds));
   const results: MutantResult[] = [];
@@ -451,7 +452,8 @@ export async function mutateC(o: COptions = {}): Promise<CReport> {
     for (const w of workers) w.close();
   }
   results.sort((a, b) => chosen.findIndex((m) => m.id === a.id) - chosen.findIndex((m) => m.id === b.id));
-  const rows = files.map((f) => rowOf(`${CORE_DIR}/${f}`, results.filter((r) => r.file === f), equiv.filter((m) => m.file === f).length));
+  // The equivalent column counts those of the mutants drawn (all of them without a sample).
+  const rows = files.map((f) => rowOf(`${CORE_DIR}/${f}`, results.filter((r) => r.file === f), drawnEquiv.filter((m) => m.file === f).length));
   return { rows, results, ...(o.sample !== undefined ? { seed: o.seed ?? 1 } : {}), equivalents: equiv.length };
 }
 

@@ -130,7 +130,6 @@ export async function mutateTs(o: TsOptions = {}, sampler?: <T>(items: T[], n: n
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     const placed = await instrument(dir, files);
-    const equiv = placed.filter((m) => equivalents.has(`${m.file}\t${m.key}`));
     // The sample: N of all the mutants (all are compiled in; only the chosen ones are run), drawn
     // before the equivalents are left out so that reviewing one does not change the others drawn.
     const drawn = o.sample !== undefined && sampler ? sampler(placed, o.sample, o.seed ?? 1) : placed;
@@ -150,8 +149,10 @@ export async function mutateTs(o: TsOptions = {}, sampler?: <T>(items: T[], n: n
       o.progress?.(r);
       return r;
     });
-    const rows = files.map((f) => rowOf(f, results.filter((r) => r.file === f), equiv.filter((m) => m.file === f).length));
-    return { rows, results, equivalents: equiv.length };
+    // The equivalent column counts those of the mutants drawn (all of them without a sample).
+    const drawnEquiv = drawn.filter((m) => equivalents.has(`${m.file}\t${m.key}`));
+    const rows = files.map((f) => rowOf(f, results.filter((r) => r.file === f), drawnEquiv.filter((m) => m.file === f).length));
+    return { rows, results, equivalents: drawnEquiv.length };
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     hilRunner.kill();
