@@ -13,22 +13,29 @@
  * Mutants are generated inside function bodies only, outside comments, strings and preprocessor
  * lines. A mutant's id is `<file>:<line>:<col>:<op>:<replacement>`: deterministic for a source.
  *
- * Outcomes: killed (the suite failed: exit 1, or 3 when the mutant stopped answering and the
- * suite reported its tests not run), timeout (the run exceeded its bound and was killed; counted
- * as detected, shown apart), survived, invalid (the mutant does not compile: not counted), and
- * equivalent (listed in mutation/equivalent.txt with its reason: not run, not counted).
+ * Outcomes: killed (a test of the suite failed, a link error included: the mutant stopped
+ * answering), timeout (the run exceeded its bound and was killed; counted as detected, shown
+ * apart), survived, invalid (the mutant does not compile: not counted), and equivalent (listed in
+ * mutation/equivalent.txt with its reason: not run, not counted).
+ *
+ * Cost per mutant (issue 14: CI runs a sample): make rebuilds only the mutated object and links;
+ * the suite is loaded once per worker into a long-lived Mocha process (scripts/mutate-runner.ts,
+ * the fixture's root hooks with HIL_TARGET=sim) and run again per mutant, stopping at the first
+ * failure, its files in an order that puts the quick broad checks first. The C unit tests (second
+ * column) are built and checked on the unmutated core only once a HIL survivor needs them, and
+ * for a survivor the mutated module's own test binary runs first (test_pool for cvm_pool.c).
+ * One worker by default (--workers N for more): the machine is shared.
  *
  * The sim the suite reaches is the one targets/toolchain.ts finds beside its own source: each
- * worker runs the copy's bin/hil.js, so the copy's firmware/build is the one built and tested.
+ * worker's runner runs in the copy, so the copy's firmware/build is the one built and tested.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { readEquivalents, rowOf, printTable, type FileRow } from './mutate-lib.js';
+import { readEquivalents, rowOf, printTable, SuiteRunner, type FileRow } from './mutate-lib.js';
 import { prng } from '../host/src/util/prng.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,6 +68,8 @@ export interface MutantResult {
   withUnit: Outcome;
   /** The HIL run's exit code (null when killed by the timeout). */
   hilExit?: number | null;
+  /** The first HIL test that failed (what killed the mutant). */
+  failed?: string;
   seconds: number;
 }
 
@@ -283,50 +292,99 @@ function makeCopy(): string {
   if (archive.status !== 0) throw new Error(`copying the repository (git archive HEAD) failed: ${archive.stderr}`);
   rmSync(join(dir, 'firmware'), { recursive: true, force: true });
   cpSync(join(REPO, 'firmware'), join(dir, 'firmware'), { recursive: true, filter: (s) => !s.startsWith(join(REPO, 'firmware', 'build')) });
-  for (const f of readdirSync(join(REPO, 'hil-tests'))) {
-    if (f.endsWith('.test.ts')) cpSync(join(REPO, 'hil-tests', f), join(dir, 'hil-tests', f));
-  }
+  cpSync(join(REPO, 'hil-tests'), join(dir, 'hil-tests'), { recursive: true });
+  // The runner that loads the suite in-process, as checked out (it may be newer than HEAD).
+  cpSync(join(REPO, 'scripts', 'mutate-runner.ts'), join(dir, 'scripts', 'mutate-runner.ts'));
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }
 
-const HIL = (dir: string) => ['node', [join(dir, 'bin', 'hil.js'), 'test', '--target', 'sim', '--reporter', 'dot', '--report-dir', join(dir, 'reports')]] as const;
 const MAKE_SIM = (dir: string) => ['make', ['-C', join(dir, 'firmware'), 'sim', 'CONFIG=default']] as const;
 const MAKE_UNIT = (dir: string) => ['make', ['-C', join(dir, 'firmware'), 'test', 'CONFIG=default']] as const;
+
+/** The HIL suite's files in run order: the quick, broad checks first, so that a bailing run ends soon. */
+export function hilFiles(dir: string): string[] {
+  const first = ['hello', 'globals', 'arrays', 'contexts', 'telemetry'];
+  const rank = (f: string) => { const k = first.indexOf(f.replace(/\.test\.ts$/, '')); return k < 0 ? first.length : k; };
+  return readdirSync(join(dir, 'hil-tests')).filter((f) => f.endsWith('.test.ts')).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).map((f) => join(dir, 'hil-tests', f));
+}
 
 class Worker {
   readonly dir = makeCopy();
   hilTimeoutMs = 0;
+  /** A test's timeout in a mutant's run: a hung mutant costs this, not Mocha's default. */
+  testTimeoutMs = 0;
+  /** The tests the unmutated run leaves pending (this target's skips): any other is a detection. */
+  expectPending: string[] = [];
+  private unitChecked = false;
+  /** The unit-test binaries already seen passing on the unmutated core. */
+  private readonly ownChecked = new Set<string>();
+  /** The HIL suite on the sim, loaded once (the rebuilt sim is started afresh by each run). */
+  private readonly suite = new SuiteRunner(this.dir, hilFiles(this.dir), { HIL_TARGET: 'sim', MUTATE_HOOKS: join(this.dir, 'host/src/mocha/register.ts') });
   constructor(readonly unit: boolean, readonly timeoutSeconds: number | undefined) {}
 
-  /** Builds the unmutated sim (and unit tests) and runs both once: they must pass, and set the bound. */
+  /** Builds the unmutated sim and runs the suite on it once: it must pass, and sets the bound. */
   async baseline(): Promise<void> {
     const b = await run(...MAKE_SIM(this.dir), this.dir, 300_000);
     if (b.code !== 0) throw new Error(`the unmutated sim does not build in ${this.dir}:\n${b.output}`);
-    const t0 = Date.now();
-    const h = await run(...HIL(this.dir), this.dir, 300_000);
-    if (h.code !== 0) throw new Error(`the HIL suite fails on the unmutated sim (exit ${h.code}): fix that first\n${h.output.slice(-3000)}`);
-    const took = Date.now() - t0;
-    this.hilTimeoutMs = this.timeoutSeconds ? this.timeoutSeconds * 1000 : Math.max(30_000, 10 * took);
-    if (this.unit) {
-      const u = await run(...MAKE_UNIT(this.dir), this.dir, 600_000);
-      if (u.code !== 0) throw new Error(`the C unit tests fail on the unmutated core: fix that first\n${u.output.slice(-3000)}`);
-    }
+    const h = await this.suite.run(undefined, 300_000);
+    if (h.failures || h.timedOut) throw new Error(`the HIL suite fails on the unmutated sim: fix that first (${h.failed ?? 'timed out'})`);
+    // A second run is the warm cost every mutant pays (the first loads the runner's modules).
+    const w = await this.suite.run(undefined, 300_000);
+    if (w.failures || w.timedOut) throw new Error(`the HIL suite fails on the unmutated sim when run again: ${w.failed ?? 'timed out'}`);
+    // Bounds from the warm run, generous for a loaded machine (a false timeout would count as a kill):
+    // a test 4x its slowest passing time (at least 3 s), the whole run 3x its duration (at least 8 s).
+    this.testTimeoutMs = Math.max(3_000, 4 * w.slowestMs);
+    this.expectPending = w.pendingTitles ?? [];
+    this.hilTimeoutMs = this.timeoutSeconds ? this.timeoutSeconds * 1000 : Math.max(8_000, 3_000 * w.seconds);
   }
 
-  async test(m: Mutant, original: string): Promise<MutantResult> {
+  /** The C unit tests on the unmutated core, once, before the first mutant needs them. */
+  private async unitBaseline(original: Map<string, string>): Promise<void> {
+    if (this.unitChecked) return;
+    for (const [f, src] of original) writeFileSync(join(this.dir, CORE_DIR, f), src);
+    const u = await run(...MAKE_UNIT(this.dir), this.dir, 600_000);
+    if (u.code !== 0) throw new Error(`the C unit tests fail on the unmutated core: fix that first\n${u.output.slice(-3000)}`);
+    this.unitChecked = true;
+  }
+
+  async test(m: Mutant, sources: Map<string, string>): Promise<MutantResult> {
     const t0 = Date.now();
+    const original = sources.get(m.file)!;
     const path = join(this.dir, CORE_DIR, m.file);
+    const result = (hil: Outcome, withUnit: Outcome, hilExit?: number | null, failed?: string): MutantResult =>
+      ({ id: m.id, file: m.file, hil, withUnit, ...(hilExit !== undefined ? { hilExit } : {}), ...(failed ? { failed } : {}), seconds: (Date.now() - t0) / 1000 });
     writeFileSync(path, applyMutant(original, m));
     try {
-      const result = (hil: Outcome, withUnit: Outcome, hilExit?: number | null): MutantResult =>
-        ({ id: m.id, file: m.file, hil, withUnit, ...(hilExit !== undefined ? { hilExit } : {}), seconds: (Date.now() - t0) / 1000 });
+      // make rebuilds the one changed object and links.
       const b = await run(...MAKE_SIM(this.dir), this.dir, 120_000);
       if (b.code !== 0) return result('invalid', 'invalid');
-      const h = await run(...HIL(this.dir), this.dir, this.hilTimeoutMs);
+      const h = await this.suite.run(undefined, this.hilTimeoutMs, false, this.testTimeoutMs, this.expectPending);
       if (h.timedOut) return result('timeout', 'timeout', null);
-      if (h.code !== 0) return result('killed', 'killed', h.code);
+      if (h.failures) return result('killed', 'killed', 1, h.failed);
       if (!this.unit) return result('survived', 'survived', 0);
+      // The mutated module's own unit test first (one binary: a few seconds), then all of them.
+      const fw = join(this.dir, 'firmware');
+      const own = `build/default/tests/test_${m.file.replace(/^cvm_|\.c$/g, '')}`;
+      if (existsSync(join(fw, 'tests', `${basename(own)}.c`))) {
+        const buildOwn = () => run('make', ['-C', fw, own, 'CONFIG=default'], this.dir, 300_000);
+        if (!this.ownChecked.has(own)) {
+          writeFileSync(path, original);
+          const b0 = await buildOwn();
+          const r0 = b0.code === 0 ? await run(join(fw, own), [], fw, 120_000) : b0;
+          if (r0.code !== 0) throw new Error(`${own} fails on the unmutated core: fix that first\n${r0.output.slice(-3000)}`);
+          this.ownChecked.add(own);
+          writeFileSync(path, applyMutant(original, m));
+        }
+        const ob = await buildOwn();
+        if (ob.code !== 0) return result('survived', 'invalid', 0);
+        const o = await run(join(fw, own), [], fw, 60_000);
+        if (o.timedOut) return result('survived', 'timeout', 0);
+        if (o.code !== 0) return result('survived', 'killed', 0);
+      }
+      writeFileSync(path, original);
+      await this.unitBaseline(sources);
+      writeFileSync(path, applyMutant(original, m));
       const u = await run(...MAKE_UNIT(this.dir), this.dir, 300_000);
       return result('survived', u.timedOut ? 'timeout' : u.code === 0 ? 'survived' : 'killed', 0);
     } finally {
@@ -335,6 +393,7 @@ class Worker {
   }
 
   close(): void {
+    this.suite.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -360,10 +419,19 @@ export async function mutateC(o: COptions = {}): Promise<CReport> {
   const sources = new Map(files.map((f) => [f, readFileSync(join(REPO, CORE_DIR, f), 'utf8')]));
   const all = files.flatMap((f) => generateMutants(f, sources.get(f)!));
   const equiv = all.filter((m) => equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
-  let chosen = all.filter((m) => !equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
+  // A reviewed entry that names no mutant any more (the source moved on) is said, not kept silently.
+  const ids = new Set(all.map((m) => `${CORE_DIR}/${m.file}\t${m.id}`));
+  for (const k of equivalents) {
+    if (files.some((f) => k.startsWith(`${CORE_DIR}/${f}\t`)) && !ids.has(k)) console.log(`mutation/equivalent.txt: no mutant ${k.replace('\t', ' | ')} (stale: review the entry)`);
+  }
+  if (equiv.length) console.log(`mutate-c: ${equiv.length} reviewed equivalent mutant(s) not run (mutation/equivalent.txt)`);
+  // The sample is drawn from every mutant, so that reviewing one as equivalent does not change
+  // which others a seed picks; the equivalents it draws are then left out (and counted).
+  const drawn = o.sample !== undefined ? sample(all, o.sample, o.seed ?? 1) : all;
+  let chosen = drawn.filter((m) => !equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
+  const drawnEquiv = drawn.filter((m) => equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
   if (o.only?.length) chosen = chosen.filter((m) => o.only!.includes(m.id));
-  if (o.sample !== undefined) chosen = sample(chosen, o.sample, o.seed ?? 1);
-  const workers = Array.from({ length: Math.max(1, Math.min(o.workers ?? availableParallelism(), chosen.length)) }, () => new Worker(o.unit ?? true, o.timeoutSeconds));
+  const workers = Array.from({ length: Math.max(1, Math.min(o.workers ?? 1, chosen.length)) }, () => new Worker(o.unit ?? true, o.timeoutSeconds));
   const results: MutantResult[] = [];
   // An interrupted run (Ctrl-C) still removes its copies.
   const onSignal = () => { for (const w of workers) w.close(); process.exit(130); };
@@ -374,7 +442,7 @@ export async function mutateC(o: COptions = {}): Promise<CReport> {
     await Promise.all(workers.map(async (w) => {
       while (next < chosen.length) {
         const m = chosen[next++]!;
-        const r = await w.test(m, sources.get(m.file)!);
+        const r = await w.test(m, sources);
         results.push(r);
         o.progress?.(r, results.length, chosen.length);
       }
@@ -384,7 +452,8 @@ export async function mutateC(o: COptions = {}): Promise<CReport> {
     for (const w of workers) w.close();
   }
   results.sort((a, b) => chosen.findIndex((m) => m.id === a.id) - chosen.findIndex((m) => m.id === b.id));
-  const rows = files.map((f) => rowOf(`${CORE_DIR}/${f}`, results.filter((r) => r.file === f), equiv.filter((m) => m.file === f).length));
+  // The equivalent column counts those of the mutants drawn (all of them without a sample).
+  const rows = files.map((f) => rowOf(`${CORE_DIR}/${f}`, results.filter((r) => r.file === f), drawnEquiv.filter((m) => m.file === f).length));
   return { rows, results, ...(o.sample !== undefined ? { seed: o.seed ?? 1 } : {}), equivalents: equiv.length };
 }
 
@@ -418,7 +487,7 @@ async function main(): Promise<void> {
     ...(values.only ? { only: values.only.split(',') } : {}), unit: !values['no-unit'],
     ...(values.timeout ? { timeoutSeconds: num('timeout', values.timeout)! } : {}),
     progress: (r, done, total) => {
-      if (r.withUnit === 'survived' || r.hil === 'survived' || r.hil === 'timeout') console.log(`  [${done}/${total}] ${r.id}: hil ${r.hil}, with unit tests ${r.withUnit}`);
+      console.log(`  [${done}/${total}] ${r.id}: hil ${r.hil}, with unit tests ${r.withUnit} (${r.seconds.toFixed(1)} s)${r.failed ? `  ${r.failed.slice(0, 100)}` : ''}`);
     },
   });
   printTable(report.rows);

@@ -2,7 +2,9 @@
  * What the C and TypeScript mutation runs share (issue 14): the reviewed list of equivalent
  * mutants, one table row per file, and the table itself.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** A mutant's outcome, the same words for C and TypeScript. */
 export type MutantOutcome = 'killed' | 'timeout' | 'survived' | 'invalid' | 'equivalent';
@@ -79,5 +81,132 @@ export function printTable(rows: FileRow[]): void {
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of [...rows, total]) {
     console.log(`| ${r.file} | ${r.run} | ${pct(r.killedHil, r.run)} | ${pct(r.killedWithUnit, r.run)} | ${r.survived} | ${r.equivalent} | ${r.timeouts} | ${r.invalid} |`);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The in-process suite runner (scripts/mutate-runner.ts), driven from the mutation scripts.
+
+/** One run's result: the suite's counts, or `timedOut` when the bound expired (the runner was killed). */
+export interface SuiteRun {
+  failures: number;
+  passes: number;
+  pending: number;
+  /** The tests that were pending (skipped): a mutant's run expects only the unmutated run's. */
+  pendingTitles?: string[];
+  /** The slowest passing test, ms (a mutant run's test timeout is set from the baseline's). */
+  slowestMs: number;
+  /** The first failing test and its error's first line. */
+  failed?: string;
+  timedOut?: boolean;
+  /** Stryker mutant ids reached so far (instrumented TS only): at load, or inside tests. */
+  coverage: string[];
+  /** Of those, the ones reached at load: switching them needs a fresh process. */
+  static: string[];
+  seconds: number;
+}
+
+/**
+ * A long-lived child running one Mocha suite again and again (bail: the first failure ends a run).
+ * `cwd` is the copy of the repository whose code (and sim) is measured; env adds e.g. HIL_TARGET.
+ * A run past its bound kills the child's process group (a sim it started goes with it) and the
+ * next run starts a fresh child.
+ */
+interface RunnerChild { proc: ChildProcess; ready: Promise<{ static: string[] }> }
+
+/**
+ * A long-lived child running one Mocha suite again and again (bail: the first failure ends a run).
+ * `cwd` is the copy of the repository whose code (and sim) is measured; env adds e.g. HIL_TARGET.
+ * A child is reused only after a run that passed whole: a run that failed (the mutant killed) or
+ * passed its bound is ended at once by killing the child's process group (its sim goes with it,
+ * and nothing the bailed test left running can reach the next run), and a spare child, loaded
+ * meanwhile, takes over.
+ */
+export class SuiteRunner {
+  private child: RunnerChild | undefined;
+  private spare: RunnerChild | undefined;
+
+  constructor(
+    private readonly cwd: string,
+    private readonly files: string[],
+    private readonly env: Record<string, string>,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  private start(extraEnv: Record<string, string> = {}): RunnerChild {
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(this.cwd, 'scripts', 'mutate-runner.ts')], {
+      cwd: this.cwd,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: { ...process.env, HIL_LINK: '', ...this.env, ...extraEnv, MUTATE_FILES: JSON.stringify(this.files), MUTATE_TIMEOUT_MS: String(this.timeoutMs) },
+    });
+    let err = '';
+    proc.stderr!.on('data', (d) => { err = (err + d).slice(-4000); });
+    const ready = new Promise<{ static: string[] }>((resolve, reject) => {
+      proc.once('message', (m: { ready?: boolean; static: string[] }) => resolve(m));
+      proc.once('exit', (code) => reject(new Error(`the suite runner exited (${code}) before it was ready:\n${err}`)));
+    });
+    ready.catch(() => { /* reported when awaited */ });
+    return { proc, ready };
+  }
+
+  /**
+   * Runs the suite once, with a Stryker mutant active (TS) or none (C: the rebuilt sim).
+   * `fresh`: in a new child with the mutant set from its start (a mutant reached at load time).
+   * Resolves with the static coverage the child reported at load in `static` when it passed.
+   */
+  async run(mutant: string | undefined, boundMs: number, fresh = false, testTimeoutMs?: number, expectPending?: string[]): Promise<SuiteRun> {
+    let c: RunnerChild;
+    if (fresh) c = this.start(mutant !== undefined ? { __STRYKER_ACTIVE_MUTANT__: mutant } : {});
+    else {
+      c = this.child ?? this.spare ?? this.start();
+      if (c === this.spare) this.spare = undefined;
+      this.child = c;
+    }
+    let loaded: { static: string[] };
+    try {
+      loaded = await c.ready;
+    } catch (e) {
+      // A mutant active from the start that stops the suite loading (a module's own check throws) is detected.
+      if (fresh && mutant !== undefined) return { failures: 1, passes: 0, pending: 0, slowestMs: 0, failed: `the suite did not load: ${(e as Error).message.split('\n').slice(0, 3).join(' ')}`, coverage: [], static: [], seconds: 0 };
+      throw e;
+    }
+    const proc = c.proc;
+    const t0 = Date.now();
+    const seconds = () => (Date.now() - t0) / 1000;
+    const result = await new Promise<SuiteRun>((resolve) => {
+      const timer = setTimeout(() => done({ failures: 1, passes: 0, pending: 0, slowestMs: 0, timedOut: true, coverage: [], static: [], seconds: seconds() }), boundMs);
+      const onExit = (code: number | null) => done({ failures: 1, passes: 0, pending: 0, slowestMs: 0, failed: `the suite runner exited (${code}) during the run`, coverage: [], static: [], seconds: seconds() });
+      const onMessage = (m: Omit<SuiteRun, 'seconds'> & { firstFailure?: string }) => {
+        if (m.firstFailure !== undefined) done({ failures: 1, passes: 0, pending: 0, slowestMs: 0, failed: m.firstFailure, coverage: [], static: [], seconds: seconds() });
+        else done({ ...m, static: loaded.static, seconds: seconds() });
+      };
+      function done(r: SuiteRun) {
+        clearTimeout(timer);
+        proc.off('exit', onExit).off('message', onMessage);
+        resolve(r);
+      }
+      proc.once('exit', onExit);
+      proc.on('message', onMessage);
+      proc.send({ ...(mutant !== undefined ? { mutant } : {}), ...(testTimeoutMs ? { timeoutMs: testTimeoutMs } : {}), ...(expectPending ? { expectPending } : {}) });
+    });
+    if (fresh || result.failures || result.timedOut) {
+      kill(c);
+      if (c === this.child) this.child = undefined;
+    }
+    // Load the next child while the caller builds the next mutant.
+    if (!this.child && !this.spare) this.spare = this.start();
+    return result;
+  }
+
+  kill(): void {
+    for (const c of [this.child, this.spare]) if (c) kill(c);
+    this.child = this.spare = undefined;
+  }
+}
+
+function kill(c: RunnerChild): void {
+  if (c.proc.pid && c.proc.exitCode === null) {
+    try { process.kill(-c.proc.pid, 'SIGKILL'); } catch { /* gone */ }
   }
 }

@@ -1,59 +1,46 @@
 /**
- * Mutation testing of the TypeScript twin (issue 14) with Stryker: every mutant of
- * host/src/twin/{pool,line,dispatch,link,device}.ts is run against the HIL suite on the twin
- * (`hil test --target twin`, through Stryker's command runner), then the HIL survivors against the
- * twin's unit tests (host/src/twin/*.test.ts), the second column.
+ * Mutation testing of the TypeScript twin (issue 14): the mutants of
+ * host/src/twin/{pool,line,dispatch,link,device}.ts, generated and placed by Stryker's instrumenter
+ * (@stryker-mutator/instrumenter: every mutant compiled into the code behind a switch), run
+ * against the HIL suite on the twin, then the HIL survivors against the twin's unit tests
+ * (host/src/twin/*.test.ts), the second column.
  *
- *   npx tsx scripts/mutate-ts.ts [--files pool.ts,...] [--sample N --seed S] [--concurrency N] [--json PATH]
+ *   npx tsx scripts/mutate-ts.ts [--files pool.ts,...] [--sample N --seed S] [--json PATH]
  *
- * Why the command runner and not the Mocha runner: the suite's tests are prepared inside each
- * test by orchestrator/run-suite.ts (guardTests: open, handshake, reset_pool), not by root hooks a
- * plain Mocha instance could load, so the faithful killer is `hil test` itself. It costs a process
- * per mutant (about a second on the twin) and no per-test coverage.
+ * In-process: each suite is loaded once into a long-lived Mocha process (scripts/mutate-runner.ts,
+ * for the HIL suite the fixture's root hooks with HIL_TARGET=twin) and run again per mutant with
+ * Stryker's switch `__stryker__.activeMutant` set, stopping at the first failure. A first run with
+ * no mutant active must pass and records which mutants the suite reaches at all: one it never
+ * reaches survives without a run (Stryker's "no coverage"), one reached only while the modules load
+ * (a constant) runs in a fresh process started with it active. Why not Stryker's own Mocha runner:
+ * its 9.x release needs mocha < 12 (this project has 12) and its 10.x release Node 22.
  *
- * Stryker runs in a private copy of the repository (git HEAD, with the working tree's twin and HIL
- * test files over it), so half-finished work elsewhere in the checkout cannot fail the dry run.
- * `--sample N --seed S` mutates only N code lines of the files chosen by the seed (replayable).
+ * The instrumented files are written into a private copy of the repository (git HEAD, with the
+ * working tree's twin, HIL suite and mutate-runner.ts over it), so nothing in the checkout changes.
+ * `--sample N --seed S` runs only N of the files' mutants, chosen by the seed (replayable).
  * Equivalent mutants are read from mutation/equivalent.txt (`file | id | reason`, the id being
- * `line:col:mutator:replacement`) and excluded from the score.
+ * `line:col:mutator:replacement`, line and column 1-based) and excluded from the score.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { printTable, readEquivalents, rowOf, type Counted, type FileRow, type MutantOutcome } from './mutate-lib.js';
+import { Instrumenter, type File as InstrumentedFile } from '@stryker-mutator/instrumenter';
+import { printTable, readEquivalents, rowOf, SuiteRunner, type Counted, type FileRow, type MutantOutcome, type SuiteRun } from './mutate-lib.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TWIN_DIR = 'host/src/twin';
 /** The files measured by default. */
 export const TS_FILES = ['pool.ts', 'line.ts', 'dispatch.ts', 'link.ts', 'device.ts'];
 
-interface StrykerMutant {
-  id: string;
-  mutatorName: string;
-  replacement?: string;
-  status: string;
-  location: { start: { line: number; column: number }; end: { line: number; column: number } };
-}
-
 export interface TsMutantResult extends Counted {
   id: string;
   file: string;
-}
-
-/** Where Stryker is: the project's devDependency, or STRYKER_HOME (a folder with node_modules/@stryker-mutator/core). */
-function strykerBin(): string {
-  const homes = [REPO, process.env.STRYKER_HOME].filter((h): h is string => !!h);
-  for (const home of homes) {
-    try {
-      const pkg = createRequire(join(home, 'package.json')).resolve('@stryker-mutator/core/package.json');
-      return join(dirname(pkg), 'bin', 'stryker.js');
-    } catch { /* next */ }
-  }
-  throw new Error('@stryker-mutator/core is not installed: npm install (it is a devDependency), or set STRYKER_HOME to a folder where it is installed');
+  /** What killed it: the first failing test, or "no coverage" for a mutant no test reaches. */
+  note?: string;
+  seconds: number;
 }
 
 function makeCopy(): string {
@@ -61,104 +48,130 @@ function makeCopy(): string {
   const archive = spawnSync('sh', ['-c', `git -C "${REPO}" archive HEAD | tar -x -C "${dir}"`], { stdio: ['ignore', 'ignore', 'pipe'] });
   if (archive.status !== 0) throw new Error(`copying the repository (git archive HEAD) failed: ${archive.stderr}`);
   for (const f of readdirSync(join(REPO, TWIN_DIR))) cpSync(join(REPO, TWIN_DIR, f), join(dir, TWIN_DIR, f));
-  for (const f of readdirSync(join(REPO, 'hil-tests'))) if (f.endsWith('.test.ts')) cpSync(join(REPO, 'hil-tests', f), join(dir, 'hil-tests', f));
+  cpSync(join(REPO, 'hil-tests'), join(dir, 'hil-tests'), { recursive: true });
+  // The runner that loads the suite in-process, as checked out (it may be newer than HEAD).
+  cpSync(join(REPO, 'scripts', 'mutate-runner.ts'), join(dir, 'scripts', 'mutate-runner.ts'));
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }
 
-/** Runs Stryker once in `dir` with the command as the killer; returns the JSON report's mutants per file. */
-async function stryker(dir: string, mutate: string[], command: string, concurrency: number, name: string): Promise<Map<string, StrykerMutant[]>> {
-  const report = join(dir, `stryker-${name}.json`);
-  const config = {
-    $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',
-    testRunner: 'command',
-    commandRunner: { command },
-    mutate,
-    concurrency,
-    reporters: ['json'],
-    jsonReporter: { fileName: report },
-    timeoutMS: 30_000,
-    timeoutFactor: 3,
-    ignorePatterns: ['firmware/build', 'reports', '.stryker-tmp'],
-    tempDirName: `.stryker-tmp-${name}`,
-    cleanTempDir: 'always',
-    disableTypeChecks: 'host/src/twin/**/*.ts',
-  };
-  const configPath = join(dir, `stryker-${name}.config.json`);
-  writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const code = await new Promise<number | null>((resolve) => {
-    const child = spawn(process.execPath, [strykerBin(), 'run', configPath], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, HIL_LINK: '' } });
-    child.on('close', resolve);
+/** The instrumenter's logger: quiet but for warnings. */
+const logger = {
+  isTraceEnabled: () => false, isDebugEnabled: () => false, isInfoEnabled: () => false, isWarnEnabled: () => true, isErrorEnabled: () => true, isFatalEnabled: () => true,
+  trace() {}, debug() {}, info() {},
+  warn: (...a: unknown[]) => console.warn('instrumenter:', ...a), error: (...a: unknown[]) => console.error('instrumenter:', ...a), fatal: (...a: unknown[]) => console.error('instrumenter:', ...a),
+};
+
+interface Placed { id: string; key: string; file: string }
+
+/** Instruments `files` (repository-relative) in `dir`: every mutant placed behind its switch. */
+async function instrument(dir: string, files: string[]): Promise<Placed[]> {
+  const input: InstrumentedFile[] = files.map((f) => ({ name: join(dir, f), content: readFileSync(join(dir, f), 'utf8'), mutate: true }));
+  // `plugins: null`: the TypeScript parser's defaults; no ignorers.
+  const result = await new Instrumenter(logger as never).instrument(input, { plugins: null, ignorers: [], excludedMutations: [], noHeader: false } as never);
+  for (const f of result.files) writeFileSync(f.name, f.content);
+  return result.mutants.map((m) => {
+    const file = m.fileName.slice(dir.length + 1);
+    const replacement = (m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 60);
+    return { id: m.id, file, key: `${m.location.start.line + 1}:${m.location.start.column + 1}:${m.mutatorName}:${replacement}` };
   });
-  if (code !== 0 || !existsSync(report)) throw new Error(`stryker (${name}) failed with exit ${code}: see its output above`);
-  const json = JSON.parse(readFileSync(report, 'utf8')) as { files: Record<string, { mutants: StrykerMutant[] }> };
-  return new Map(Object.entries(json.files).map(([f, v]) => [f.replace(/^.*?(host\/src\/twin\/)/, '$1'), v.mutants]));
 }
 
-const keyOf = (m: StrykerMutant) => `${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${(m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 60)}`;
-const outcomeOf = (status: string): MutantOutcome =>
-  status === 'Killed' || status === 'RuntimeError' ? 'killed' : status === 'Timeout' ? 'timeout' : status === 'CompileError' ? 'invalid' : 'survived';
+const detected = (r: SuiteRun): MutantOutcome => (r.timedOut ? 'timeout' : r.failures ? 'killed' : 'survived');
 
-/** Code lines of a file (not blank, not comment-only), for the seeded sample. */
-function codeLines(path: string): number[] {
-  return readFileSync(path, 'utf8').split('\n').flatMap((l, i) => (/^\s*($|\/\/|\/\*|\*|import\b)/.test(l) ? [] : [i + 1]));
+/** Runs each mutant through `runner`; returns the outcome per Stryker id. The dry run must pass. */
+async function measure(runner: SuiteRunner, mutants: Placed[], what: string, progress?: (m: Placed, o: MutantOutcome, r: SuiteRun | undefined) => void): Promise<Map<string, { outcome: MutantOutcome; run?: SuiteRun }>> {
+  const dry = await runner.run(undefined, 600_000);
+  if (dry.failures || dry.timedOut) throw new Error(`${what} fails with no mutant active: fix that first (${dry.failed ?? 'timed out'})`);
+  const warm = await runner.run(undefined, 600_000);
+  if (warm.failures || warm.timedOut) throw new Error(`${what} fails when run again with no mutant active: ${warm.failed ?? 'timed out'}`);
+  const reached = new Set(dry.coverage);
+  const atLoad = new Set(dry.static);
+  // Bounds from the warm run, generous for a loaded machine (a false timeout would count as a kill).
+  const testTimeoutMs = Math.max(3_000, 4 * warm.slowestMs);
+  const boundMs = Math.max(8_000, 3_000 * warm.seconds);
+  const out = new Map<string, { outcome: MutantOutcome; run?: SuiteRun }>();
+  for (const m of mutants) {
+    if (!reached.has(m.id)) {
+      out.set(m.id, { outcome: 'survived' });
+      progress?.(m, 'survived', undefined);
+      continue;
+    }
+    const r = await runner.run(m.id, atLoad.has(m.id) ? boundMs + 30_000 : boundMs, atLoad.has(m.id), testTimeoutMs, warm.pendingTitles ?? []);
+    out.set(m.id, { outcome: detected(r), run: r });
+    progress?.(m, detected(r), r);
+  }
+  return out;
 }
 
 export interface TsOptions {
   files?: string[];
   sample?: number;
   seed?: number;
-  concurrency?: number;
+  unit?: boolean;
+  /** Called with each mutant's final result. */
+  progress?: (r: TsMutantResult) => void;
+  /** Called with a line per mutant run, as it is run. */
+  log?: (line: string) => void;
 }
 
 export interface TsReport { rows: FileRow[]; results: TsMutantResult[]; equivalents: number }
 
 export async function mutateTs(o: TsOptions = {}, sampler?: <T>(items: T[], n: number, seed: number) => T[]): Promise<TsReport> {
   const files = (o.files ?? TS_FILES).map((f) => `${TWIN_DIR}/${f}`);
-  let mutate = files;
-  if (o.sample !== undefined && sampler) {
-    const lines = files.flatMap((f) => codeLines(join(REPO, f)).map((l) => `${f}:${l}-${l}`));
-    mutate = sampler(lines, o.sample, o.seed ?? 1);
-  }
   const equivalents = readEquivalents(join(REPO, 'mutation', 'equivalent.txt'));
   const dir = makeCopy();
+  const hilFiles = readdirSync(join(dir, 'hil-tests')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, 'hil-tests', f));
+  const unitFiles = readdirSync(join(dir, TWIN_DIR)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, TWIN_DIR, f));
+  const hilRunner = new SuiteRunner(dir, hilFiles, { HIL_TARGET: 'twin', MUTATE_HOOKS: join(dir, 'host/src/mocha/register.ts') });
+  const unitRunner = new SuiteRunner(dir, unitFiles, {});
+  // An interrupted run (Ctrl-C, a kill) still ends its runners and removes its copy.
+  const onSignal = () => { hilRunner.kill(); unitRunner.kill(); rmSync(dir, { recursive: true, force: true }); process.exit(130); };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
-    const concurrency = o.concurrency ?? 2;
-    const hil = await stryker(dir, mutate, 'node bin/hil.js test --target twin --reporter dot', concurrency, 'hil');
-    const survivors = [...hil].flatMap(([f, ms]) => ms.filter((m) => outcomeOf(m.status) === 'survived' && !equivalents.has(`${f}\t${keyOf(m)}`))
-      .map((m) => `${f}:${m.location.start.line}:${m.location.start.column}-${m.location.end.line}:${m.location.end.column}`));
-    const unit = survivors.length
-      ? await stryker(dir, survivors, `npx mocha --reporter dot ${TWIN_DIR}/*.test.ts`, concurrency, 'unit')
-      : new Map<string, StrykerMutant[]>();
-    const results: TsMutantResult[] = [];
-    const equivCount = new Map<string, number>();
-    for (const [f, ms] of hil) {
-      const unitBy = new Map((unit.get(f) ?? []).map((m) => [keyOf(m), m]));
-      for (const m of ms) {
-        const id = keyOf(m);
-        if (equivalents.has(`${f}\t${id}`)) { equivCount.set(f, (equivCount.get(f) ?? 0) + 1); continue; }
-        const h = outcomeOf(m.status);
-        const u = h === 'survived' && unitBy.has(id) ? outcomeOf(unitBy.get(id)!.status) : h;
-        results.push({ id, file: f, hil: h, withUnit: u });
-      }
-    }
-    const rows = files.map((f) => rowOf(f, results.filter((r) => r.file === f), equivCount.get(f) ?? 0));
-    return { rows, results, equivalents: [...equivCount.values()].reduce((a, b) => a + b, 0) };
+    const placed = await instrument(dir, files);
+    // The sample: N of all the mutants (all are compiled in; only the chosen ones are run), drawn
+    // before the equivalents are left out so that reviewing one does not change the others drawn.
+    const drawn = o.sample !== undefined && sampler ? sampler(placed, o.sample, o.seed ?? 1) : placed;
+    const live = drawn.filter((m) => !equivalents.has(`${m.file}\t${m.key}`));
+    const say = (what: string) => (m: Placed, outcome: MutantOutcome, r: SuiteRun | undefined) =>
+      o.log?.(`  [ts ${what}] ${m.file} ${m.key}: ${outcome}${r ? ` (${r.seconds.toFixed(1)} s)` : ' (no coverage)'}`);
+    const hil = live.length ? await measure(hilRunner, live, 'the HIL suite on the twin', say('hil')) : new Map();
+    hilRunner.kill();
+    const survivors = live.filter((m) => hil.get(m.id)?.outcome === 'survived');
+    const unit = survivors.length && o.unit !== false ? await measure(unitRunner, survivors, "the twin's unit tests", say('unit')) : new Map();
+    unitRunner.kill();
+    const results: TsMutantResult[] = live.map((m) => {
+      const h = hil.get(m.id)!;
+      const u = unit.get(m.id);
+      const note = h.run?.failed ?? (h.run ? undefined : 'no coverage: no HIL test reaches it');
+      const r: TsMutantResult = { id: m.key, file: m.file, hil: h.outcome, withUnit: h.outcome === 'survived' && u ? u.outcome : h.outcome, ...(note ? { note } : {}), seconds: (h.run?.seconds ?? 0) + (u?.run?.seconds ?? 0) };
+      o.progress?.(r);
+      return r;
+    });
+    // The equivalent column counts those of the mutants drawn (all of them without a sample).
+    const drawnEquiv = drawn.filter((m) => equivalents.has(`${m.file}\t${m.key}`));
+    const rows = files.map((f) => rowOf(f, results.filter((r) => r.file === f), drawnEquiv.filter((m) => m.file === f).length));
+    return { rows, results, equivalents: drawnEquiv.length };
   } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    hilRunner.kill();
+    unitRunner.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { files: { type: 'string' }, sample: { type: 'string' }, seed: { type: 'string' }, concurrency: { type: 'string' }, json: { type: 'string' } } });
+  const { values } = parseArgs({ options: { files: { type: 'string' }, sample: { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, 'no-unit': { type: 'boolean' } } });
   const { sample } = await import('./mutate-c.js');
   const report = await mutateTs({
     ...(values.files ? { files: values.files.split(',') } : {}),
     ...(values.sample ? { sample: Number(values.sample), seed: Number(values.seed ?? 1) } : {}),
-    ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
+    unit: !values['no-unit'],
+    log: (line) => console.log(line),
   }, sample);
   printTable(report.rows);
-  for (const r of report.results) if (r.withUnit === 'survived') console.log(`survived: ${r.file} ${r.id}`);
+  for (const r of report.results) if (r.withUnit === 'survived') console.log(`survived: ${r.file} ${r.id}${r.note ? ` (${r.note})` : ''}`);
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
 }
 

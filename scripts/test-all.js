@@ -39,6 +39,9 @@ const steps = [
   { name: 'differential: twin vs sim vs qemu', cmd: ['npx', 'mocha', 'hil-tests/differential/*.test.ts'] },
   // Real signals to real runs (sim, QEMU, parallel): no process or temp folder left, exit 130/143, reports written.
   { name: 'signals: SIGINT/SIGTERM/SIGKILL of hil test', cmd: ['npx', 'mocha', 'scripts/signals.test.ts'] },
+  // A seeded sample of mutants of the C core (HIL suite on the sim) and of the twin (HIL suite on the
+  // twin), each run in-process; fails when the sample's score drops below the goal (issue 14).
+  { name: 'mutation: seeded sample, C core and twin', cmd: ['npm', 'run', '--silent', 'mutate:ci'] },
   { name: `firmware: libFuzzer, ${fuzzSeconds} s`, cmd: ['make', '-C', 'firmware', 'fuzz', `FUZZ_SECONDS=${fuzzSeconds}`] },
 ];
 

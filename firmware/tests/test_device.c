@@ -330,6 +330,9 @@ static void test_log(void)
     EXPECT_OUT("\n");
     cvm_device_log("~looks like a frame");
     EXPECT_OUT("?looks like a frame\n");
+    /* A line of the marker alone is one character, and still never taken for a frame. */
+    cvm_device_log("~");
+    EXPECT_OUT("?\n");
     cvm_device_log("two\nlines\r");
     EXPECT_OUT("two lines \n");
     char big[1000];

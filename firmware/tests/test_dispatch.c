@@ -371,6 +371,28 @@ static void test_hello(void)
     CHECK(out_len > sizeof tail);
     CHECK_MEM(out + out_len - sizeof tail, sizeof tail, tail, sizeof tail);
     CHECK(out[6] == 0x02 && out[7] == 0x60);
+    /* A firmware id longer than CVM_FIRMWARE_ID_MAX is cut there (hello must fit its message). */
+    char long_id[CVM_FIRMWARE_ID_MAX + 8u];
+    memset(long_id, 'x', sizeof long_id - 1u);
+    long_id[sizeof long_id - 1u] = '\0';
+    id.firmware_id = long_id;
+    cvm_dispatch_init(&D, &mock_ops, NULL, NULL, &id);
+    req("82 00 00");
+    CHECK(out[6] == 0x02 && out[7] == 0x78 && out[8] == CVM_FIRMWARE_ID_MAX && out[9] == 'x');
+    CHECK(out[9u + CVM_FIRMWARE_ID_MAX] == 0x03);
+    id.firmware_id = "";
+    /* A unique id length past CVM_UNIQUE_ID_BYTES is taken as CVM_UNIQUE_ID_BYTES: hello's key 12 is 12 bytes. */
+    id.unique_id_len = CVM_UNIQUE_ID_BYTES + 5u;
+    cvm_dispatch_init(&D, &mock_ops, NULL, NULL, &id);
+    req("82 00 00");
+    CHECK_EQ(D.identity.unique_id_len, CVM_UNIQUE_ID_BYTES);
+    const uint8_t uid_head[] = {0x0c, 0x4c};
+    bool uid_found = false;
+    for (size_t i = 0; i + 2u <= out_len; i++) {
+        uid_found = uid_found || memcmp(out + i, uid_head, sizeof uid_head) == 0;
+    }
+    CHECK(uid_found);
+    id.unique_id_len = 0;
     /* Each reset cause by its name. */
     const char *names[] = CVM_RESET_CAUSE_NAMES;
     for (unsigned c = 0; c < CVM_RESET_CAUSE_COUNT; c++) {
@@ -381,6 +403,11 @@ static void test_hello(void)
         /* ... 0b <text head> <name> 0c 40 0d 18 20 0e 19 0800 */
         CHECK(out_len > n + 9u && memcmp(out + out_len - 9u - n, names[c], n) == 0);
     }
+    /* The first value past the names is "unknown" too (the bound is exclusive). */
+    id.reset_cause = (cvm_reset_cause)CVM_RESET_CAUSE_COUNT;
+    cvm_dispatch_init(&D, &mock_ops, NULL, NULL, &id);
+    req("82 00 00");
+    CHECK(out_len > 16u && memcmp(out + out_len - 16u, "unknown", 7) == 0);
 }
 
 /* Appends the shortest CBOR uint head of v as hex. */

@@ -802,6 +802,11 @@ describe('twin device', () => {
       assert.throws(() => new TwinDevice({ firmwareId: 'é' }), RangeError);
       assert.throws(() => new TwinDevice({ bootNonce: 2 ** 32 }), RangeError);
       assert.throws(() => new TwinDevice({ bootNonce: -1 }), RangeError);
+      assert.throws(() => new TwinDevice({ bootNonce: 1.5 }), { name: 'RangeError', message: 'twin: bootNonce must be a uint32, got 1.5' });
+      // The bounds are inclusive: 0 and 0xFFFFFFFF are nonces.
+      assert.equal(new TwinDevice({ bootNonce: 0xffffffff }).bootNonce, 0xffffffff);
+      assert.equal(new TwinDevice({ bootNonce: 0 }).bootNonce, 0);
+      assert.throws(() => new TwinDevice().reboot('cosmic_ray' as 'pin'), { name: 'RangeError', message: 'twin: unknown reset cause cosmic_ray' });
       assert.throws(() => new TwinDevice({ uniqueId: new Uint8Array(11) }), RangeError);
       assert.throws(() => new TwinDevice({ resetCause: 'cosmic_ray' as 'pin' }), RangeError);
     });
@@ -871,6 +876,30 @@ describe('twin device', () => {
       assert.equal(t.out[3]!.length, Framing.maxLineBytes);
       assert.ok(t.out[3]!.toString().endsWith('...\n'));
       assert.equal(classifyLine(t.out[3]!.subarray(0, -1)).kind, 'log');
+    });
+    it('log() keeps a text of exactly max_line_bytes − 1 whole, and changes a "~" only at the start', () => {
+      const t = twin();
+      const max = Framing.maxLineBytes - 1;
+      t.dev.log('z'.repeat(max));
+      t.dev.log('a~b');
+      assert.equal(t.out[0]!.toString('latin1'), 'z'.repeat(max) + '\n');
+      assert.equal(t.out[1]!.toString('latin1'), 'a~b\n');
+    });
+    it('resume() without a hang keeps the line being received', async () => {
+      const t = twin();
+      const { line, seq } = next(t, [Op.echo, u8('0102')]);
+      t.dev.feed(line.subarray(0, 10));
+      t.dev.resume();
+      const out = await send(t, line.subarray(10));
+      assert.deepEqual(messages(out).map((m) => (m as [number, number, Uint8Array]).map((x) => (x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x))), [[seq, 0, '0102']]);
+    });
+    it('a hang() while it answers one line of a chunk drops the lines after it in that chunk', async () => {
+      const t = twin();
+      const a = next(t, [Op.echo, u8('01')]);
+      const b = next(t, [Op.echo, u8('02')]);
+      t.dev.once('output', () => t.dev.hang());
+      const out = await send(t, Buffer.concat([a.line, b.line]));
+      assert.deepEqual(messages(out).map((m) => (m as [number, number, Uint8Array]).map((x) => (x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x))), [[a.seq, 0, '01']]);
     });
   });
 });
