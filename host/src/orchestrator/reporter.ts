@@ -83,6 +83,7 @@ export function junitXml(run: RunRecord): string {
   for (const [side, counters] of [['client', run.link?.client], ['device', run.link?.device], ['emulator', run.link?.emulator]] as const) {
     for (const [k, v] of Object.entries(counters ?? {})) properties.push([`link.${side}.${k}`, v]);
   }
+  if (run.link?.instances !== undefined) properties.push(['link.instances', run.link.instances]);
   if (run.link?.note) properties.push(['link.note', run.link.note]);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
