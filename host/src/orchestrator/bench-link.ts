@@ -12,7 +12,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PoolClient } from '../client/pool-client.js';
+import type { LinkStats, PoolClient } from '../client/pool-client.js';
 import { openTarget } from '../targets/index.js';
 import { ManagedProcess } from '../process/managed.js';
 import { REPO_ROOT } from '../targets/toolchain.js';
@@ -118,6 +118,10 @@ export interface WriteVerifyFigures {
   goodput: number;
   link?: LinkCounters;
   retransmits?: number;
+  /** The client's link counters over the write phase (bytes resent, out_of_sequence replies, RTO expiries and their waits, ...). */
+  linkStats?: LinkStats;
+  /** Time the host → device wire carried nothing during the write phase, ms. */
+  idleH2dMs?: number;
   problem?: string;
 }
 
@@ -183,6 +187,8 @@ export async function writeThenVerify(target: string, ber: number, seed: number,
     const ops0 = await ops();
     const ops1 = await ops();
     const perStats = ops0 !== undefined && ops1 !== undefined ? ops1 - ops0 : undefined;
+    const s0 = c.linkStats();
+    const idle0 = emu.counters.idleH2dMs;
     emu.setFaults(true);
     const state = plan.map(() => 'pending' as 'pending' | 'ok' | 'failed');
     const t0 = now();
@@ -198,6 +204,8 @@ export async function writeThenVerify(target: string, ber: number, seed: number,
     await Promise.race([Promise.all(all), new Promise((r) => (bound = setTimeout(r, options.settleMs ?? 300_000)))]);
     clearTimeout(bound);
     const seconds = (now() - t0) / 1000;
+    const s1 = c.linkStats();
+    const idleH2dMs = Math.round(emu.counters.idleH2dMs - idle0);
     emu.setFaults(false);
     const acknowledged = state.filter((s) => s === 'ok').length;
     const ops2 = await ops();
@@ -232,13 +240,22 @@ export async function writeThenVerify(target: string, ber: number, seed: number,
       seconds: +seconds.toFixed(3),
       goodput: Math.round(acknowledged / seconds),
       link: emu.counters,
-      retransmits: c.linkStats().retransmits,
+      retransmits: s1.retransmits - s0.retransmits,
+      linkStats: since(s0, s1),
+      idleH2dMs,
     };
   } catch (e) {
     return { ...base, problem: (e as Error).message.split('\n')[0]! };
   } finally {
     await t?.close().catch(() => undefined);
   }
+}
+
+/** The counts of `b` less those of `a`; states (RTO, SRTT, cwnd) are `b`'s. */
+function since(a: LinkStats, b: LinkStats): LinkStats {
+  const out = { ...b };
+  for (const k of ['transmissions', 'retransmits', 'retransmittedBytes', 'outOfSequence', 'goBacks', 'fastRetransmits', 'timeouts', 'timeoutWaitMs', 'resyncs', 'exhausted', 'deadLinks'] as const) out[k] = b[k] - a[k];
+  return out;
 }
 
 export interface DeadLinkFigures {
