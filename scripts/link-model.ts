@@ -171,7 +171,7 @@ async function once(ber: number, seed: number): Promise<Figures> {
 }
 
 console.log(`write-then-verify in virtual time: ${writes} writes, baud ${baud}, latency ${latencyMs} ms, device turnaround ${deviceMs} ms`);
-console.log('ber      seed  ms      goodput/s  vs clean  h2d busy  h2d idle ms  resent B  retransmits  go-backs  out_of_seq  fast  RTOs (waited ms)  cwnd  srtt  rto');
+console.log('ber      seed  ms      goodput/s  vs clean  h2d busy  h2d idle ms  resent B  retransmits  go-backs  out_of_seq  fast  probes  RTOs (waited ms)  cwnd  srtt  rto');
 let clean: number | undefined;
 for (const ber of rates) {
   const rows: Figures[] = [];
@@ -183,7 +183,7 @@ for (const ber of rates) {
     const s = f.stats;
     console.log(
       `${String(ber).padEnd(8)} ${String(seed).padStart(4)}  ${f.ms.toFixed(0).padStart(6)}  ${gp.toFixed(0).padStart(9)}  ${clean ? `${((gp / clean) * 100).toFixed(1)}%` : '?'}`.padEnd(48) +
-        `${(f.h2dBusy * 100).toFixed(0).padStart(7)}%  ${f.idleMs.toFixed(0).padStart(11)}  ${String(s.retransmittedBytes).padStart(8)}  ${String(s.retransmits).padStart(11)}  ${String(s.goBacks).padStart(8)}  ${String(s.outOfSequence).padStart(10)}  ${String(s.fastRetransmits).padStart(4)}  ${`${s.timeouts} (${s.timeoutWaitMs.toFixed(0)})`.padStart(15)}  ${String(s.cwnd).padStart(4)}  ${(s.srttMs ?? 0).toFixed(1).padStart(4)}  ${s.rtoMs.toFixed(1)}` +
+        `${(f.h2dBusy * 100).toFixed(0).padStart(7)}%  ${f.idleMs.toFixed(0).padStart(11)}  ${String(s.retransmittedBytes).padStart(8)}  ${String(s.retransmits).padStart(11)}  ${String(s.goBacks).padStart(8)}  ${String(s.outOfSequence).padStart(10)}  ${String(s.fastRetransmits).padStart(4)}  ${String(s.probes).padStart(6)}  ${`${s.timeouts} (${s.timeoutWaitMs.toFixed(0)})`.padStart(15)}  ${String(s.cwnd).padStart(4)}  ${(s.srttMs ?? 0).toFixed(1).padStart(4)}  ${s.rtoMs.toFixed(1)}` +
         (f.failed ? `  FAILED ${f.failed}` : ''),
     );
   }

@@ -25,6 +25,14 @@
  * RetriesExhausted. Nothing received for deadLinkMs while requests are unanswered fails every
  * unanswered and queued request at once with LinkDead.
  *
+ * Probes (when the client gives a probe encoder): a retransmission with no new request behind it
+ * and none queued (a tail: RFC 8985's tail-loss probe, for a go-back-N receiver) is followed by a probe `[seq]` whose seq is half the seq space away, which the device answers
+ * `[seq, out_of_sequence, next]` without executing anything (PROTOCOL.md §3.3 rule 5). Its
+ * answer shows at once, without waiting for an RTO, that the retransmission ahead of it was read
+ * and not answered (it was damaged: it is resent, as a fast retransmit), and it keeps a lossy
+ * link from looking dead: a long request that the noise keeps damaging gets no answer at all,
+ * but the probe behind it, a dozen bytes, almost always does (the RTO then does not back off).
+ *
  * Congestion window (a fourth bound, on unanswered requests only): halved on each go-back or RTO,
  * and between losses held near the link's bandwidth-delay product by the round trips (TCP Vegas):
  * on a paced wire a go-back resends every request queued after the gap, so a queue beyond the
@@ -89,6 +97,8 @@ export interface LinkStats {
   goBacks: number;
   /** Requests resent because a later reply showed their response was lost. */
   fastRetransmits: number;
+  /** Probes written after retransmissions with nothing new behind them (see Link: probes). */
+  probes: number;
   /** RTO expiries (each a go-back from the oldest unanswered request). */
   timeouts: number;
   /** Time the RTO expiries waited: from the later of the last answer and the oldest request's transmission to the expiry, ms. */
@@ -278,7 +288,8 @@ export class Link {
   private afterRto = false;
   private closed = false;
 
-  private readonly counters = { transmissions: 0, retransmits: 0, retransmittedBytes: 0, outOfSequence: 0, goBacks: 0, fastRetransmits: 0, timeouts: 0, timeoutWaitMs: 0, resyncs: 0, exhausted: 0, deadLinks: 0, maxAttemptsUsed: 0 };
+  private readonly probeLine: ((seq: number) => Buffer) | undefined;
+  private readonly counters = { transmissions: 0, retransmits: 0, retransmittedBytes: 0, outOfSequence: 0, goBacks: 0, fastRetransmits: 0, probes: 0, timeouts: 0, timeoutWaitMs: 0, resyncs: 0, exhausted: 0, deadLinks: 0, maxAttemptsUsed: 0 };
   private readonly attempts: number[] = [0];
 
   constructor(
@@ -286,7 +297,9 @@ export class Link {
     errors: LinkErrors,
     options: LinkOptions = {},
     clock: Clock = realClock,
+    probeLine?: (seq: number) => Buffer,
   ) {
+    this.probeLine = probeLine;
     this.write = write;
     this.errors = errors;
     this.clock = clock;
@@ -348,7 +361,7 @@ export class Link {
     if (r === undefined) {
       if (t !== undefined) this.fastRetransmitBefore(t);
       this.schedulePump();
-      return false;
+      return t !== undefined && t.req === undefined && t.raw === undefined; // a probe's answer is expected
     }
     const code = message[1];
     if (code === 12 && message.length === 3 && typeof message[2] === 'number') {
@@ -451,8 +464,10 @@ export class Link {
     let sent: LinkRequest[] | undefined;
     let raws: LinkRaw[] | undefined;
     const now = this.clock.now();
+    let resent = false;
+    let fresh = false;
     if (this.fast.length > 0) {
-      for (const r of this.fast.splice(0)) if (!r.done && this.transmit(r, now, lines)) (sent ??= []).push(r);
+      for (const r of this.fast.splice(0)) if (!r.done && this.transmit(r, now, lines)) ((sent ??= []).push(r), (resent = true));
     }
     if (this.afterRto && this.cursor < this.span.length) {
       // After silence the device's line assembler may hold a partial line (a lost `\n` would
@@ -468,7 +483,7 @@ export class Link {
       }
       if (!this.fits(r.line.length)) break;
       this.cursor++;
-      if (this.transmit(r, now, lines)) (sent ??= []).push(r);
+      if (this.transmit(r, now, lines)) ((sent ??= []).push(r), (resent = true));
     }
     if (this.cursor >= this.span.length) {
       const queue = this.queue;
@@ -510,11 +525,21 @@ export class Link {
         this.nextSeq = (this.nextSeq + 1) >>> 0;
         this.transmit(item, now, lines);
         (sent ??= []).push(item);
+        fresh = true;
       }
       if (this.queueHead > 1024 && this.queueHead * 2 > queue.length) {
         this.queue = queue.slice(this.queueHead);
         this.queueHead = 0;
       }
+    }
+    if (resent && !fresh && this.queueHead === this.queue.length && this.probeLine && this.session === 'open' && this.unanswered > 0) {
+      // A seq half the seq space away is older than any cache (PROTOCOL.md §3.3 rule 5): the
+      // device executes nothing and answers [seq, out_of_sequence, next].
+      const seq = (this.nextSeq + HALF + this.counters.probes) >>> 0;
+      const line = this.probeLine(seq);
+      this.counters.probes++;
+      this.pushTx(seq, undefined, undefined, line.length, 0);
+      lines.push(line);
     }
     if (lines.length === 0) return;
     this.write(lines.length === 1 ? lines[0]! : Buffer.concat(lines), raws, sent);
@@ -619,7 +644,7 @@ export class Link {
     const consumed = this.consumed;
     this.consumed = EMPTY;
     for (const c of consumed) {
-      if (c.raw) continue;
+      if (c.raw || !c.req) continue; // raw bytes, or a probe
       const p = c.req!;
       if (!this.retransmit || p.done || p.lastTx !== c.tx) continue;
       const i = this.indexOf(p);
@@ -751,8 +776,9 @@ export class Link {
    * one seen is time the request queued behind others on the wire, and cwnd × (rtt − least) / rtt
    * estimates how many requests wait there. On a paced link every request queued beyond the
    * bandwidth-delay product adds nothing to throughput but is resent on the next go-back, so the
-   * window is held at 2–4 queued requests: +1/cwnd per sample below, −1/cwnd above (only while
-   * the link is lossy, LOSSY_SAMPLES). The least
+   * window is held at 2–4 queued requests while the link is lossy (LOSSY_SAMPLES): +1/cwnd per
+   * sample below, −1/cwnd above; on a link that lost nothing lately it grows by +1/cwnd per
+   * sample whatever the queue (TCP's additive increase). The least
    * round trip is the least over this epoch and the last (MIN_RTT_EPOCH samples each), so that
    * it follows a link that became slower.
    */
@@ -766,8 +792,9 @@ export class Link {
     }
     const least = Math.min(this.minRttCur, this.minRttPrev);
     const queued = rtt > 0 ? (this.cwnd * (rtt - least)) / rtt : 0;
-    if (queued > QUEUED_BETA && this.samples < this.lossyUntil) this.cwnd = Math.max(CWND_MIN, this.cwnd - 1 / this.cwnd);
-    else if (queued < QUEUED_ALPHA) this.cwnd = Math.min(this.depthLimit, this.cwnd + 1 / this.cwnd);
+    const lossy = this.samples < this.lossyUntil;
+    if (lossy && queued > QUEUED_BETA) this.cwnd = Math.max(CWND_MIN, this.cwnd - 1 / this.cwnd);
+    else if (!lossy || queued < QUEUED_ALPHA) this.cwnd = Math.min(this.depthLimit, this.cwnd + 1 / this.cwnd);
   }
 
   /** RFC 6298 §2 with one round-trip sample of a request transmitted once (Karn). */
