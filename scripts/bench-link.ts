@@ -101,6 +101,7 @@ if (only.has('suite')) {
     const counts = rs.map((r) => (r.problem && !r.passed && !r.failed ? 'error' : `${r.passed}/${r.failed}/${r.notRun}`)).join(', ');
     console.log(`${r0.target.padEnd(10)} ${pad(r0.ber, 15)}   ${counts.padEnd(45)}   ${rs.map((r) => r.retransmits ?? '?').join(', ')}`);
   }
+  for (const r of results) for (const line of r.notPassed ?? []) if (line.startsWith('failed') || r.ber === 0) console.log(`  ${r.target} ber=${r.ber} seed=${r.seed}: ${line}`);
   const falseFailures = results.reduce((a, r) => a + r.failed + r.notRun, 0);
   console.log(`false failures (failed + not run) over all runs: ${falseFailures}${results.some((r) => r.problem) ? `; ${results.filter((r) => r.problem).length} runs had a problem (above)` : ''}\n`);
   out.suite = results;

@@ -36,6 +36,8 @@ export interface SuiteCell {
   retransmits: number | undefined;
   exitCode: number | null;
   durationMs: number;
+  /** Each test not run or failed: its title and the first line of its reason or error (run.json). */
+  notPassed?: string[];
   /** Why the cell has no (or a partial) result. */
   problem?: string;
 }
@@ -67,6 +69,10 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
     const through = typeof rec.link === 'object' && rec.link !== null && (rec.link as { emulator?: unknown }).emulator !== undefined;
     const notThrough = through ? {} : { problem: `the suite did not run through the link emulator (run.json has no link.emulator): its target must be opened with the link HIL_LINK names` };
     const link = rec.link as { client?: Record<string, number> } | undefined;
+    const tests = Array.isArray(rec.tests) ? (rec.tests as Array<{ title?: string; outcome?: string; reason?: string; error?: { message?: string } }>) : [];
+    const notPassed = tests
+      .filter((t) => t.outcome === 'not_run' || t.outcome === 'failed')
+      .map((t) => `${t.outcome}: ${t.title}: ${(t.reason ?? t.error?.message ?? '').split('\n')[0]!.slice(0, 160)}`);
     return {
       ...base,
       passed: num(rec.passed),
@@ -75,6 +81,7 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
       retransmits: link?.client?.retransmits,
       exitCode: p.exitCode,
       durationMs,
+      notPassed,
       ...notThrough,
       ...(timedOut ? { problem: `timed out after ${timeoutMs} ms` } : {}),
     };
