@@ -101,6 +101,7 @@ if (only.has('suite')) {
     const counts = rs.map((r) => (r.problem && !r.passed && !r.failed ? 'error' : `${r.passed}/${r.failed}/${r.notRun}`)).join(', ');
     console.log(`${r0.target.padEnd(10)} ${pad(r0.ber, 15)}   ${counts.padEnd(45)}   ${rs.map((r) => r.retransmits ?? '?').join(', ')}`);
   }
+  for (const r of results) for (const line of r.notPassed ?? []) if (line.startsWith('failed') || r.ber === 0) console.log(`  ${r.target} ber=${r.ber} seed=${r.seed}: ${line}`);
   const falseFailures = results.reduce((a, r) => a + r.failed + r.notRun, 0);
   console.log(`false failures (failed + not run) over all runs: ${falseFailures}${results.some((r) => r.problem) ? `; ${results.filter((r) => r.problem).length} runs had a problem (above)` : ''}\n`);
   out.suite = results;
@@ -109,17 +110,25 @@ if (only.has('suite')) {
 if (only.has('wv')) {
   console.log(`(b) write-then-verify on ${wvTarget}: ${writes} pipelined distinct writes through the emulator (paced: ${WRITE_VERIFY_PACING}), read back over a clean link`);
   const figs: WriteVerifyFigures[] = [];
-  // Clean first (it warms the target up) and again last: the ratio is against the last clean run.
-  for (const ber of [0, ...rates.filter((r) => r > 0), 0]) {
-    const f = await writeThenVerify(wvTarget, ber, seeds[0] ?? 1, { writes });
-    figs.push(f);
-  }
-  const clean = figs[figs.length - 1]!;
-  console.log('byte error rate   acknowledged  lost  applied twice  out of order  never settled  goodput (writes/s)  vs clean  retransmits');
+  // Clean first (it warms the target up) and again last; the ratio is against the mean of both,
+  // so that a machine whose load changed during the run shows as two different clean figures.
+  const cleanFirst = await writeThenVerify(wvTarget, 0, seeds[0] ?? 1, { writes });
+  figs.push(cleanFirst);
+  for (const ber of rates.filter((r) => r > 0)) for (const seed of seeds) figs.push(await writeThenVerify(wvTarget, ber, seed, { writes }));
+  const cleanLast = await writeThenVerify(wvTarget, 0, seeds[0] ?? 1, { writes });
+  figs.push(cleanLast);
+  const clean = (cleanFirst.goodput + cleanLast.goodput) / 2;
+  console.log('byte error rate  seed  acknowledged  lost  applied twice  out of order  never settled  goodput (writes/s)  vs clean  retransmits  resent B  out_of_seq  RTOs (waited ms)  h2d idle ms');
   for (const f of figs) {
-    const ratio = clean.goodput > 0 ? f.goodput / clean.goodput : undefined;
+    const ratio = clean > 0 ? f.goodput / clean : undefined;
     (f as WriteVerifyFigures & { goodput_vs_clean?: number }).goodput_vs_clean = ratio === undefined ? undefined : +ratio.toFixed(3);
-    console.log(`${pad(f.ber, 15)}   ${pad(f.acknowledged, 12)}  ${pad(f.lost, 4)}  ${pad(f.appliedTwice ?? '?', 13)}  ${pad(f.outOfOrder, 12)}  ${pad(f.neverSettled, 13)}  ${pad(f.goodput, 18)}  ${pad(ratio === undefined ? '?' : `${Math.round(ratio * 100)}%`, 8)}  ${pad(f.retransmits ?? '?', 11)}${f.problem ? `  PROBLEM: ${f.problem}` : ''}`);
+    const s = f.linkStats;
+    console.log(`${pad(f.ber, 15)}  ${pad(f.seed, 4)}  ${pad(f.acknowledged, 12)}  ${pad(f.lost, 4)}  ${pad(f.appliedTwice ?? '?', 13)}  ${pad(f.outOfOrder, 12)}  ${pad(f.neverSettled, 13)}  ${pad(f.goodput, 18)}  ${pad(ratio === undefined ? '?' : `${Math.round(ratio * 100)}%`, 8)}  ${pad(f.retransmits ?? '?', 11)}  ${pad(s?.retransmittedBytes ?? '?', 8)}  ${pad(s?.outOfSequence ?? '?', 10)}  ${pad(s ? `${s.timeouts} (${Math.round(s.timeoutWaitMs)})` : '?', 16)}  ${pad(f.idleH2dMs ?? '?', 11)}${f.problem ? `  PROBLEM: ${f.problem}` : ''}`);
+  }
+  console.log(`clean goodput first ${cleanFirst.goodput}/s, last ${cleanLast.goodput}/s (the ratios are against their mean, ${Math.round(clean)}/s)`);
+  for (const ber of rates.filter((r) => r > 0)) {
+    const rs = figs.filter((f) => f.ber === ber).map((f) => f.goodput / clean).sort((a, b) => a - b);
+    if (rs.length) console.log(`  ber ${ber}: goodput vs clean min ${Math.round(rs[0]! * 100)}%, median ${Math.round(rs[rs.length >> 1]! * 100)}%, max ${Math.round(rs[rs.length - 1]! * 100)}% over ${rs.length} seeds`);
   }
   console.log('');
   out.write_verify = figs;

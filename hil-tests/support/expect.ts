@@ -29,7 +29,10 @@ export function seedFor(test: string): number {
 
 /** What the link did between linkWindow() and a call of the function it returns. */
 export interface LinkWindow {
-  /** The client's retransmissions (each may put one more copy of a request before the device). */
+  /**
+   * The client's frames beyond one per request: retransmissions (each may put one more copy of a
+   * request before the device) and tail-loss probes (each one more good frame, refused).
+   */
   retransmits: number;
   /** Bytes the link emulator damaged host → device (flipped, dropped or duplicated); 0 without an emulator. */
   h2dFaults: number;
@@ -56,7 +59,7 @@ export function linkWindow(): () => LinkWindow {
     const s = client.linkStats();
     const h2dFaults = faults() - f0;
     const damageSeen = s.goBacks !== s0.goBacks || client.counters.defectsIn !== d0;
-    return { retransmits: s.retransmits - s0.retransmits, h2dFaults, clean: emulator ? h2dFaults === 0 : !damageSeen };
+    return { retransmits: s.retransmits - s0.retransmits + s.probes - s0.probes, h2dFaults, clean: emulator ? h2dFaults === 0 : !damageSeen };
   };
 }
 

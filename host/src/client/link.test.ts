@@ -52,7 +52,7 @@ interface Outcome {
   message?: unknown[];
 }
 
-function harness(options: LinkOptions = {}) {
+function harness(options: LinkOptions = {}, probes = false) {
   const clock = new FakeClock();
   const wire: unknown[][] = [];
   const writes: Buffer[] = [];
@@ -74,6 +74,7 @@ function harness(options: LinkOptions = {}) {
     errors,
     options,
     clock,
+    probes ? (seq) => encodeFrame(encodeCbor([seq])) : undefined,
   );
   const outcomes = new Map<LinkRequest, Outcome>();
   const submit = (code: number, args: unknown[] = [], name = `op${code}`): LinkRequest => {
@@ -268,6 +269,40 @@ describe('Link (the host link layer)', () => {
       reply(r.seq, 0);
       expect(link.stats.srttMs).to.equal(srtt);
       expect(link.stats).to.include({ timeouts: 2, retransmits: 2, maxAttemptsUsed: 3 });
+    });
+
+    it('a retransmission with nothing new behind it is followed by a probe [seq] older than any cache; its answer resends at once', async () => {
+      const { link, wire, submit, open, reply, clock, outcomes } = harness({}, true);
+      await open(50); // RTO 150
+      const r = submit(Op.acquire, [0]);
+      await flush();
+      await clock.advance(150); // the request was damaged: the RTO resends it, and a probe follows
+      expect(wire.map((m) => m.length)).to.deep.equal([3, 3, 1]);
+      const probe = wire[2]![0] as number;
+      expect((probe - r.seq) >>> 0, 'half the seq space away: rule 5 of §3.3').to.equal(0x80000001);
+      expect(link.stats).to.include({ timeouts: 1, probes: 1 });
+      // The resend was damaged too; the probe behind it is answered, refused (nothing executed).
+      await clock.advance(5);
+      expect(reply(probe, 12, r.seq), 'a probe answer is expected, not unsolicited').to.equal(true);
+      await flush();
+      expect(wire.map((m) => m[0]), 'resent at once, before its RTO, with a probe behind it again').to.deep.equal([r.seq, r.seq, probe, r.seq, (probe + 1) >>> 0]);
+      expect(link.stats).to.include({ fastRetransmits: 1, timeouts: 1, probes: 2, rtoMs: 300 }); // backed off once: nothing was heard before that expiry
+      reply(r.seq, 0);
+      await flush();
+      expect(outcomes.get(r)?.message).to.deep.equal([r.seq, 0]);
+      expect(link.stats.attempts[3]).to.equal(1);
+    });
+
+    it('no probe while new requests follow the retransmissions (they show the gap themselves)', async () => {
+      const { link, wire, submit, open, reply } = harness({}, true);
+      await open();
+      const rs = Array.from({ length: 3 }, (_, i) => submit(Op.acquire, [i]));
+      await flush();
+      reply(rs[1]!.seq, 12, rs[0]!.seq);
+      submit(Op.acquire, [3]);
+      await flush();
+      expect(wire.map((m) => m.length)).to.deep.equal([3, 3, 3, 3, 3, 3, 3]);
+      expect(link.stats.probes).to.equal(0);
     });
 
     it('out_of_sequence: goes back to `next` once; gap replies to transmissions before the go-back are stale', async () => {

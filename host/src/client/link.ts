@@ -25,6 +25,19 @@
  * RetriesExhausted. Nothing received for deadLinkMs while requests are unanswered fails every
  * unanswered and queued request at once with LinkDead.
  *
+ * Probes (when the client gives a probe encoder): a retransmission with no new request behind it
+ * and none queued (a tail: RFC 8985's tail-loss probe, for a go-back-N receiver) is followed by a probe `[seq]` whose seq is half the seq space away, which the device answers
+ * `[seq, out_of_sequence, next]` without executing anything (PROTOCOL.md §3.3 rule 5). Its
+ * answer shows at once, without waiting for an RTO, that the retransmission ahead of it was read
+ * and not answered (it was damaged: it is resent, as a fast retransmit), and it keeps a lossy
+ * link from looking dead: a long request that the noise keeps damaging gets no answer at all,
+ * but the probe behind it, a dozen bytes, almost always does (the RTO then does not back off).
+ *
+ * Congestion window (a fourth bound, on unanswered requests only): halved on each go-back or RTO,
+ * and between losses held near the link's bandwidth-delay product by the round trips (TCP Vegas):
+ * on a paced wire a go-back resends every request queued after the gap, so a queue beyond the
+ * bandwidth-delay product costs retransmissions and buys no throughput.
+ *
  * Without retransmission each request is transmitted once and fails with RequestTimeout after
  * timeoutMs; a request refused with out_of_sequence settles with that reply, and the seqs of new
  * requests restart at the device's `next` once every unanswered request has settled.
@@ -76,12 +89,20 @@ export interface LinkStats {
   transmissions: number;
   /** Transmissions of a request after its first. */
   retransmits: number;
+  /** Bytes of request lines written again (the retransmits' share of the wire). */
+  retransmittedBytes: number;
+  /** `[seq, out_of_sequence, next]` replies received, stale ones included (each a request the device refused). */
+  outOfSequence: number;
   /** `[seq, out_of_sequence, next]` replies acted on (go-back-N); stale ones are not counted. */
   goBacks: number;
   /** Requests resent because a later reply showed their response was lost. */
   fastRetransmits: number;
+  /** Probes written after retransmissions with nothing new behind them (see Link: probes). */
+  probes: number;
   /** RTO expiries (each a go-back from the oldest unanswered request). */
   timeouts: number;
+  /** Time the RTO expiries waited: from the later of the last answer and the oldest request's transmission to the expiry, ms. */
+  timeoutWaitMs: number;
   /** Times the seqs were renumbered because the device expects a seq whose request has settled. */
   resyncs: number;
   /** Requests failed with RetriesExhausted. */
@@ -167,6 +188,22 @@ const GRANULARITY_MS = 1;
 /** Round-trip samples a link keeps for reports (the latest; 4096 × 8 bytes). */
 export const RTT_SAMPLES_KEPT = 4096;
 const HALF = 0x80000000;
+/**
+ * Delay-based window bounds (TCP Vegas, Brakmo & Peterson 1994), in requests queued beyond the
+ * bandwidth-delay product: fewer than ALPHA and the window grows, more than BETA and it shrinks.
+ */
+const QUEUED_ALPHA = 2;
+const QUEUED_BETA = 4;
+/** The congestion window's floor, in requests: at 115200 baud 4 requests cover the bandwidth-delay product. */
+const CWND_MIN = 4;
+/** Round-trip samples per epoch of the least-round-trip filter (the least of this epoch and the last). */
+const MIN_RTT_EPOCH = 256;
+/**
+ * The window shrinks for queueing only while the link is lossy: within this many round-trip
+ * samples of the last go-back or RTO. A queue costs nothing on a link that loses nothing (and on
+ * an unpaced link the round trips vary with the host's load, not with a queue on a wire).
+ */
+const LOSSY_SAMPLES = 1024;
 
 /** Largest possible response message of a request whose message is `messageLength` bytes (PROTOCOL.md §3.3). */
 export function maxResponseOf(code: number, args: readonly unknown[], messageLength: number): number {
@@ -233,12 +270,19 @@ export class Link {
    */
   private lastAnswerAt = 0;
   /**
-   * Congestion window, in requests (TCP's AIMD, RFC 5681 in spirit): +1/cwnd per answer, halved
-   * (never below 4: at 115200 baud a window of 4 covers the bandwidth-delay product) on each go-back or RTO. Every go-back resends the whole span after the gap, so
-   * on a lossy wire a window far past the link's bandwidth-delay product is mostly wasted
-   * retransmissions; on a clean link it grows back to the full window within one window's answers.
+   * Congestion window: the most unanswered requests (answered ones inside the span do not count:
+   * the replay depth bounds the span). Every go-back resends every unanswered request after the
+   * gap, so a window past the link's bandwidth-delay product is mostly wasted retransmissions on
+   * a lossy wire. Halved on each go-back or RTO (never below CWND_MIN); between losses it follows
+   * the round trips (delay(): it grows while few requests queue on the wire, shrinks when many do).
    */
   private cwnd: number = LinkDefaults.replayDepth;
+  private minRttCur = Infinity;
+  private minRttPrev = Infinity;
+  private minRttSamples = 0;
+  /** Round-trip samples so far, and the count up to which the link counts as lossy (LOSSY_SAMPLES after the last go-back or RTO). */
+  private samples = 0;
+  private lossyUntil = 0;
   private busySince = 0;
 
   private timer: unknown;
@@ -249,7 +293,8 @@ export class Link {
   private afterRto = false;
   private closed = false;
 
-  private readonly counters = { transmissions: 0, retransmits: 0, goBacks: 0, fastRetransmits: 0, timeouts: 0, resyncs: 0, exhausted: 0, deadLinks: 0, maxAttemptsUsed: 0 };
+  private readonly probeLine: ((seq: number) => Buffer) | undefined;
+  private readonly counters = { transmissions: 0, retransmits: 0, retransmittedBytes: 0, outOfSequence: 0, goBacks: 0, fastRetransmits: 0, probes: 0, timeouts: 0, timeoutWaitMs: 0, resyncs: 0, exhausted: 0, deadLinks: 0, maxAttemptsUsed: 0 };
   private readonly attempts: number[] = [0];
 
   constructor(
@@ -257,7 +302,9 @@ export class Link {
     errors: LinkErrors,
     options: LinkOptions = {},
     clock: Clock = realClock,
+    probeLine?: (seq: number) => Buffer,
   ) {
+    this.probeLine = probeLine;
     this.write = write;
     this.errors = errors;
     this.clock = clock;
@@ -324,10 +371,11 @@ export class Link {
     if (r === undefined) {
       if (t !== undefined) this.fastRetransmitBefore(t);
       this.schedulePump();
-      return false;
+      return t !== undefined && t.req === undefined && t.raw === undefined; // a probe's answer is expected
     }
     const code = message[1];
     if (code === 12 && message.length === 3 && typeof message[2] === 'number') {
+      this.counters.outOfSequence++;
       const next = message[2] >>> 0;
       const d = (next - seq) >>> 0;
       if (d !== 0 && d < HALF) {
@@ -348,7 +396,10 @@ export class Link {
       return true;
     }
     if (t !== undefined) this.fastRetransmitBefore(t);
-    if (r.attempts === 1) this.sample(this.clock.now() - r.firstTxAt);
+    if (r.attempts === 1) {
+      this.sample(this.clock.now() - r.firstTxAt);
+      this.delay(this.clock.now() - r.firstTxAt);
+    }
     this.attempts[r.attempts] = (this.attempts[r.attempts] ?? 0) + 1;
     if (r.attempts > this.counters.maxAttemptsUsed) this.counters.maxAttemptsUsed = r.attempts;
     if (opensSession(r)) {
@@ -423,8 +474,10 @@ export class Link {
     let sent: LinkRequest[] | undefined;
     let raws: LinkRaw[] | undefined;
     const now = this.clock.now();
+    let resent = false;
+    let fresh = false;
     if (this.fast.length > 0) {
-      for (const r of this.fast.splice(0)) if (!r.done && this.transmit(r, now, lines)) (sent ??= []).push(r);
+      for (const r of this.fast.splice(0)) if (!r.done && this.transmit(r, now, lines)) ((sent ??= []).push(r), (resent = true));
     }
     if (this.afterRto && this.cursor < this.span.length) {
       // After silence the device's line assembler may hold a partial line (a lost `\n` would
@@ -440,7 +493,7 @@ export class Link {
       }
       if (!this.fits(r.line.length)) break;
       this.cursor++;
-      if (this.transmit(r, now, lines)) (sent ??= []).push(r);
+      if (this.transmit(r, now, lines)) ((sent ??= []).push(r), (resent = true));
     }
     if (this.cursor >= this.span.length) {
       const queue = this.queue;
@@ -472,7 +525,8 @@ export class Link {
           this.resyncTo = undefined;
           this.counters.resyncs++;
         }
-        if (this.span.length - this.spanHead >= Math.min(this.depthLimit, Math.floor(this.cwnd))) break;
+        if (this.span.length - this.spanHead >= this.depthLimit) break;
+        if (this.unanswered >= Math.floor(this.cwnd)) break;
         if ((item.line === UNSENT || item.seq !== this.nextSeq) && !this.prepare(item, this.nextSeq)) continue;
         if (this.spanHead < this.span.length && this.spanResponse + item.maxResponse > this.bytesLimit) break;
         if (!this.fits(item.line.length)) break;
@@ -481,11 +535,21 @@ export class Link {
         this.nextSeq = (this.nextSeq + 1) >>> 0;
         this.transmit(item, now, lines);
         (sent ??= []).push(item);
+        fresh = true;
       }
       if (this.queueHead > 1024 && this.queueHead * 2 > queue.length) {
         this.queue = queue.slice(this.queueHead);
         this.queueHead = 0;
       }
+    }
+    if (resent && !fresh && this.queueHead === this.queue.length && this.probeLine && this.session === 'open' && this.unanswered > 0) {
+      // A seq half the seq space away is older than any cache (PROTOCOL.md §3.3 rule 5): the
+      // device executes nothing and answers [seq, out_of_sequence, next].
+      const seq = (this.nextSeq + HALF + this.counters.probes) >>> 0;
+      const line = this.probeLine(seq);
+      this.counters.probes++;
+      this.pushTx(seq, undefined, undefined, line.length, 0);
+      lines.push(line);
     }
     if (lines.length === 0) return;
     this.write(lines.length === 1 ? lines[0]! : Buffer.concat(lines), raws, sent);
@@ -529,7 +593,10 @@ export class Link {
     }
     r.attempts++;
     if (r.attempts === 1) r.firstTxAt = now;
-    else this.counters.retransmits++;
+    else {
+      this.counters.retransmits++;
+      this.counters.retransmittedBytes += r.line.length;
+    }
     r.lastTxAt = now;
     this.counters.transmissions++;
     r.lastTx = this.pushTx(r.seq, r, undefined, r.line.length, 0);
@@ -587,7 +654,7 @@ export class Link {
     const consumed = this.consumed;
     this.consumed = EMPTY;
     for (const c of consumed) {
-      if (c.raw) continue;
+      if (c.raw || !c.req) continue; // raw bytes, or a probe
       const p = c.req!;
       if (!this.retransmit || p.done || p.lastTx !== c.tx) continue;
       const i = this.indexOf(p);
@@ -616,7 +683,8 @@ export class Link {
   }
 
   private startGoBack(from: number): void {
-    this.cwnd = Math.max(4, Math.min(this.cwnd, this.depthLimit) / 2);
+    this.cwnd = Math.max(CWND_MIN, Math.min(this.cwnd, this.depthLimit) / 2);
+    this.lossyUntil = this.samples + LOSSY_SAMPLES;
     this.goBackTx = this.txCount;
     this.cursor = Math.min(this.cursor, from);
   }
@@ -664,7 +732,6 @@ export class Link {
 
   private answer(r: LinkRequest, message: unknown[]): void {
     this.lastAnswerAt = this.clock.now();
-    if (this.cwnd < this.depthLimit) this.cwnd = Math.min(this.depthLimit, this.cwnd + 1 / this.cwnd);
     this.retire(r);
     r.settle(undefined, message);
   }
@@ -712,6 +779,32 @@ export class Link {
       this.cursor = Math.max(0, this.cursor - this.spanHead);
       this.spanHead = 0;
     }
+  }
+
+  /**
+   * The delay-based half of the congestion window (TCP Vegas): a round trip longer than the least
+   * one seen is time the request queued behind others on the wire, and cwnd × (rtt − least) / rtt
+   * estimates how many requests wait there. On a paced link every request queued beyond the
+   * bandwidth-delay product adds nothing to throughput but is resent on the next go-back, so the
+   * window is held at 2–4 queued requests while the link is lossy (LOSSY_SAMPLES): +1/cwnd per
+   * sample below, −1/cwnd above; on a link that lost nothing lately it grows by +1/cwnd per
+   * sample whatever the queue (TCP's additive increase). The least
+   * round trip is the least over this epoch and the last (MIN_RTT_EPOCH samples each), so that
+   * it follows a link that became slower.
+   */
+  private delay(rtt: number): void {
+    this.samples++;
+    if (rtt < this.minRttCur) this.minRttCur = rtt;
+    if (++this.minRttSamples >= MIN_RTT_EPOCH) {
+      this.minRttPrev = this.minRttCur;
+      this.minRttCur = Infinity;
+      this.minRttSamples = 0;
+    }
+    const least = Math.min(this.minRttCur, this.minRttPrev);
+    const queued = rtt > 0 ? (this.cwnd * (rtt - least)) / rtt : 0;
+    const lossy = this.samples < this.lossyUntil;
+    if (lossy && queued > QUEUED_BETA) this.cwnd = Math.max(CWND_MIN, this.cwnd - 1 / this.cwnd);
+    else if (!lossy || queued < QUEUED_ALPHA) this.cwnd = Math.min(this.depthLimit, this.cwnd + 1 / this.cwnd);
   }
 
   /** RFC 6298 §2 with one round-trip sample of a request transmitted once (Karn). */
@@ -808,8 +901,10 @@ export class Link {
     this.clock.afterIo(() => {
       this.rtoCheck = false;
       if (this.closed || oldest.done || this.span[this.spanHead] !== oldest) return;
-      if (this.clock.now() + 1 < Math.max(oldest.lastTxAt, this.lastAnswerAt) + this.rto) return;
+      const from = Math.max(oldest.lastTxAt, this.lastAnswerAt);
+      if (this.clock.now() + 1 < from + this.rto) return;
       this.counters.timeouts++;
+      this.counters.timeoutWaitMs += this.clock.now() - from;
       // Back off only when nothing at all came back: bytes heard since the transmission (a
       // damaged reply) show the device answered within the RTO, so waiting longer gains nothing.
       if (this.lastRxAt <= oldest.lastTxAt) this.rto = Math.min(this.rtoMax, this.rto * 2);

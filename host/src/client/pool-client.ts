@@ -160,7 +160,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     const retransmit = options.retransmit ?? true;
     this.timeoutMs = options.timeoutMs ?? (retransmit ? undefined : 2000);
     this.maxBytes = options.maxInflightBytes ?? Framing.maxInflightBytes;
-    this.link = new Link(this.writeLines, this.linkErrors, options, options.clock);
+    this.link = new Link(this.writeLines, this.linkErrors, options, options.clock, (seq) => encodeFrame(encodeCbor([seq])));
     this.reader = new LineReader((line) => this.onLine(line));
     transport.on('data', (chunk) => {
       this.link.heard();

@@ -20,12 +20,15 @@ export interface LoggedLine {
  * undefined when it could not be read, and `note` says why.
  */
 export interface LinkQuality {
+  /** Summed over every instance of the target the run opened (states such as rtoMs: the last one's). */
   client: Record<string, number> | undefined;
   /** What the link emulator injected (`h2d.flips`, `d2h.drops`, ..., and its seed), when the run went through one. */
   emulator?: Record<string, number>;
   device: { replayed: number; outOfSequence: number; noSession: number; sessions: number } | undefined;
   /** Round-trip times the client measured (ms, to the microsecond, oldest first; at most the latest 4096): the report's histogram. */
   rttMs?: number[];
+  /** Instances of the target the run opened (a reopen after a link error adds one); absent from `hil diag`. */
+  instances?: number;
   note?: string;
 }
 

@@ -73,16 +73,54 @@ function clientLinkCounters(client: PoolClient): Record<string, number> {
 function emulatorCounters(t: OpenTarget): Record<string, number> | undefined {
   if (!t.emulator) return undefined;
   const c = t.emulator.counters;
-  const out: Record<string, number> = { seed: t.emulator.spec.seed, cutH2d: c.cutH2d, cutD2h: c.cutD2h, packetsToHost: c.packetsToHost };
+  const out: Record<string, number> = { seed: t.emulator.spec.seed, cutH2d: c.cutH2d, cutD2h: c.cutD2h, packetsToHost: c.packetsToHost, idleH2dMs: c.idleH2dMs, idleD2hMs: c.idleD2hMs };
   for (const dir of ['h2d', 'd2h'] as const) for (const [k, v] of Object.entries(c[dir])) out[`${dir}.${k}`] = v;
   return out;
 }
 
-/** The link's quality at the end of the run, for run.json and JUnit: the client's counters, the device's, and the emulator's. */
-async function linkQuality(t: OpenTarget): Promise<LinkQuality> {
-  const emulator = emulatorCounters(t);
-  const rttMs = t.client.linkRttSamples().map((v) => Math.round(v * 1000) / 1000);
-  const base = { client: clientLinkCounters(t.client), ...(emulator ? { emulator } : {}), rttMs };
+/** Counters that are a state, not a count: the sum over instances keeps the latest one's. */
+const LATEST = new Set(['rtoMs', 'srttMs', 'rttvarMs', 'cwnd', 'seed']);
+/** Counters whose sum over instances is their largest. */
+const LARGEST = new Set(['maxAttemptsUsed']);
+
+/** Adds one target instance's counters to a run's: counts summed, states the latest, maxima the largest. */
+export function addLinkCounters(sum: Record<string, number> | undefined, add: Record<string, number> | undefined): Record<string, number> | undefined {
+  if (!add) return sum;
+  const out: Record<string, number> = { ...sum };
+  for (const [k, v] of Object.entries(add)) {
+    const prev = out[k];
+    out[k] = prev === undefined || LATEST.has(k) ? v : LARGEST.has(k) ? Math.max(prev, v) : Math.round((prev + v) * 1000) / 1000;
+  }
+  return out;
+}
+
+/** One instance's client and emulator counters, read without a request (valid on a dead link too). */
+interface InstanceCounters {
+  client: Record<string, number> | undefined;
+  emulator: Record<string, number> | undefined;
+  instances: number;
+}
+
+function instanceCounters(t: OpenTarget): InstanceCounters {
+  return { client: clientLinkCounters(t.client), emulator: emulatorCounters(t), instances: 1 };
+}
+
+function addInstance(sum: InstanceCounters, add: InstanceCounters): InstanceCounters {
+  return { client: addLinkCounters(sum.client, add.client), emulator: addLinkCounters(sum.emulator, add.emulator), instances: sum.instances + add.instances };
+}
+
+/**
+ * The link's quality over the run, for run.json and JUnit: the client's and the emulator's counters
+ * summed over every instance of the target the run opened (`earlier`: those already closed, e.g.
+ * after a link error), and the device's from a last `stats` of the open one (undefined when none
+ * is open or it cannot be read; they count since the device's boot).
+ */
+async function linkQuality(earlier: InstanceCounters, t: OpenTarget | undefined): Promise<LinkQuality> {
+  const all = t ? addInstance(earlier, instanceCounters(t)) : earlier;
+  // Round trips of the open instance (the report's histogram); the closed ones' are not kept.
+  const rttMs = t ? t.client.linkRttSamples().map((v) => Math.round(v * 1000) / 1000) : [];
+  const base = { client: all.client, ...(all.emulator ? { emulator: all.emulator } : {}), instances: all.instances, rttMs };
+  if (!t) return { ...base, device: undefined, note: 'no target was open at the end of the run: the device\'s counters were not read' };
   try {
     const s = await t.client.stats();
     return { ...base, device: { replayed: s.replayed, outOfSequence: s.outOfSequence, noSession: s.noSession, sessions: s.sessions } };
@@ -108,6 +146,8 @@ export class HilSession {
   private extras: OpenTarget[] = [];
   /** Bumped by abandon(): a bring-up still under way when it was called closes what it opened. */
   private generation = 0;
+  /** The link counters of the instances of the target this run opened and closed again. */
+  private closedCounters: InstanceCounters = { client: undefined, emulator: undefined, instances: 0 };
 
   /** @param target a spec ("twin", "serial:/dev/ttyUSB0") or a descriptor (a board, a config's default) */
   constructor(target: string | Target, options: SessionOptions = {}) {
@@ -188,14 +228,25 @@ export class HilSession {
     await client.resetPool();
   }
 
-  /** Called with the error a test (or its preparation) ended in. */
-  afterError(error: unknown): void {
-    if (linkReason(error) || (error instanceof Error && error.name === 'BoardReset')) this.needsHandshake = true;
+  /**
+   * Called with the error a test (or its preparation) ended in: the next test begins with hello.
+   * Whatever the error: a test that failed or timed out half-way may have left the device in
+   * another session (its own raw hello) or a gap, and every later request would then be refused
+   * out_of_sequence (seen at byte error rate 1e-2: one test's timeout failed the 14 after it).
+   */
+  afterError(_error: unknown): void {
+    this.needsHandshake = true;
   }
 
-  /** The client's retransmissions so far; undefined while no target is open. */
+  /**
+   * What the link did so far that can slow a test: the client's retransmissions, plus the byte
+   * faults the link emulator injected (a test that retries raw frames itself retransmits nothing
+   * through the client); undefined while no target is open.
+   */
   linkRetransmits(): number | undefined {
-    return this.current ? this.current.client.linkStats().retransmits : undefined;
+    if (!this.current) return undefined;
+    const c = this.current.emulator?.counters;
+    return this.current.client.linkStats().retransmits + (c ? c.h2d.faults + c.d2h.faults : 0);
   }
 
   /** A test was given up while its body runs: close the target under it; the next test opens it again. */
@@ -224,6 +275,7 @@ export class HilSession {
   private async closeCurrent(): Promise<void> {
     const t = this.current;
     this.current = undefined;
+    if (t) this.closedCounters = addInstance(this.closedCounters, instanceCounters(t));
     await t?.close();
   }
 
@@ -233,8 +285,15 @@ export class HilSession {
    */
   async finish(): Promise<void> {
     await this.closeExtras();
-    if (this.current && !this.closed) this.log.noteLink(await linkQuality(this.current));
-    await this.closeCurrent();
+    const open = this.current && !this.closed ? this.current : undefined;
+    if (open || this.current || this.closedCounters.instances > 0) {
+      const closed = this.current && !open ? addInstance(this.closedCounters, instanceCounters(this.current)) : this.closedCounters;
+      this.log.noteLink(await linkQuality(closed, open));
+    }
+    const t = this.current;
+    this.current = undefined;
+    await t?.close();
+    this.closedCounters = { client: undefined, emulator: undefined, instances: 0 };
     this.closed = false;
     this.needsHandshake = false;
     this.setupError = undefined;

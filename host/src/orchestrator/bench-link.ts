@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PoolClient } from '../client/pool-client.js';
+import type { LinkStats, PoolClient } from '../client/pool-client.js';
 import { openTarget } from '../targets/index.js';
 import { ManagedProcess } from '../process/managed.js';
 import { tempDir } from '../process/interrupt.js';
@@ -36,6 +36,8 @@ export interface SuiteCell {
   retransmits: number | undefined;
   exitCode: number | null;
   durationMs: number;
+  /** Each test not run or failed: its title and the first line of its reason or error (run.json). */
+  notPassed?: string[];
   /** Why the cell has no (or a partial) result. */
   problem?: string;
 }
@@ -152,6 +154,10 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
     // A record written while the run went on (it was killed before its last one) counts only part of the suite.
     const unfinished = rec.finished === true ? {} : { problem: `the run did not finish (${r.exitReason}): run.json holds only the tests before it stopped` };
     const link = rec.link as { client?: Record<string, number> } | undefined;
+    const tests = Array.isArray(rec.tests) ? (rec.tests as Array<{ title?: string; outcome?: string; reason?: string; error?: { message?: string } }>) : [];
+    const notPassed = tests
+      .filter((t) => t.outcome === 'not_run' || t.outcome === 'failed')
+      .map((t) => `${t.outcome}: ${t.title}: ${(t.reason ?? t.error?.message ?? '').split('\n')[0]!.slice(0, 160)}`);
     return {
       ...base,
       passed: num(rec.passed),
@@ -160,6 +166,7 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
       retransmits: link?.client?.retransmits,
       exitCode: r.exitCode,
       durationMs: r.durationMs,
+      notPassed,
       ...notThrough,
       ...unfinished,
       ...(r.timedOut ? { problem: `timed out after ${timeoutMs} ms` } : {}),
@@ -202,6 +209,10 @@ export interface WriteVerifyFigures {
   goodput: number;
   link?: LinkCounters;
   retransmits?: number;
+  /** The client's link counters over the write phase (bytes resent, out_of_sequence replies, RTO expiries and their waits, ...). */
+  linkStats?: LinkStats;
+  /** Time the host → device wire carried nothing during the write phase, ms. */
+  idleH2dMs?: number;
   problem?: string;
 }
 
@@ -267,6 +278,8 @@ export async function writeThenVerify(target: string, ber: number, seed: number,
     const ops0 = await ops();
     const ops1 = await ops();
     const perStats = ops0 !== undefined && ops1 !== undefined ? ops1 - ops0 : undefined;
+    const s0 = c.linkStats();
+    const idle0 = emu.counters.idleH2dMs;
     emu.setFaults(true);
     const state = plan.map(() => 'pending' as 'pending' | 'ok' | 'failed');
     const t0 = now();
@@ -282,6 +295,8 @@ export async function writeThenVerify(target: string, ber: number, seed: number,
     await Promise.race([Promise.all(all), new Promise((r) => (bound = setTimeout(r, options.settleMs ?? 300_000)))]);
     clearTimeout(bound);
     const seconds = (now() - t0) / 1000;
+    const s1 = c.linkStats();
+    const idleH2dMs = Math.round(emu.counters.idleH2dMs - idle0);
     emu.setFaults(false);
     const acknowledged = state.filter((s) => s === 'ok').length;
     const ops2 = await ops();
@@ -316,13 +331,22 @@ export async function writeThenVerify(target: string, ber: number, seed: number,
       seconds: +seconds.toFixed(3),
       goodput: Math.round(acknowledged / seconds),
       link: emu.counters,
-      retransmits: c.linkStats().retransmits,
+      retransmits: s1.retransmits - s0.retransmits,
+      linkStats: since(s0, s1),
+      idleH2dMs,
     };
   } catch (e) {
     return { ...base, problem: (e as Error).message.split('\n')[0]! };
   } finally {
     await t?.close().catch(() => undefined);
   }
+}
+
+/** The counts of `b` less those of `a`; states (RTO, SRTT, cwnd) are `b`'s. */
+function since(a: LinkStats, b: LinkStats): LinkStats {
+  const out = { ...b };
+  for (const k of ['transmissions', 'retransmits', 'retransmittedBytes', 'outOfSequence', 'goBacks', 'fastRetransmits', 'timeouts', 'timeoutWaitMs', 'resyncs', 'exhausted', 'deadLinks'] as const) out[k] = b[k] - a[k];
+  return out;
 }
 
 export interface DeadLinkFigures {

@@ -123,6 +123,7 @@ function junitSuite(run: RunRecord): string[] {
   for (const [side, counters] of [['client', run.link?.client], ['device', run.link?.device], ['emulator', run.link?.emulator]] as const) {
     for (const [k, v] of Object.entries(counters ?? {})) properties.push([`link.${side}.${k}`, v]);
   }
+  if (run.link?.instances !== undefined) properties.push(['link.instances', run.link.instances]);
   if (run.link?.note) properties.push(['link.note', run.link.note]);
   if (run.host) properties.push(['host', run.host]);
   return [

@@ -100,7 +100,7 @@ export interface TestHarness {
   prepare(ctx: Mocha.Context): Promise<void>;
   /** Called with the error a test (or its preparation) ended in, before it is reported. */
   afterError(error: unknown): void;
-  /** The link's retransmissions so far (the client's count), or undefined without a target. */
+  /** The link's retransmissions so far (the client's count, plus the emulator's byte faults when there is one), or undefined without a target. */
   linkRetransmits?(): number | undefined;
   /**
    * The running test was given up while its body still runs: end its use of the target (close
@@ -219,7 +219,7 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog
           if (r0 === undefined || !(limit > 0)) return;
           const check = (): void => {
             const r = harness.linkRetransmits?.();
-            if (r !== undefined && r > r0) resolve(`link: the test had not finished after ${Math.round(limit * LINK_DEADLINE_SHARE)} ms of its ${limit} ms while the link retransmitted ${r - r0} times`);
+            if (r !== undefined && r > r0) resolve(`link: the test had not finished after ${Math.round(limit * LINK_DEADLINE_SHARE)} ms of its ${limit} ms while the link retransmitted or damaged bytes ${r - r0} times`);
           };
           deadline = setTimeout(check, limit * LINK_DEADLINE_SHARE);
         });

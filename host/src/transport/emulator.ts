@@ -307,6 +307,12 @@ export interface LinkCounters {
   cutD2h: number;
   /** Device → host packets handed to the host (paced links only). */
   packetsToHost: number;
+  /**
+   * Time each paced wire carried nothing between its first byte and now, ms (paced links only;
+   * 0 otherwise): on a saturated link, what retransmission timeouts and round trips left unused.
+   */
+  idleH2dMs: number;
+  idleD2hMs: number;
 }
 
 /**
@@ -324,6 +330,8 @@ class PacedWire {
   private packetFirst = 0; // arrival time of the packet's first byte
   private timer: unknown;
   private timerAt = Infinity;
+  private started = false;
+  private idle = 0;
 
   constructor(
     private readonly byteMs: number,
@@ -336,10 +344,20 @@ class PacedWire {
   push(data: Buffer): void {
     if (data.length === 0) return;
     const now = this.clock.now();
-    if (this.pendingBytes === 0) this.cursor = Math.max(this.cursor, now);
+    if (this.pendingBytes === 0) {
+      if (this.started && now > this.cursor) this.idle += now - this.cursor;
+      this.started = true;
+      this.cursor = Math.max(this.cursor, now);
+    }
     this.pending.push(data);
     this.pendingBytes += data.length;
     this.pump();
+  }
+
+  /** Time the wire carried nothing since its first byte, ms. */
+  idleMs(): number {
+    const now = this.clock.now();
+    return this.idle + (this.started && this.pendingBytes === 0 && now > this.cursor ? now - this.cursor : 0);
   }
 
   /** Hands over everything at once (the link is closing) and stops the timer. */
@@ -471,7 +489,7 @@ export class LinkEmulator extends EventEmitter<TransportEvents> implements Trans
 
   /** The counters so far (a snapshot). */
   get counters(): LinkCounters {
-    return { h2d: { ...this.faultsH2d.counts }, d2h: { ...this.faultsD2h.counts }, cutH2d: this.cutH2d, cutD2h: this.cutD2h, packetsToHost: this.packets };
+    return { h2d: { ...this.faultsH2d.counts }, d2h: { ...this.faultsD2h.counts }, cutH2d: this.cutH2d, cutD2h: this.cutD2h, packetsToHost: this.packets, idleH2dMs: round3(this.wireH2d?.idleMs() ?? 0), idleD2hMs: round3(this.wireD2h?.idleMs() ?? 0) };
   }
 
   /** Whether cut() is in force. */
@@ -544,6 +562,8 @@ export class LinkEmulator extends EventEmitter<TransportEvents> implements Trans
     this.emit('close', error);
   };
 }
+
+const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /** Runs `inner` through the emulator when `spec` is given; returns `inner` itself for a clean link. */
 export function emulateLink(inner: Transport, spec: LinkSpec | undefined, options: EmulatorOptions = {}): Transport {
