@@ -199,6 +199,27 @@ describe('Link (the host link layer)', () => {
       expect(link.stats.rtoMs).to.equal(LinkDefaults.rtoMinMs); // fast round trips: the floor
     });
 
+    it('a second answer to a resent request shows the resend was needless: the RTO doubles, once a round trip', async () => {
+      const { link, submit, open, reply, clock } = harness();
+      await open(40); // RTO 120
+      const late = submit(Op.acquire, [0]);
+      await flush();
+      await clock.advance(120); // expired: resent, though the first transmission was only slow
+      expect(link.stats.retransmits).to.equal(1);
+      const rto = link.stats.rtoMs;
+      reply(late.seq, 0); // the answer to the first transmission
+      expect(reply(late.seq, 0)).to.equal(false); // the replay cache's answer to the resend: no request left
+      expect(link.stats.spuriousRetransmits).to.equal(1);
+      expect(link.stats.rtoMs).to.equal(Math.min(LinkDefaults.rtoMaxMs, rto * 2));
+      const once = submit(Op.acquire, [1]);
+      await flush();
+      await clock.advance(5);
+      reply(once.seq, 0); // a fresh sample sets the RTO again
+      expect(link.stats.rtoMs).to.be.below(rto * 2);
+      expect(reply(once.seq, 0), 'a duplicate of a once-sent request is not a spurious resend').to.equal(false);
+      expect(link.stats.spuriousRetransmits).to.equal(1);
+    });
+
     it('keeps the round-trip samples the RTO learnt from (once-transmitted requests only, Karn), the latest RTT_SAMPLES_KEPT, oldest first', async () => {
       const { link, submit, open, reply, clock } = harness();
       await open(40);

@@ -84,6 +84,9 @@ export interface LinkOptions {
 }
 
 /** Link quality since the client was made. Times in milliseconds. */
+/** Requests answered after a retransmission that are watched for a second, needless answer. */
+const SPURIOUS_WATCH = 256;
+
 export interface LinkStats {
   /** Request lines written, retransmissions included. */
   transmissions: number;
@@ -109,6 +112,11 @@ export interface LinkStats {
   exhausted: number;
   /** Times the link was declared dead. */
   deadLinks: number;
+  /**
+   * Second answers to a request answered after a retransmission: that resend was needless (its
+   * first transmission or answer was only late), so the RTO was too short and was doubled.
+   */
+  spuriousRetransmits: number;
   /** The current retransmission timeout (backoff included). */
   rtoMs: number;
   /** Smoothed round trip; undefined before the first sample. */
@@ -294,7 +302,10 @@ export class Link {
   private closed = false;
 
   private readonly probeLine: ((seq: number) => Buffer) | undefined;
-  private readonly counters = { transmissions: 0, retransmits: 0, retransmittedBytes: 0, outOfSequence: 0, goBacks: 0, fastRetransmits: 0, probes: 0, timeouts: 0, timeoutWaitMs: 0, resyncs: 0, exhausted: 0, deadLinks: 0, maxAttemptsUsed: 0 };
+  /** Seqs answered after more than one transmission, the latest SPURIOUS_WATCH: a second answer to one is a needless resend. */
+  private readonly resentAnswered = new Set<number>();
+  private lastSpuriousAt = -Infinity;
+  private readonly counters = { transmissions: 0, retransmits: 0, retransmittedBytes: 0, outOfSequence: 0, goBacks: 0, fastRetransmits: 0, probes: 0, timeouts: 0, timeoutWaitMs: 0, resyncs: 0, exhausted: 0, deadLinks: 0, spuriousRetransmits: 0, maxAttemptsUsed: 0 };
   private readonly attempts: number[] = [0];
 
   constructor(
@@ -369,6 +380,7 @@ export class Link {
     const r = this.find(seq);
     const t = this.consumedThrough(seq);
     if (r === undefined) {
+      if (this.resentAnswered.delete(seq)) this.spurious();
       if (t !== undefined) this.fastRetransmitBefore(t);
       this.schedulePump();
       return t !== undefined && t.req === undefined && t.raw === undefined; // a probe's answer is expected
@@ -732,6 +744,10 @@ export class Link {
 
   private answer(r: LinkRequest, message: unknown[]): void {
     this.lastAnswerAt = this.clock.now();
+    if (r.attempts > 1) {
+      this.resentAnswered.add(r.seq);
+      if (this.resentAnswered.size > SPURIOUS_WATCH) this.resentAnswered.delete(this.resentAnswered.values().next().value!);
+    }
     this.retire(r);
     r.settle(undefined, message);
   }
@@ -822,6 +838,22 @@ export class Link {
       this.srtt = 0.875 * this.srtt + 0.125 * rtt;
     }
     this.rto = Math.min(this.rtoMax, Math.max(this.rtoMin, this.srtt + Math.max(GRANULARITY_MS, 4 * this.rttvar)));
+  }
+
+  /**
+   * A request answered twice: one of its retransmissions was needless (Eifel's and DSACK's idea,
+   * RFC 3522 / RFC 3708, with the device's replay cache as the duplicate's witness). Without this
+   * the RTO could collapse: on a link whose round trip grows with its queue (QEMU's UART behind
+   * ser2net, a loaded host), every request is resent before its answer, Karn's rule leaves no RTT
+   * sample, answers keep arriving so no silence backs the RTO off, and the resends fill the queue
+   * further. The RTO doubles, at most once a round trip, until the next sample sets it again.
+   */
+  private spurious(): void {
+    this.counters.spuriousRetransmits++;
+    const now = this.clock.now();
+    if (now - this.lastSpuriousAt < (this.srtt ?? this.rto)) return;
+    this.lastSpuriousAt = now;
+    this.rto = Math.min(this.rtoMax, this.rto * 2);
   }
 
   // ---- the timer ----
