@@ -8,17 +8,8 @@ import { createServer, type Socket } from 'node:net';
 import { Rfc2217Transport, parseRfc2217Url } from './rfc2217.js';
 import { TransportError } from './transport.js';
 import { fakeRfc2217, type FakeRfc2217 } from './testing/rfc2217-server.js';
+import { openError } from './testing/open-error.js';
 
-async function openError(t: { open(): Promise<void>; close(): Promise<void> }): Promise<TransportError> {
-  try {
-    await t.open();
-  } catch (e) {
-    expect(e).to.be.instanceOf(TransportError);
-    return e as TransportError;
-  }
-  await t.close();
-  throw new Error('open() succeeded');
-}
 
 describe('Rfc2217Transport', function () {
   this.timeout(10_000);

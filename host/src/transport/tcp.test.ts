@@ -8,6 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { TcpTransport, parseTcpUrl } from './tcp.js';
 import { TransportError } from './transport.js';
 import { fakeRfc2217 } from './testing/rfc2217-server.js';
+import { openError } from './testing/open-error.js';
 
 async function listen(onSocket: (s: Socket) => void = () => {}): Promise<{ server: Server; port: number; sockets: Socket[] }> {
   const sockets: Socket[] = [];
@@ -25,16 +26,6 @@ async function stop(server: Server, sockets: Socket[]): Promise<void> {
   await new Promise((r) => server.close(r));
 }
 
-async function openError(t: TcpTransport): Promise<TransportError> {
-  try {
-    await t.open();
-  } catch (e) {
-    expect(e).to.be.instanceOf(TransportError);
-    return e as TransportError;
-  }
-  await t.close();
-  throw new Error('open() succeeded');
-}
 
 describe('TcpTransport', function () {
   this.timeout(10_000);
