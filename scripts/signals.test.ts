@@ -9,11 +9,11 @@
  * - junit.xml and run.json exist, with the tests that ran and the rest not run, "interrupted by …".
  *
  * The matrix (see CASES): every signal kind (SIGINT and SIGTERM to the pid and to the process group,
- * SIGKILL) on the sim; SIGINT to the pid and SIGKILL on QEMU; and for a parallel run of both
- * (--board sim --board qemu-stm32f4) SIGTERM and SIGINT to the pid and SIGKILL (SIGTERM reaches QEMU
- * there, forwarded to its board's process). A signal to the group reaches hil alone (its children
- * have their own process groups, managed.ts), so the group cases on the sim stand for the parallel
- * run too. About a minute in all; run by `npm test` as its own step (scripts/test-all.js).
+ * SIGKILL) on the sim; SIGINT and SIGTERM to the pid, SIGINT to the group and SIGKILL on QEMU; and
+ * for a parallel run of both (--board sim --board qemu-stm32f4) SIGTERM and SIGINT to the pid and to
+ * the group, and SIGKILL. A signal to the group reaches hil alone (its children have their own
+ * process groups, managed.ts), which then stops them in order. Run by `npm test` as its own step
+ * (scripts/test-all.js).
  */
 import { expect } from 'chai';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -114,9 +114,13 @@ const CASES: Case[] = [
   single('sim', 'SIGTERM', true, SIM),
   single('sim', 'SIGKILL', false, SIM),
   single('qemu', 'SIGINT', false, QEMU),
+  single('qemu', 'SIGTERM', false, QEMU),
+  single('qemu', 'SIGINT', true, QEMU),
   single('qemu', 'SIGKILL', false, QEMU),
   parallel('SIGTERM', false),
   parallel('SIGINT', false),
+  parallel('SIGTERM', true),
+  parallel('SIGINT', true),
   parallel('SIGKILL', false),
 ];
 
