@@ -4,7 +4,7 @@
  * tool against the sim standing in for a board (host/src/boards/testing/harness.ts).
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManagedProcess, liveChildPids } from '../process/managed.js';
@@ -230,6 +230,15 @@ describe('hil (CLI)', function () {
         expect(run.firmwareId).to.match(board === 'sim' ? /^cvm-fw\// : /^cvm-twin\//);
         expect(run.tests.length).to.be.greaterThan(0);
         expect(readFileSync(join(dir, board, 'console.log'), 'utf8')).to.match(/passing/);
+      }
+    });
+
+    it('a --reporter given on the command line reaches every board of a parallel run; the report files are written all the same', async () => {
+      const r = await hil('test', '--board', 'twin', '--board', 'sim', '--report-dir', dir, '--grep', 'contexts', '--reporter', 'tap');
+      expect(r.code, r.stderr).to.equal(0);
+      for (const board of ['twin', 'sim']) {
+        expect(r.stdout).to.match(new RegExp(`^\\[${board}\\s*\\] ok 1 contexts`, 'm'));
+        expect(existsSync(join(dir, board, 'run.json')), `${board}/run.json`).to.equal(true);
       }
     });
 

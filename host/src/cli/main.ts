@@ -11,7 +11,7 @@ import { globSync, hasMagic } from 'glob';
 import { openLink, openTarget, parseTargetSpec, resetBoard, whereOf, TARGET_HELP, type Target } from '../targets/index.js';
 import { boardNames, displayPath, loadBoard } from '../boards/index.js';
 import { formatLinkSpec, hasFaults, parseLinkSpec, withSeed, LINK_SPEC_HELP } from '../transport/emulator.js';
-import { checkReportDir, checkSpecFiles, grepPattern, runSuite } from '../orchestrator/run-suite.js';
+import { checkReportDir, checkReporter, checkSpecFiles, grepPattern, runSuite } from '../orchestrator/run-suite.js';
 import { EXIT, UsageError, errorLine, exitCodeHelp, exitCodeOf } from '../orchestrator/exit-codes.js';
 import { REPO_ROOT } from '../targets/toolchain.js';
 import { loadConfig, withArtefacts, type HilConfig } from '../orchestrator/config.js';
@@ -135,7 +135,7 @@ program
   .option('--report-dir <dir>', 'where junit.xml, run.json and index.html go (default <config reportDir, else reports>/<board or target>; with several boards, one folder per board under it)')
   .addOption(linkOption())
   .addHelpText('after', '\nIn a spec file, the fixture hands each test the target, ready (open, hello, empty pool):\n  import { target, openExtraTarget } from \'componentvm-hil/mocha\';\n  it(\'stores a global\', async () => { const { client } = target(); await client.acquire(0); });\n\nSeveral --board options run the boards in parallel, each in its own process with its own\nconsole log, JUnit XML and JSON run record, then print a summary table.\n\nExamples:\n  hil test --target twin\n  hil test test/hil/*.test.ts --target sim\n  hil test --target twin-pty --grep robustness\n  hil test --target serial:/dev/ttyACM0@115200\n  hil test --board stm32f407-discovery\n  hil test --board twin --board sim --report-dir reports\n  hil test --target sim --link ber=1e-3,seed=7')
-  .action(async (fileArgs: string[], opts: { target?: string; board: string[]; grep?: string; reporter: string; reportDir?: string; link?: string }) => {
+  .action(async (fileArgs: string[], opts: { target?: string; board: string[]; grep?: string; reporter: string; reportDir?: string; link?: string }, cmd: Command) => {
     const files = specFiles(fileArgs);
     if (files) checkSpecFiles(files);
     if (opts.board.length > 1) {
@@ -144,10 +144,13 @@ program
       // So are the options every board's run would refuse (runSuite checks them for one board).
       if (opts.grep !== undefined) grepPattern(opts.grep);
       checkReportDir(opts.reportDir ?? config().reportDir);
+      // A reporter given on the command line reaches every board (each run's lines are prefixed with its board).
+      const reporter = cmd.getOptionValueSource('reporter') === 'cli' ? opts.reporter : undefined;
+      if (reporter !== undefined) checkReporter(reporter);
       // Each board's own process reads HIL_LINK as its --link: the same seed for every board.
       if (opts.link !== undefined) process.env.HIL_LINK = linkOf(opts.link);
       const cfg = program.opts<{ config?: string }>().config;
-      const runs = await runBoardsInParallel(opts.board, { grep: opts.grep, reportRoot: opts.reportDir ?? config().reportDir, args: [...(cfg ? ['--config', cfg] : []), ...(files ?? [])] });
+      const runs = await runBoardsInParallel(opts.board, { grep: opts.grep, ...(reporter !== undefined ? { reporter } : {}), reportRoot: opts.reportDir ?? config().reportDir, args: [...(cfg ? ['--config', cfg] : []), ...(files ?? [])] });
       console.log('\n' + formatSummary(runs));
       process.exitCode = parallelExitCode(runs);
       return;

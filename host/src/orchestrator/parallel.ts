@@ -48,7 +48,7 @@ export function reportName(board: string): string {
 
 export async function runBoardsInParallel(
   boards: string[],
-  options: { grep?: string; reportRoot: string; out?: (line: string) => void; /** More `hil test` arguments for every board (spec files, --config). */ args?: string[] },
+  options: { grep?: string; /** Each board's console reporter (default dot: its lines are prefixed with the board). */ reporter?: string; reportRoot: string; out?: (line: string) => void; /** More `hil test` arguments for every board (spec files, --config). */ args?: string[] },
 ): Promise<BoardRun[]> {
   const out = options.out ?? ((l: string) => console.log(l));
   const names = boards.map(reportName);
@@ -73,7 +73,7 @@ export async function runBoardsInParallel(
       // A record an earlier run left here would pass for this run's.
       for (const f of ['run.json', 'junit.xml']) rmSync(join(reportDir, f), { force: true });
       const log = createWriteStream(join(reportDir, 'console.log'));
-      const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', '--board', board, '--report-dir', reportDir, '--reporter', 'dot', ...(options.grep ? ['--grep', options.grep] : []), ...(options.args ?? [])];
+      const args = [join(REPO_ROOT, 'bin', 'hil.js'), 'test', '--board', board, '--report-dir', reportDir, '--reporter', options.reporter ?? 'dot', ...(options.grep ? ['--grep', options.grep] : []), ...(options.args ?? [])];
       const t0 = Date.now();
       const p = new ManagedProcess(`hil test --board ${board}`, process.execPath, args, { env: { ...process.env, FORCE_COLOR: '0' }, deathSignal: 'SIGTERM' });
       running.add(p);

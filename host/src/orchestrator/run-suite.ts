@@ -384,8 +384,8 @@ export function checkReportDir(dir: string, option = '--report-dir'): void {
  * reporter is chosen (spec, dot, any of Mocha's, or a module by name or path). An unknown or
  * unloadable reporter is a RunOptionError before anything runs.
  */
-function mochaWith(options: SuiteOptions, session: HilSession, log: RunLog, grep: RegExp | undefined): Mocha {
-  const name = options.reporter ?? 'spec';
+/** Checks a console reporter's name (`--reporter`) before anything runs: RunOptionError for one that cannot be loaded. */
+export function checkReporter(name: string): void {
   try {
     consoleReporter(name);
   } catch (e) {
@@ -394,6 +394,11 @@ function mochaWith(options: SuiteOptions, session: HilSession, log: RunLog, grep
     const found = /^unknown reporter/.test(e.message) ? 'no such reporter' : `cannot load it: ${e.message}`;
     throw new RunOptionError(`--reporter ${name}: ${found}; use spec or dot, one of Mocha's (${mochas.join(', ')}), or a reporter module's name or path (junit.xml, run.json and index.html are written whichever)`, { cause: e });
   }
+}
+
+function mochaWith(options: SuiteOptions, session: HilSession, log: RunLog, grep: RegExp | undefined): Mocha {
+  const name = options.reporter ?? 'spec';
+  checkReporter(name);
   return new Mocha({
     timeout: options.timeoutMs ?? 30_000,
     reporter: HilReporter,
