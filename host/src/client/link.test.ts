@@ -182,6 +182,24 @@ describe('Link (the host link layer)', () => {
       await flush();
       expect(wire).to.have.length(Math.floor(40 / lineBytes) + 1);
     });
+
+    it('counts raw bytes in the window until the line could have carried them: at lineBaud, else at 115200', async () => {
+      // 1,020 raw bytes in a window of 1,024: the next request does not fit until they are read.
+      const settleAt = async (lineBaud: number | undefined): Promise<number> => {
+        const { link, wire, submit, open, clock } = harness({ maxInflightBytes: 1024, ...(lineBaud !== undefined ? { lineBaud } : {}) });
+        await open();
+        link.submit({ line: Buffer.alloc(1020, 0x41), frame: false, settle: () => {} });
+        submit(Op.acquire, [0]);
+        await flush();
+        const t0 = clock.now();
+        while (wire.length === 0 && clock.now() - t0 < 1000) await clock.advance(1);
+        return clock.now() - t0;
+      };
+      const at115200 = await settleAt(undefined);
+      const at921600 = await settleAt(921_600);
+      expect(at115200).to.be.within(1020 / 11.52, 1020 / 11.52 + 10); // 1,020 bytes of 10 bits at 115200, plus a settle margin
+      expect(at921600).to.be.within(1020 / 92.16, 1020 / 92.16 + 10);
+    });
   });
 
   describe('retransmission', () => {

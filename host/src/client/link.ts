@@ -71,6 +71,12 @@ export interface LinkOptions {
   maxInflightBytes?: number;
   /** Retransmit lost requests and responses; default true. */
   retransmit?: boolean;
+  /**
+   * The line's baud rate when it is known (a serial port's, or the link emulator's pace): how fast
+   * the device can read raw bytes, which count in the window until then at the latest; default
+   * 115200 (a pty, whose device side reads as fast as it can, is bounded as a 115200 line).
+   */
+  lineBaud?: number;
   /** Transmissions of one request before it fails with RetriesExhausted; default Link.maxAttempts (40). */
   maxAttempts?: number;
   /** RTO before the first round-trip sample, ms; default Link.rtoInitialMs (250). */
@@ -188,8 +194,8 @@ interface Tx {
   deadline: number;
 }
 
-/** Bytes per millisecond on a 115200-baud 8N1 line: how fast a device can possibly read raw bytes. */
-const LINE_BYTES_PER_MS = 11.52;
+/** The line rate assumed when none is given (LinkOptions.lineBaud), in baud. */
+const DEFAULT_LINE_BAUD = 115_200;
 const RAW_SETTLE_MS = 5;
 /** Clock granularity G of RFC 6298, ms. */
 const GRANULARITY_MS = 1;
@@ -236,6 +242,8 @@ export class Link {
   private readonly maxAttempts: number;
   private readonly rtoMin: number;
   private readonly rtoMax: number;
+  /** How fast the device can read raw bytes, bytes/ms (LinkOptions.lineBaud). */
+  private readonly lineBytesPerMs: number;
   private readonly deadLinkMs: number;
 
   private depthLimit: number;
@@ -326,6 +334,8 @@ export class Link {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? LinkDefaults.maxAttempts);
     this.rtoMin = options.rtoMinMs ?? LinkDefaults.rtoMinMs;
     this.rtoMax = Math.max(this.rtoMin, options.rtoMaxMs ?? LinkDefaults.rtoMaxMs);
+    // 8N1: 10 bits a byte.
+    this.lineBytesPerMs = (options.lineBaud !== undefined && options.lineBaud > 0 ? options.lineBaud : DEFAULT_LINE_BAUD) / 10 / 1000;
     this.rto = Math.min(this.rtoMax, Math.max(this.rtoMin, options.rtoInitialMs ?? LinkDefaults.rtoInitialMs));
     this.deadLinkMs = options.deadLinkMs ?? LinkDefaults.deadLinkMs;
   }
@@ -514,7 +524,7 @@ export class Link {
         if (!isRequest(item)) {
           if (!this.fits(item.line.length)) break;
           this.queueHead++;
-          this.pushTx(-1, undefined, item, item.line.length, now + RAW_SETTLE_MS + item.line.length / LINE_BYTES_PER_MS);
+          this.pushTx(-1, undefined, item, item.line.length, now + RAW_SETTLE_MS + item.line.length / this.lineBytesPerMs);
           lines.push(item.line);
           (raws ??= []).push(item);
           continue;

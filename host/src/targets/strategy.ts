@@ -338,7 +338,9 @@ export async function bringUp(target: string | Target, options: PrepareOptions =
   const cleanup = new Cleanup();
   cleanup.push(() => link.close());
   try {
-    const client = new PoolClient(link.transport, { ...(b.requestTimeoutMs !== undefined ? { timeoutMs: b.requestTimeoutMs } : {}), ...options.client });
+    // The line's rate, when known: the emulator's pace, else a serial or RFC 2217 port's baud.
+    const lineBaud = link.emulator?.spec.baud ?? (b.kind === 'serial' || b.kind === 'rfc2217' ? b.baud : undefined);
+    const client = new PoolClient(link.transport, { ...(b.requestTimeoutMs !== undefined ? { timeoutMs: b.requestTimeoutMs } : {}), ...(lineBaud !== undefined ? { lineBaud } : {}), ...options.client });
     cleanup.push(() => client.close());
     // Through a lossy emulated link a halted target's banner may arrive damaged: any line proves it is up.
     const watch = bannerWatch(client, { anyLine: !!link.start && hasFaultsOn(link) });
