@@ -73,10 +73,57 @@ export function dotReporterCounter(): (chunk: string) => number | undefined {
   };
 }
 
+/** What a run.json says that the benches read: counts, duration, and the link's counters (summed over the run's target instances). */
+export interface RunFigures {
+  passed: number;
+  failed: number;
+  pending: number;
+  notRun: number;
+  /** run.json's durationMs: the Mocha run, the target's bring-up included. */
+  durationMs: number;
+  /** False for a record the run wrote while it went on and never replaced (it was killed). */
+  finished: boolean;
+  tests: Array<{ title?: string; outcome?: string; reason?: string; error?: { message?: string } }>;
+  /** The client's link counters. */
+  client: Record<string, number> | undefined;
+  /** The link emulator's counters; undefined when the run did not go through one. */
+  emulator: Record<string, number> | undefined;
+}
+
+/** Reads a run.json (reporter.ts RunRecord) once for every bench: absent or mistyped fields read as 0 / empty. */
+export function runFigures(rec: Record<string, unknown>): RunFigures {
+  const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  const link = (typeof rec.link === 'object' && rec.link !== null ? rec.link : {}) as { client?: Record<string, number>; emulator?: Record<string, number> };
+  return {
+    passed: num(rec.passed),
+    failed: num(rec.failed),
+    pending: num(rec.pending),
+    notRun: num(rec.notRun),
+    durationMs: num(rec.durationMs),
+    finished: rec.finished === true,
+    tests: Array.isArray(rec.tests) ? (rec.tests as RunFigures['tests']) : [],
+    client: link.client,
+    emulator: link.emulator,
+  };
+}
+
+/**
+ * What crossed the emulated wire each way: h2d.bytesOut, what entered the wire host → device;
+ * d2h.bytesOut, what left the device's side for the host (retransmissions included).
+ */
+export function wireBytes(f: RunFigures): { h2d: number; d2h: number } {
+  return { h2d: f.emulator?.['h2d.bytesOut'] ?? 0, d2h: f.emulator?.['d2h.bytesOut'] ?? 0 };
+}
+
+/** Why a suite process gave no run.json, in one line. */
+export function noRecordProblem(r: SuiteProcessRun, timeoutMs: number): string {
+  return `${r.timedOut ? `timed out after ${timeoutMs} ms` : `exit ${r.exitSignal ?? r.exitCode}`}, no run.json: ${r.tail}`;
+}
+
 /** What one `hil test` process through the link emulator left behind. */
 export interface SuiteProcessRun {
-  /** Its run.json, when it wrote one. */
-  record: Record<string, unknown> | undefined;
+  /** Its run.json, read (runFigures), when it wrote one. */
+  figures: RunFigures | undefined;
   exitCode: number | null;
   exitSignal: NodeJS.Signals | null;
   /** How it ended ("exit 0", "killed by SIGTERM"), ManagedProcess.exitReason. */
@@ -125,13 +172,13 @@ export async function runSuiteProcess(
     }
     const { timedOut } = await p.exitWithin(timeoutMs);
     const durationMs = Math.round(now() - t0);
-    let record: Record<string, unknown> | undefined;
+    let figures: RunFigures | undefined;
     try {
-      record = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;
+      figures = runFigures(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as Record<string, unknown>);
     } catch {
-      record = undefined;
+      figures = undefined;
     }
-    return { record, exitCode: p.exitCode, exitSignal: p.exitSignal, exitReason: p.exitReason, timedOut, durationMs, tail: p.output.trim().split('\n').slice(-3).join(' | ') };
+    return { figures, exitCode: p.exitCode, exitSignal: p.exitSignal, exitReason: p.exitReason, timedOut, durationMs, tail: p.output.trim().split('\n').slice(-3).join(' | ') };
   } finally {
     tmp.remove();
   }
@@ -143,27 +190,21 @@ export async function suiteCell(target: string, ber: number, seed: number, timeo
   const base = { target, ber, seed };
   try {
     const r = await runSuiteProcess(target, cellLink(ber, seed), timeoutMs);
-    const rec = r.record;
-    if (!rec) {
-      return { ...base, passed: 0, failed: 0, notRun: 0, retransmits: undefined, exitCode: r.exitCode, durationMs: r.durationMs, problem: `${r.timedOut ? `timed out after ${timeoutMs} ms` : `exit ${r.exitSignal ?? r.exitCode}`}, no run.json: ${r.tail}` };
-    }
-    const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+    const f = r.figures;
+    if (!f) return { ...base, passed: 0, failed: 0, notRun: 0, retransmits: undefined, exitCode: r.exitCode, durationMs: r.durationMs, problem: noRecordProblem(r, timeoutMs) };
     // run.json's link section holds what the emulator injected when the suite ran through one.
-    const through = typeof rec.link === 'object' && rec.link !== null && (rec.link as { emulator?: unknown }).emulator !== undefined;
-    const notThrough = through ? {} : { problem: `the suite did not run through the link emulator (run.json has no link.emulator): its target must be opened with the link HIL_LINK names` };
+    const notThrough = f.emulator ? {} : { problem: `the suite did not run through the link emulator (run.json has no link.emulator): its target must be opened with the link HIL_LINK names` };
     // A record written while the run went on (it was killed before its last one) counts only part of the suite.
-    const unfinished = rec.finished === true ? {} : { problem: `the run did not finish (${r.exitReason}): run.json holds only the tests before it stopped` };
-    const link = rec.link as { client?: Record<string, number> } | undefined;
-    const tests = Array.isArray(rec.tests) ? (rec.tests as Array<{ title?: string; outcome?: string; reason?: string; error?: { message?: string } }>) : [];
-    const notPassed = tests
+    const unfinished = f.finished ? {} : { problem: `the run did not finish (${r.exitReason}): run.json holds only the tests before it stopped` };
+    const notPassed = f.tests
       .filter((t) => t.outcome === 'not_run' || t.outcome === 'failed')
       .map((t) => `${t.outcome}: ${t.title}: ${(t.reason ?? t.error?.message ?? '').split('\n')[0]!.slice(0, 160)}`);
     return {
       ...base,
-      passed: num(rec.passed),
-      failed: num(rec.failed),
-      notRun: num(rec.notRun),
-      retransmits: link?.client?.retransmits,
+      passed: f.passed,
+      failed: f.failed,
+      notRun: f.notRun,
+      retransmits: f.client?.retransmits,
       exitCode: r.exitCode,
       durationMs: r.durationMs,
       notPassed,

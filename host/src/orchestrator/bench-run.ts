@@ -8,7 +8,7 @@
  *   (bytes × 10 bits / baud, the busier direction) and suite time over it.
  * Figures, never pass/fail; a JSON line of everything last.
  */
-import { runSuiteProcess } from './bench-link.js';
+import { noRecordProblem, runSuiteProcess, wireBytes } from './bench-link.js';
 import { benchCodec, benchTarget, wireLimitSeconds, type BenchFigures, type CodecFigures } from './bench.js';
 import type { Progress } from './progress.js';
 import { Framing } from '../protocol/constants.js';
@@ -229,20 +229,16 @@ export async function benchSuiteOnLink(target: string, l: SuiteLink, onTest?: (f
   const failed = (problem: string) => suiteRow(target, l, 0, { h2d: 0, d2h: 0 }, { tests: 0, passed: 0, failed: 0, notRun: 0, problem });
   try {
     const r = await runSuiteProcess(target, suiteLinkSpec(l), 900_000, onTest);
-    const rec = r.record;
-    if (!rec) return failed(`${r.timedOut ? 'timed out' : `exit ${r.exitSignal ?? r.exitCode}`}, no run.json: ${r.tail}`);
-    const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
-    const emu = (rec.link as { emulator?: Record<string, number> } | undefined)?.emulator;
-    const resets = Array.isArray(rec.resets) ? rec.resets.length : 0;
+    const f = r.figures;
+    if (!f) return failed(noRecordProblem(r, 900_000));
+    // The emulator's counters are summed over every instance of the target the run opened (a
+    // reopen after a link error included), so the bytes cover the whole run.
     const problems = [
-      ...(emu ? [] : ['the run has no link.emulator counters (did it run through the emulator?)']),
-      ...(resets ? [`${resets} board resets: the byte counts cover the last session only`] : []),
-      // A test given up on the link closes the target and the next opens it again: the emulator's counters restart there.
-      ...(num(rec.failed) || num(rec.notRun) ? [`${num(rec.failed)} failed, ${num(rec.notRun)} not run${num(rec.notRun) ? ' (the byte counts may cover only the target\'s last open)' : ''}`] : []),
+      ...(f.emulator ? [] : ['the run has no link.emulator counters (did it run through the emulator?)']),
+      ...(f.failed || f.notRun ? [`${f.failed} failed, ${f.notRun} not run`] : []),
     ];
-    // h2d.bytesOut: what entered the wire host → device; d2h.bytesOut: what left the device's side for the host.
-    const bytes = { h2d: num(emu?.['h2d.bytesOut']), d2h: num(emu?.['d2h.bytesOut']) };
-    return suiteRow(target, l, num(rec.durationMs), bytes, { tests: Array.isArray(rec.tests) ? rec.tests.length : 0, passed: num(rec.passed), failed: num(rec.failed), notRun: num(rec.notRun), ...(problems.length ? { problem: problems.join('; ') } : {}) });
+    const bytes = wireBytes(f);
+    return suiteRow(target, l, f.durationMs, { h2d: bytes.h2d, d2h: bytes.d2h }, { tests: f.tests.length, passed: f.passed, failed: f.failed, notRun: f.notRun, ...(problems.length ? { problem: problems.join('; ') } : {}) });
   } catch (e) {
     return failed((e as Error).message.split('\n')[0]!);
   }

@@ -12,7 +12,7 @@
  */
 import { parseLinkSpec } from '../transport/emulator.js';
 import { wireLimitSeconds } from './bench.js';
-import { runSuiteProcess } from './bench-link.js';
+import { noRecordProblem, runSuiteProcess, wireBytes } from './bench-link.js';
 import { SUITE_LINKS, suiteLinkSpec } from './bench-run.js';
 
 /** What one run of the suite through a paced emulated link measured. Times in ms, bytes as carried. */
@@ -69,31 +69,28 @@ export async function suiteOnLink(target: string, link: string, options: SuiteOn
   const timeoutMs = options.timeoutMs ?? 600_000;
   try {
     const r = await runSuiteProcess(target, link, timeoutMs, undefined, options);
-    const rec = r.record;
-    if (!rec) return { ...empty, exitCode: r.exitCode, problem: `${r.timedOut ? `timed out after ${timeoutMs} ms` : `exit ${r.exitSignal ?? r.exitCode}`}, no run.json: ${r.tail}` };
-    const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
-    const linkRec = (rec.link ?? {}) as { client?: Record<string, unknown>; emulator?: Record<string, unknown> };
-    // What crossed the emulated wire each way, counted as hil bench counts it (bench-run.ts benchSuiteOnLink).
-    const bytesH2d = num(linkRec.emulator?.['h2d.bytesOut']);
-    const bytesD2h = num(linkRec.emulator?.['d2h.bytesOut']);
-    const suiteMs = num(rec.durationMs);
+    const f = r.figures;
+    if (!f) return { ...empty, exitCode: r.exitCode, problem: noRecordProblem(r, timeoutMs) };
+    // What crossed the emulated wire each way, counted as hil bench counts it.
+    const { h2d: bytesH2d, d2h: bytesD2h } = wireBytes(f);
+    const suiteMs = f.durationMs;
     const limit = baud === undefined ? 0 : wireLimitSeconds(bytesH2d, bytesD2h, baud) * 1000;
     const problems = [
-      ...(linkRec.emulator || baud === undefined ? [] : ['the run has no link.emulator counters (the target was not opened through the emulator)']),
+      ...(f.emulator || baud === undefined ? [] : ['the run has no link.emulator counters (the target was not opened through the emulator)']),
       ...(r.timedOut ? [`timed out after ${timeoutMs} ms`] : []),
-      ...(num(rec.failed) > 0 || num(rec.notRun) > 0 ? [`${num(rec.failed)} failed, ${num(rec.notRun)} not run`] : []),
+      ...(f.failed > 0 || f.notRun > 0 ? [`${f.failed} failed, ${f.notRun} not run`] : []),
     ];
     return {
       ...empty,
-      passed: num(rec.passed),
-      failed: num(rec.failed),
-      pending: num(rec.pending),
-      notRun: num(rec.notRun),
+      passed: f.passed,
+      failed: f.failed,
+      pending: f.pending,
+      notRun: f.notRun,
       exitCode: r.exitCode,
       suiteMs,
       bytesH2d,
       bytesD2h,
-      retransmits: num(linkRec.client?.retransmits),
+      retransmits: f.client?.retransmits ?? 0,
       wireLimitMs: limit,
       ratio: limit > 0 ? suiteMs / limit : 0,
       ...(problems.length ? { problem: problems.join('; ') } : {}),

@@ -8,7 +8,7 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { REPO_ROOT, type FirmwareConfig } from './toolchain.js';
 import { parseTcpUrl } from '../transport/tcp.js';
-import { parseRfc2217Url, type Parity } from '../transport/rfc2217.js';
+import { parseRfc2217Url, type LineFormat } from '../transport/rfc2217.js';
 
 export type TargetKind = 'twin' | 'twin-pty' | 'sim' | 'qemu' | 'serial' | 'tcp' | 'rfc2217';
 export type FlashTool = 'openocd' | 'st-flash';
@@ -75,9 +75,9 @@ export interface TargetDescriptor {
   /** A serial port's USB-UART adapter latency timer to set when it opens, in ms (1..255; FTDI; transport/adapter-latency.ts). */
   latencyTimerMs?: number;
   /** Line format of a serial port, local or over RFC 2217 (default 8N1). */
-  dataBits?: 5 | 6 | 7 | 8;
-  parity?: Parity;
-  stopBits?: 1 | 1.5 | 2;
+  dataBits?: LineFormat['dataBits'];
+  parity?: LineFormat['parity'];
+  stopBits?: LineFormat['stopBits'];
   /** tcp://HOST:PORT (kind tcp) or rfc2217://HOST:PORT (kind rfc2217) of a board behind ser2net. */
   url?: string;
   flash?: FlashStep;

@@ -3,12 +3,11 @@
  * (testing/rfc2217-server.ts); the real ser2net runs in host/src/transport/ser2net.test.ts.
  */
 import { expect } from 'chai';
-import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
 import { Rfc2217Transport, parseRfc2217Url } from './rfc2217.js';
 import { TransportError } from './transport.js';
 import { fakeRfc2217, type FakeRfc2217 } from './testing/rfc2217-server.js';
 import { openError } from './testing/open-error.js';
+import { listen, stop } from './testing/tcp-server.js';
 
 
 describe('Rfc2217Transport', function () {
@@ -118,21 +117,13 @@ describe('Rfc2217Transport', function () {
   });
 
   it('a raw port (data, no telnet) is a mismatch pointing at tcp://', async () => {
-    const conns: Socket[] = [];
-    const raw = createServer((s) => {
-      conns.push(s);
-      s.write('CVM-BOOT hello\n');
-    });
-    raw.listen(0, '127.0.0.1');
-    await once(raw, 'listening');
-    const port = (raw.address() as { port: number }).port;
+    const { server: raw, port, sockets } = await listen((s) => s.write('CVM-BOOT hello\n'));
     try {
       const e = await openError(new Rfc2217Transport({ host: '127.0.0.1', port, connectTimeoutMs: 2000 }));
       expect(e.kind).to.equal('mismatch');
       expect(e.message).to.contain(`use tcp://127.0.0.1:${port}`);
     } finally {
-      for (const c of conns) c.destroy();
-      await new Promise((r) => raw.close(r));
+      await stop(raw, sockets);
     }
   });
 

@@ -25,14 +25,17 @@ import { connectSocket, endSocket } from './tcp.js';
 import { Telnet, TelnetDecoder, TelnetOption, escapeIac, negotiation, subnegotiation, type NegotiationVerb } from './telnet.js';
 import { NOTICE_HEAD_BYTES, describeServerEnd, noticeIn, serverNotice } from './server-notice.js';
 
-/** A serial line's format. */
 export type Parity = 'none' | 'odd' | 'even' | 'mark' | 'space';
-export interface LineSettings {
-  /** Baud, 1..2^32-1. */
-  baudRate: number;
+/** A serial line's format (8N1: 8, 'none', 1), local or over RFC 2217. */
+export interface LineFormat {
   dataBits: 5 | 6 | 7 | 8;
   parity: Parity;
   stopBits: 1 | 1.5 | 2;
+}
+/** A serial line's rate and format. */
+export interface LineSettings extends LineFormat {
+  /** Baud, 1..2^32-1. */
+  baudRate: number;
 }
 
 /** RFC 2217 COM-PORT-OPTION commands, client to server (the server answers with code + 100). */

@@ -16,12 +16,12 @@ import { Framing } from '../protocol/constants.js';
 import { TransportError } from './transport.js';
 import { StreamTransport } from './stream-transport.js';
 import { PortBusyError, commandLineOf, lockPort, openerOf, type PortLock } from './lock.js';
-import type { ControlLines, Parity } from './rfc2217.js';
+import type { ControlLines, LineFormat } from './rfc2217.js';
 
 /** A serialport binding (@serialport/bindings-cpp, @serialport/binding-mock, ...). */
 export type SerialBinding = ConstructorParameters<typeof SerialPortStream>[0]['binding'];
 
-export interface SerialOptions {
+export interface SerialOptions extends Partial<LineFormat> {
   /** The port: a device (/dev/ttyUSB0, /dev/ttyACM0, COM3) or a pseudo-terminal (/dev/pts/N). */
   path: string;
   /** Line rate in baud; default Framing.defaultBaud (115200). */
@@ -31,10 +31,6 @@ export interface SerialOptions {
    * minicom and ser2net honour, and flock (lock.ts). false lets another process open it too.
    */
   lock?: boolean;
-  /** Line format; default 8N1. */
-  dataBits?: 5 | 6 | 7 | 8;
-  parity?: Parity;
-  stopBits?: 1 | 1.5 | 2;
   /** The binding to open the port with; default the `serialport` package's platform binding. */
   binding?: SerialBinding;
   /** Name in error messages; default `serial:<path>`. */
@@ -87,7 +83,8 @@ export class SerialTransport extends StreamTransport<SerialPortStream> {
   readonly path: string;
   readonly baudRate: number;
   private readonly lock: boolean;
-  private readonly format: { dataBits: 5 | 6 | 7 | 8; parity: Parity; stopBits: 1 | 1.5 | 2 };
+  /** The line format (SerialOptions; default 8N1). */
+  private readonly format: LineFormat;
   private readonly binding: SerialBinding | undefined;
   private held: PortLock | undefined;
   protected readonly closedReason = 'port closed';

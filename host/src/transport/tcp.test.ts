@@ -4,27 +4,13 @@
  */
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { TcpTransport, parseTcpUrl } from './tcp.js';
 import { TransportError } from './transport.js';
 import { fakeRfc2217 } from './testing/rfc2217-server.js';
 import { openError } from './testing/open-error.js';
+import { listen, stop } from './testing/tcp-server.js';
 
-async function listen(onSocket: (s: Socket) => void = () => {}): Promise<{ server: Server; port: number; sockets: Socket[] }> {
-  const sockets: Socket[] = [];
-  const server = createServer((s) => {
-    sockets.push(s);
-    onSocket(s);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, port: (server.address() as { port: number }).port, sockets };
-}
-
-async function stop(server: Server, sockets: Socket[]): Promise<void> {
-  for (const s of sockets) s.destroy();
-  await new Promise((r) => server.close(r));
-}
 
 
 describe('TcpTransport', function () {
@@ -149,14 +135,7 @@ describe('TcpTransport', function () {
   });
 
   it('tcp:// refused with "Port already in use" is busy, naming host:port', async () => {
-    const conns: Socket[] = [];
-    const busy = createServer((s) => {
-      conns.push(s);
-      s.end('Port already in use\r\n');
-    });
-    busy.listen(0, '127.0.0.1');
-    await once(busy, 'listening');
-    const port = (busy.address() as { port: number }).port;
+    const { server, port, sockets } = await listen((s) => s.end('Port already in use\r\n'));
     try {
       const t = new TcpTransport({ host: '127.0.0.1', port });
       await t.open();
@@ -164,8 +143,7 @@ describe('TcpTransport', function () {
       expect(err.kind).to.equal('busy');
       expect(err.message).to.contain(`board busy: 127.0.0.1:${port} is in use by another client`);
     } finally {
-      for (const c of conns) c.destroy();
-      await new Promise((r) => busy.close(r));
+      await stop(server, sockets);
     }
   });
 
