@@ -306,7 +306,7 @@ export function checkSpecFiles(files: string[]): void {
  * Loads spec files into `mocha` the way Mocha's own loader does (pre-require, require,
  * post-require), but an ES module spec always through import(): Mocha would require() it first,
  * and with tsx a required .ts file is compiled as CommonJS, a second instance of every module it
- * imports beside the runner's own (the cause of the globalThis registries this replaced). A
+ * imports beside the runner's own (the cause of the global registries this replaced). A
  * CommonJS JavaScript spec (a project without "type": "module") is required: the package's modules
  * it imports are ES modules already loaded, and require() returns those same instances. TypeScript
  * specs must be ES modules (SpecFileError otherwise, exit 2).
@@ -320,9 +320,13 @@ export async function loadSpecFiles(mocha: Mocha, files: string[]): Promise<void
     const { register } = await import('tsx/esm/api');
     register();
   }
+  // Mocha's interfaces put describe/it/before... on the context given with pre-require, and a spec
+  // file calls them as globals: that context is the global object, as in Mocha's own loader. This
+  // is Mocha's API for spec files, not state of ours (none of our modules keeps any there).
+  const specGlobals = globalThis;
   for (const f of files) {
     const file = resolve(f);
-    mocha.suite.emit('pre-require', globalThis, file, mocha);
+    mocha.suite.emit('pre-require', specGlobals, file, mocha);
     let m: unknown;
     try {
       m = isEsmFile(file) ? await import(pathToFileURL(file).href) : require(file);
@@ -333,7 +337,7 @@ export async function loadSpecFiles(mocha: Mocha, files: string[]): Promise<void
       throw new SpecFileError(`${displayPath(file)}: cannot be loaded: ${err.name}: ${err.message.split('\n').slice(0, 3).map((l) => l.trim()).join(' ')}${at && !err.message.includes(file) ? ` (${at})` : ''}; fix the spec file`, { cause: e });
     }
     mocha.suite.emit('require', m, file, mocha);
-    mocha.suite.emit('post-require', globalThis, file, mocha);
+    mocha.suite.emit('post-require', specGlobals, file, mocha);
   }
 }
 

@@ -38,7 +38,7 @@ interface Handler {
   graceMs: number;
 }
 
-// Module state, not globalThis: one instance per process (see managed.ts).
+// Module state: one instance per process (see managed.ts).
 const state = {
   hooked: false,
   handlers: new Set<Handler>(),

@@ -30,7 +30,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { addReaper } from './interrupt.js';
 import { MissingToolError, whichCommand } from './tools.js';
 
-// One registry for the process. Module state, not globalThis: the runner loads the suite as ESM
+// One registry for the process. Module state (one per process): the runner loads the suite as ESM
 // only (orchestrator/run-suite.ts loadSpecFiles), so this module has one instance per process.
 const registry = { live: new Set<ManagedProcess>(), hooked: false, setpriv: undefined as string | null | undefined };
 const live = registry.live;
