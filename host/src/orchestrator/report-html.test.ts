@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
 import type { RunRecord } from './reporter.js';
-import { histogramBins, renderDiff } from './report-html.js';
+import { histogramBins, renderDiff, timeline } from './report-html.js';
 import { mergeReports } from './report-merge.js';
 import { needTools } from '../testing/tools.js';
 import { runHil } from '../testing/run-cli.js';
@@ -49,6 +49,21 @@ describe('report page: pieces', () => {
     expect(bins[1]!.hi / bins[1]!.lo).to.be.closeTo(bins[30]!.hi / bins[30]!.lo, 1e-9);
     expect(histogramBins([])).to.deep.equal([]);
     expect(histogramBins([2, 2, 2]).reduce((n, b) => n + b.count, 0)).to.equal(3);
+  });
+
+  it('a timeline span runs from the test\'s start (its beforeEach included) to its end; an older record without an end gets its body time', () => {
+    const test = (title: string, startedAt: string, durationMs: number, endedAt?: string) => ({ suite: 's', title, fullTitle: `s ${title}`, file: undefined, outcome: 'passed' as const, startedAt, ...(endedAt ? { endedAt } : {}), durationMs, deviceLog: [] });
+    const run = {
+      board: 'b', target: 'twin', firmwareId: undefined, bootNonce: undefined, startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1000,
+      passed: 2, failed: 0, pending: 0, notRun: 0, notRunLink: 0, resets: [], finished: true, deviceLogBetweenTests: [],
+      // 'a': 100 ms of beforeEach before a 100 ms body; 'b': a record from an older hil (no endedAt).
+      tests: [test('a', '2026-01-01T00:00:00.000Z', 100, '2026-01-01T00:00:00.200Z'), test('b', '2026-01-01T00:00:00.500Z', 100)],
+    } as unknown as RunRecord;
+    const widths = [...timeline(run).matchAll(/<rect class="span"[^>]* width="([\d.]+)"[^>]*><title>([^<]*)</g)].map((m) => ({ width: Number(m[1]), title: m[2]! }));
+    expect(widths).to.have.length(2);
+    expect(widths[0]!.width / widths[1]!.width).to.be.closeTo(2, 0.02);
+    expect(widths[0]!.title).to.include('100 ms').and.include('200 ms with its preparation');
+    expect(widths[1]!.title).not.to.include('preparation');
   });
 });
 

@@ -230,17 +230,30 @@ ${bars.join('\n')}
 </svg><figcaption>Duration of each test (${tests.length}); the longest ${esc(duration(top))}.</figcaption></figure>`;
 }
 
+/**
+ * When a test's span ends, ms since the epoch: its recorded end (the span then covers its
+ * beforeEach hooks too, as Mocha's start event comes before them), or start + body time for a
+ * record from an older hil that kept no end.
+ */
+function spanEnd(t: TestRecord): number {
+  return t.endedAt ? Date.parse(t.endedAt) : Date.parse(t.startedAt!) + t.durationMs;
+}
+
 /** The run on a time line: each test that started as a span, each board reset as a red line. */
 export function timeline(run: RunRecord): string {
   const t0 = Date.parse(run.startedAt);
-  const spanMs = Math.max(1, run.durationMs, ...run.resets.filter((r) => r.t).map((r) => Date.parse(r.t) - t0), ...run.tests.filter((t) => t.startedAt).map((t) => Date.parse(t.startedAt!) - t0 + t.durationMs));
+  const spanMs = Math.max(1, run.durationMs, ...run.resets.filter((r) => r.t).map((r) => Date.parse(r.t) - t0), ...run.tests.filter((t) => t.startedAt).map((t) => spanEnd(t) - t0));
   const H = 64;
   const L = 10;
   const plotW = W_FULL - 2 * L;
   const x = (iso: string, plus = 0): number => L + ((Date.parse(iso) - t0 + plus) / spanMs) * plotW;
   const spans = run.tests
     .filter((t) => t.startedAt)
-    .map((t) => `<rect class="span" data-outcome="${t.outcome}" x="${x(t.startedAt!).toFixed(2)}" y="14" width="${Math.max(0.6, x(t.startedAt!, t.durationMs) - x(t.startedAt!)).toFixed(2)}" height="22" fill="${COLORS[t.outcome]}"><title>${esc(t.fullTitle)}: ${OUTCOME_LABEL[t.outcome]}, ${duration(t.durationMs)}</title></rect>`);
+    .map((t) => {
+      const whole = spanEnd(t) - Date.parse(t.startedAt!);
+      const prep = whole - t.durationMs >= 1 ? ` (${duration(whole)} with its preparation)` : '';
+      return `<rect class="span" data-outcome="${t.outcome}" x="${x(t.startedAt!).toFixed(2)}" y="14" width="${Math.max(0.6, x(t.startedAt!, whole) - x(t.startedAt!)).toFixed(2)}" height="22" fill="${COLORS[t.outcome]}"><title>${esc(t.fullTitle)}: ${OUTCOME_LABEL[t.outcome]}, ${duration(t.durationMs)}${prep}</title></rect>`;
+    });
   const resets = run.resets.filter((r) => r.t).map((r) => `<line class="reset" x1="${x(r.t).toFixed(1)}" y1="6" x2="${x(r.t).toFixed(1)}" y2="44"><title>board reset at ${esc(r.t)}: ${esc(r.reason)}</title></line>`);
   return `<figure class="wide"><svg class="plot timeline" data-resets="${resets.length}" viewBox="0 0 ${W_FULL} ${H}" style="max-width:${W_FULL}px" role="img" aria-label="timeline of the run">
 <line class="axis" x1="${L}" y1="40" x2="${W_FULL - L}" y2="40"/>

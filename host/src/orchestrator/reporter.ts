@@ -37,6 +37,9 @@ export interface TestRecord {
   outcome: 'passed' | 'failed' | 'pending' | 'not_run';
   /** ISO time the test began (its preparation included); undefined for a test that never started. */
   startedAt?: string;
+  /** ISO time the test ended (its body; afterEach hooks not included); with startedAt, the span a timeline draws. */
+  endedAt?: string;
+  /** The test body's own time (Mocha's duration; its beforeEach hooks not included). */
   durationMs: number;
   error?: FailureRecord;
   /** Why a `not_run` test did not run: `link: …` (the link failed, not the firmware), `setup: …`, or the hook that stopped the run. */
@@ -320,7 +323,7 @@ export class HilReporter extends Mocha.reporters.Base {
       fullTitle: test.fullTitle(),
       file: test.file,
       outcome,
-      ...(this.startedAt.has(test) ? { startedAt: this.startedAt.get(test)! } : {}),
+      ...(this.startedAt.has(test) ? { startedAt: this.startedAt.get(test)!, endedAt: new Date().toISOString() } : {}),
       durationMs: test.duration ?? 0,
       ...(err ? { error: failureOf(err) } : {}),
       ...(reason ? { reason } : {}),
