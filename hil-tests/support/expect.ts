@@ -75,6 +75,9 @@ const CLEAN_ATTEMPTS = 40;
 export async function cleanly<T>(what: string, check: () => Promise<T>): Promise<T> {
   let last: LinkWindow | undefined;
   for (let i = 0; i < CLEAN_ATTEMPTS; i++) {
+    // Nothing of before (the runner's reset_pool, issued ahead of the test) in flight: the window
+    // sees this check's bytes alone.
+    await target().client.idle();
     const w = linkWindow();
     const result = await check();
     last = w();

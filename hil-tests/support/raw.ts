@@ -53,6 +53,9 @@ export class RawSession {
    */
   static async open(helloSeq: number): Promise<RawSession> {
     const { client, transport } = target();
+    // The client's requests in flight (the runner's reset_pool) settle first: the raw hello that
+    // follows must not overtake a retransmission of theirs into the device's new session.
+    await client.idle();
     const pending: RawAnswer[] = [];
     let session: RawSession | undefined;
     const reader = new LineReader((line) => {

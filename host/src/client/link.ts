@@ -134,6 +134,12 @@ export interface LinkStats {
   attempts: number[];
   /** The most transmissions any answered request needed. */
   maxAttemptsUsed: number;
+  /**
+   * Requests sent while no other request was unanswered: each starts a round trip on an idle link
+   * (it pays the whole round trip, and an adapter's latency timer, alone). A suite that keeps the
+   * wire busy keeps it low.
+   */
+  idleStarts: number;
 }
 
 /** A request as the link sees it. The client creates it; the link fills in the wire state. */
@@ -313,7 +319,7 @@ export class Link {
   /** Seqs answered after more than one transmission, the latest SPURIOUS_WATCH: a second answer to one is a needless resend. */
   private readonly resentAnswered = new Set<number>();
   private lastSpuriousAt = -Infinity;
-  private readonly counters = { transmissions: 0, retransmits: 0, retransmittedBytes: 0, outOfSequence: 0, goBacks: 0, fastRetransmits: 0, probes: 0, timeouts: 0, timeoutWaitMs: 0, resyncs: 0, exhausted: 0, deadLinks: 0, spuriousRetransmits: 0, maxAttemptsUsed: 0 };
+  private readonly counters = { transmissions: 0, retransmits: 0, retransmittedBytes: 0, outOfSequence: 0, goBacks: 0, fastRetransmits: 0, probes: 0, timeouts: 0, timeoutWaitMs: 0, resyncs: 0, exhausted: 0, deadLinks: 0, spuriousRetransmits: 0, maxAttemptsUsed: 0, idleStarts: 0 };
   private readonly attempts: number[] = [0];
 
   constructor(
@@ -602,7 +608,10 @@ export class Link {
     this.span.push(r);
     this.cursor = this.span.length;
     this.spanResponse += r.maxResponse;
-    if (this.unanswered++ === 0) this.busySince = this.clock.now();
+    if (this.unanswered++ === 0) {
+      this.busySince = this.clock.now();
+      this.counters.idleStarts++;
+    }
     this.arm(Math.max(this.lastRxAt, this.busySince) + this.deadLinkMs);
   }
 

@@ -144,6 +144,8 @@ export class PoolClient extends EventEmitter<ClientEvents> {
   private readonly maxBytes: number;
   private readonly reader: LineReader;
   private readonly link: Link;
+  /** Requests and raw writes not yet settled (idle() waits for them). */
+  private readonly unsettled = new Set<Promise<unknown>>();
   private state: 'new' | 'open' | 'closed' = 'new';
   /** Set when the link ended on its own (not close()), with the transport's error. */
   private disconnectedBy: { cause: Error | undefined } | undefined;
@@ -374,7 +376,25 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     if (this.resetReason !== undefined && code !== Op.hello) return Promise.reject(new BoardReset(this.target, this.resetReason, name));
     // A request needs a session: open one when none is open or on its way.
     if (!opensSession({ code, args }) && !this.link.sessionOpen && !this.link.helloPending) void this.hello().catch(() => {});
-    return new Promise<T>((resolve, reject) => this.link.submit(new PendingRequest(this, code, name, args, timeoutMs, decode, resolve as (v: unknown) => void, reject)));
+    return this.track(new Promise<T>((resolve, reject) => this.link.submit(new PendingRequest(this, code, name, args, timeoutMs, decode, resolve as (v: unknown) => void, reject))));
+  }
+
+  /** Keeps `p` in `unsettled` until it settles; returns it. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.unsettled.add(p);
+    const drop = (): void => void this.unsettled.delete(p);
+    p.then(drop, drop);
+    return p;
+  }
+
+  /**
+   * Resolves once nothing is in flight: every request and raw write issued before (or while it
+   * waits) has settled, answered or failed. Never rejects. A test that measures what its own bytes
+   * do waits for it, so an earlier request still in flight (the runner's reset_pool, issued ahead
+   * of the test) cannot mix into what it counts.
+   */
+  async idle(): Promise<void> {
+    while (this.unsettled.size > 0) await Promise.allSettled([...this.unsettled]);
   }
 
   /** Turns a reply into the request's result or typed error. @internal for PendingRequest */
@@ -403,13 +423,13 @@ export class PoolClient extends EventEmitter<ClientEvents> {
 
   private enqueueRaw(lines: Buffer[], frame: boolean): Promise<void> {
     if (this.state !== 'open') return Promise.reject(this.notOpen(frame ? 'sendMessage' : 'writeRaw'));
-    return new Promise<void>((resolve, reject) => {
+    return this.track(new Promise<void>((resolve, reject) => {
       lines.forEach((line, i) => {
         const last = i === lines.length - 1;
         const raw: LinkRaw = { line, frame, settle: (error) => (error ? reject(error) : last ? resolve() : undefined) };
         this.link.submit(raw);
       });
-    });
+    }));
   }
 
   private notOpen(op: string): Error {

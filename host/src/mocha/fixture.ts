@@ -50,6 +50,7 @@ export function rootHooks(session: HilSession, options: { prepareEach?: boolean 
           async beforeEach(this: Mocha.Context) {
             try {
               await session.prepare(this);
+              await session.confirmPrepared(); // a plain Mocha run confirms the reset before the body
             } catch (e) {
               session.afterError(e);
               if (e instanceof Error && e.name === 'TestNotRun') {

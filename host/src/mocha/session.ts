@@ -146,6 +146,8 @@ export class HilSession {
   private extras: OpenTarget[] = [];
   /** Bumped by abandon(): a bring-up still under way when it was called closes what it opened. */
   private generation = 0;
+  /** The reset_pool prepare() issued for the running test: settles with its error, or undefined when answered. */
+  private pendingReset: Promise<Error | undefined> | undefined;
   /** The link counters of the instances of the target this run opened and closed again. */
   private closedCounters: InstanceCounters = { client: undefined, emulator: undefined, instances: 0 };
 
@@ -217,6 +219,10 @@ export class HilSession {
    * failed, any other error when the target misbehaved.
    */
   async prepare(ctx: Mocha.Context): Promise<void> {
+    // The previous test's reset, when nobody confirmed it (the test skipped itself): settled first.
+    const previous = this.pendingReset;
+    this.pendingReset = undefined;
+    if (previous && (await previous) !== undefined) this.needsHandshake = true;
     if (this.current && this.closed) await this.closeCurrent();
     if (!this.current) await this.open(ctx);
     const client = this.current!.client;
@@ -225,7 +231,25 @@ export class HilSession {
       this.log.noteTarget(client.target, await client.hello());
       this.needsHandshake = false;
     }
-    await client.resetPool();
+    // Issued, not awaited: the test's first requests follow it in the same window, and the device
+    // executes in order, so the pool is empty before any of them runs. confirmPrepared() (the
+    // runner's guard, after the body) confirms its answer; a failed reset decides the test then.
+    this.pendingReset = client.resetPool().then(
+      () => undefined,
+      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+    );
+  }
+
+  /**
+   * Confirms the reset_pool prepare() issued for this test: resolves when it was answered, throws
+   * its error (a link error, BoardReset, a device error) when it failed; resolves at once when
+   * none is pending. The runner calls it after the test's body, whatever the body's outcome.
+   */
+  async confirmPrepared(): Promise<void> {
+    const pending = this.pendingReset;
+    this.pendingReset = undefined;
+    const error = pending ? await pending : undefined;
+    if (error !== undefined) throw error;
   }
 
   /**

@@ -107,6 +107,11 @@ export interface TestHarness {
    * it, so its pending requests fail at once) so that nothing of it reaches the next test.
    */
   abandon?(): Promise<void>;
+  /**
+   * Confirms the preparation prepare() left in flight (the reset_pool issued ahead of the test's
+   * own requests): called after the test's body, whatever its outcome; throws as prepare would.
+   */
+  confirmPrepared?(): Promise<void>;
 }
 
 /**
@@ -195,6 +200,26 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog
       else throw failed;
     }
   };
+  /**
+   * After a test's body: the reset_pool that prepared it (issued ahead of the body) decides first.
+   * A failed one makes the test not run (a link error, TestNotRun) or failed, with its reason, as
+   * when prepare itself throws.
+   */
+  const confirm = async (ctx: Mocha.Context): Promise<void> => {
+    try {
+      await harness.confirmPrepared?.();
+    } catch (e) {
+      const what = 'before the test, preparing the target';
+      harness.afterError(e);
+      if (e instanceof Error && e.name === 'TestNotRun') skip(ctx, e.message, e.message.startsWith('link:'));
+      const link = linkReason(e);
+      if (link) skip(ctx, `${link} (${what})`, true);
+      const err = e instanceof Error ? e : new Error(String(e));
+      const failed = new Error(`${what} failed: ${err.message}`, { cause: err });
+      failed.name = err.name;
+      throw failed;
+    }
+  };
   for (const s of suitesOf(suite)) {
     for (const hook of (s as unknown as { _beforeEach: Mocha.Hook[] })._beforeEach) {
       const original = hook.fn as Guarded | undefined;
@@ -232,10 +257,13 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog
             await harness.abandon?.();
             skip(this, outcome.reason, outcome.link);
           }
+          await confirm(this);
         } catch (e) {
           if (this.test?.isPending()) throw e; // the test skipped itself
           // Interrupted: whatever the test ended in (its target closed under it), it is no verdict.
           if (interruption.reason) skip(this, interruption.reason, false);
+          // A test whose pool was not emptied is no verdict of its own: the reset's failure decides.
+          await confirm(this);
           harness.afterError(e);
           if (e instanceof Error && e.name === 'TestNotRun') skip(this, e.message, e.message.startsWith('link:'));
           const link = linkReason(e);
