@@ -4,7 +4,7 @@
  * (§3.1: a uint32; anything wider is malformed and dropped).
  */
 import { expect } from 'chai';
-import { Op, encodeCbor } from '../host/src/index.js';
+import { Op, encodeCbor, type Stats } from '../host/src/index.js';
 import { target } from './support/target.js';
 import { cleanly, rejectsWith } from './support/expect.js';
 import { RawSession } from './support/raw.js';
@@ -12,41 +12,45 @@ import { RawSession } from './support/raw.js';
 describe('dispatch: counting in stats (PROTOCOL.md §6)', () => {
   it('reset_pool clears ops and op_errors, then counts itself: the next stats reports ops 1, op_errors 0', async () => {
     const { client } = target();
-    await client.acquire(0);
-    await rejectsWith(client.acquire(0), 'already_acquired');
-    await rejectsWith(client.release(1), 'not_acquired');
-    const busy = await client.stats();
+    // Issued together, in this order (the device executes in order): each stats sees what was before it.
+    const [, , , busy, , s] = await Promise.all([
+      client.acquire(0),
+      rejectsWith(client.acquire(0), 'already_acquired'),
+      rejectsWith(client.release(1), 'not_acquired'),
+      client.stats(),
+      client.resetPool(),
+      client.stats(),
+    ]);
     expect(busy.ops, 'ops before reset_pool').to.be.at.least(3);
     expect(busy.opErrors, 'op_errors before reset_pool').to.be.at.least(2);
-    await client.resetPool();
-    const s = await client.stats();
     expect([s.ops, s.opErrors], '[ops, op_errors] after reset_pool').to.deep.equal([1, 0]);
   });
 
   it('a reset_pool inside a batch restarts the count and the entries after it count on', async () => {
     // §6's example: after [[1, 0], [1, 0], [11], [1, 0], [1, 0]] stats reports ops = 3.
     const { client } = target();
-    const r = await client.batch([{ op: 'acquire', vm: 0 }, { op: 'acquire', vm: 0 }, { op: 'reset_pool' }, { op: 'acquire', vm: 0 }, { op: 'acquire', vm: 0 }]);
+    // Issued together: the stats follows the batch (the device executes in order).
+    const [r, s] = await Promise.all([client.batch([{ op: 'acquire', vm: 0 }, { op: 'acquire', vm: 0 }, { op: 'reset_pool' }, { op: 'acquire', vm: 0 }, { op: 'acquire', vm: 0 }]), client.stats()]);
     expect(r.map((x) => (x.ok ? 'ok' : x.error))).to.deep.equal(['ok', 'already_acquired', 'ok', 'ok', 'already_acquired']);
-    const s = await client.stats();
     expect([s.ops, s.opErrors], '[ops, op_errors]: reset_pool, acquire, failed acquire').to.deep.equal([3, 1]);
     expect(s.contexts[0]!.acquired, 'context 0 acquired again after the reset').to.equal(true);
   });
 
   it('an empty batch answers an empty result list and counts nothing', async () => {
     const { client } = target();
-    const before = await client.stats();
-    expect(await client.batch([])).to.deep.equal([]);
-    const after = await client.stats();
+    const [before, empty, after] = await Promise.all([client.stats(), client.batch([]), client.stats()]);
+    expect(empty).to.deep.equal([]);
     expect([after.ops - before.ops, after.opErrors - before.opErrors], 'stats counted, the empty batch not').to.deep.equal([1, 0]);
   });
 
   it('each entry of a batch counts, its errors in op_errors', async () => {
     const { client } = target();
-    const before = await client.stats();
-    const r = await client.batch([{ op: 'acquire', vm: 0 }, { op: 'store_global', vm: 0, global: 0, value: 7 }, { op: 'load_global', vm: 0, global: 0 }, { op: 'release', vm: 1 }]);
+    const [before, r, after] = await Promise.all([
+      client.stats(),
+      client.batch([{ op: 'acquire', vm: 0 }, { op: 'store_global', vm: 0, global: 0, value: 7 }, { op: 'load_global', vm: 0, global: 0 }, { op: 'release', vm: 1 }]),
+      client.stats(),
+    ]);
     expect(r.map((x) => (x.ok ? ['ok', x.value] : [x.error]))).to.deep.equal([['ok', undefined], ['ok', undefined], ['ok', 7], ['not_acquired']]);
-    const after = await client.stats();
     expect([after.ops - before.ops, after.opErrors - before.opErrors], 'stats and four entries, one failed').to.deep.equal([5, 1]);
   });
 });
@@ -79,9 +83,9 @@ describe('dispatch: the bounds of a request seq (PROTOCOL.md §3.1)', () => {
     const { client } = target();
     const tops = ['f6', 'f4', 'a10100', '6161', '4101', 'fb3ff8000000000000'];
     await cleanly('sending messages that are not arrays', async () => {
-      const before = await client.stats();
-      for (const t of tops) await client.sendMessage(Buffer.from(t, 'hex'));
-      const after = await client.stats();
+      // Issued together: the device reads them in this order (the client writes in call order).
+      const [before, ...rest] = await Promise.all([client.stats(), ...tops.map((t) => client.sendMessage(Buffer.from(t, 'hex'))), client.stats()]);
+      const after = rest[rest.length - 1] as Stats;
       expect(after.rxMalformed - before.rxMalformed, 'rx_malformed').to.equal(tops.length);
     });
   });
@@ -89,9 +93,7 @@ describe('dispatch: the bounds of a request seq (PROTOCOL.md §3.1)', () => {
   it('drops a request whose seq does not fit a uint32 (2^32) as malformed, unanswered', async () => {
     const { client } = target();
     await cleanly('sending a request with seq 2^32', async () => {
-      const before = await client.stats();
-      await client.sendMessage(encodeCbor([2 ** 32, Op.echo, new Uint8Array([1])]));
-      const after = await client.stats();
+      const [before, , after] = await Promise.all([client.stats(), client.sendMessage(encodeCbor([2 ** 32, Op.echo, new Uint8Array([1])])), client.stats()]);
       expect(after.rxMalformed - before.rxMalformed, 'rx_malformed').to.equal(1);
     });
   });

@@ -6,19 +6,22 @@ import { target } from './support/target.js';
 describe('pipelining and batches', () => {
   it('answers many requests in flight, each with its own result, in order', async () => {
     const { client, hello } = target();
-    await client.acquire(0);
     const n = hello.maxGlobals;
-    await Promise.all(Array.from({ length: n }, (_, g) => client.storeGlobal(0, g, g * 7 - 100)));
-    const values = await Promise.all(Array.from({ length: n }, (_, g) => client.loadGlobal(0, g)));
+    // All in flight at once, in order: the acquire, every store, then every load.
+    const [, , values] = await Promise.all([
+      client.acquire(0),
+      Promise.all(Array.from({ length: n }, (_, g) => client.storeGlobal(0, g, g * 7 - 100))),
+      Promise.all(Array.from({ length: n }, (_, g) => client.loadGlobal(0, g))),
+    ]);
     expect(values).to.deep.equal(Array.from({ length: n }, (_, g) => g * 7 - 100));
   });
 
   it('keeps successes and failures of pipelined requests apart', async () => {
     const { client, hello } = target();
-    await client.acquire(0);
-    const results = await Promise.allSettled(
-      Array.from({ length: 40 }, (_, i) => (i % 2 ? client.loadGlobal(0, hello.maxGlobals + i) : client.loadGlobal(0, i % hello.maxGlobals))),
-    );
+    const [, results] = await Promise.all([
+      client.acquire(0),
+      Promise.allSettled(Array.from({ length: 40 }, (_, i) => (i % 2 ? client.loadGlobal(0, hello.maxGlobals + i) : client.loadGlobal(0, i % hello.maxGlobals)))),
+    ]);
     results.forEach((r, i) => expect(r.status, `request ${i}`).to.equal(i % 2 ? 'rejected' : 'fulfilled'));
   });
 
@@ -44,10 +47,9 @@ describe('pipelining and batches', () => {
 
   it('splits a batch longer than max_batch across requests and keeps the order', async () => {
     const { client, hello } = target();
-    await client.acquire(0);
     const n = hello.maxBatch * 2 + 5;
     const ops: BatchOp[] = Array.from({ length: n }, (_, i) => ({ op: 'store_global', vm: 0, global: i % hello.maxGlobals, value: i }));
-    const [res, last] = await Promise.all([client.batch(ops), client.loadGlobal(0, (n - 1) % hello.maxGlobals)]);
+    const [, res, last] = await Promise.all([client.acquire(0), client.batch(ops), client.loadGlobal(0, (n - 1) % hello.maxGlobals)]);
     expect(res).to.have.length(n);
     expect(res.every((r) => r.ok)).to.equal(true);
     expect(last).to.equal(n - 1);

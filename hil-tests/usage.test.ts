@@ -9,11 +9,12 @@ import { target } from './support/target.js';
 describe('usage: globals in use and high-water marks at their boundaries', () => {
   it('grows globals_in_use one by one when each next id is stored, from id 0', async () => {
     const { client, hello } = target();
-    await client.acquire(0);
     const steps = Math.min(3, hello.maxGlobals);
+    // Issued together: each stats follows its store and sees it and no later one (the device
+    // executes in order, as if awaited one by one).
+    const [, ...answers] = await Promise.all([client.acquire(0), ...Array.from({ length: steps }, (_, g) => [client.storeGlobal(0, g, g + 1), client.stats()]).flat()]);
     for (let g = 0; g < steps; g++) {
-      await client.storeGlobal(0, g, g + 1);
-      const c = (await client.stats()).contexts[0]!;
+      const c = (answers[2 * g + 1] as Awaited<ReturnType<typeof client.stats>>).contexts[0]!;
       expect([c.globalsInUse, c.hwGlobals, c.bytesUsed], `after storing global ${g}: in use, high-water, bytes`).to.deep.equal([g + 1, g + 1, 4 * (g + 1)]);
     }
   });
@@ -21,14 +22,19 @@ describe('usage: globals in use and high-water marks at their boundaries', () =>
   it('keeps the globals high-water mark after release and sets it again from 0 for the next owner', async () => {
     const { client, hello } = target();
     const top = Math.min(2, hello.maxGlobals - 1);
-    await client.acquire(0);
-    await client.storeGlobal(0, top, 1);
-    await client.release(0);
-    await client.acquire(0);
-    let c = (await client.stats()).contexts[0]!;
+    // Issued together, in the order they would be awaited: each stats sees the steps before it.
+    const [, , , , afterRelease, , newOwner] = await Promise.all([
+      client.acquire(0),
+      client.storeGlobal(0, top, 1),
+      client.release(0),
+      client.acquire(0),
+      client.stats(),
+      client.storeGlobal(0, 0, 1),
+      client.stats(),
+    ]);
+    let c = afterRelease.contexts[0]!;
     expect([c.globalsInUse, c.hwGlobals], 'after release and acquire').to.deep.equal([0, top + 1]);
-    await client.storeGlobal(0, 0, 1);
-    c = (await client.stats()).contexts[0]!;
+    c = newOwner.contexts[0]!;
     expect([c.globalsInUse, c.hwGlobals], 'the new owner stored global 0').to.deep.equal([1, top + 1]);
   });
 });
