@@ -305,6 +305,12 @@ export class Link {
   /** Round-trip samples so far, and the count up to which the link counts as lossy (LOSSY_SAMPLES after the last go-back or RTO). */
   private samples = 0;
   private lossyUntil = 0;
+  /**
+   * The congestion state before the last RTO expiry, and the seq of the request it went back
+   * from: restored when that request turns out answered twice (the expiry was spurious, see
+   * spurious()); cleared by any later go-back.
+   */
+  private rtoUndo: { seq: number; cwnd: number; lossyUntil: number } | undefined;
   private busySince = 0;
 
   private timer: unknown;
@@ -396,7 +402,7 @@ export class Link {
     const r = this.find(seq);
     const t = this.consumedThrough(seq);
     if (r === undefined) {
-      if (this.resentAnswered.delete(seq)) this.spurious();
+      if (this.resentAnswered.delete(seq)) this.spurious(seq);
       if (t !== undefined) this.fastRetransmitBefore(t);
       this.schedulePump();
       return t !== undefined && t.req === undefined && t.raw === undefined; // a probe's answer is expected
@@ -714,6 +720,7 @@ export class Link {
   }
 
   private startGoBack(from: number): void {
+    this.rtoUndo = undefined;
     this.cwnd = Math.max(CWND_MIN, Math.min(this.cwnd, this.depthLimit) / 2);
     this.lossyUntil = this.samples + LOSSY_SAMPLES;
     this.goBackTx = this.txCount;
@@ -866,9 +873,21 @@ export class Link {
    * ser2net, a loaded host), every request is resent before its answer, Karn's rule leaves no RTT
    * sample, answers keep arriving so no silence backs the RTO off, and the resends fill the queue
    * further. The RTO doubles, at most once a round trip, until the next sample sets it again.
+   *
+   * When the request answered twice is the one the last RTO expiry went back from (and no go-back
+   * came since), nothing was lost: the expiry's congestion response is undone (RFC 4015, Eifel's
+   * response), the window and the lossy state as they were. Otherwise one late answer (an adapter's
+   * latency timer holding a packet) would leave the window at its floor for LOSSY_SAMPLES round
+   * trips, every few requests a round trip of their own.
    */
-  private spurious(): void {
+  private spurious(seq: number): void {
     this.counters.spuriousRetransmits++;
+    const undo = this.rtoUndo;
+    if (undo && undo.seq === seq) {
+      this.rtoUndo = undefined;
+      this.cwnd = Math.max(this.cwnd, undo.cwnd);
+      this.lossyUntil = undo.lossyUntil;
+    }
     const now = this.clock.now();
     if (now - this.lastSpuriousAt < (this.srtt ?? this.rto)) return;
     this.lastSpuriousAt = now;
@@ -960,7 +979,9 @@ export class Link {
       // damaged reply) show the device answered within the RTO, so waiting longer gains nothing.
       if (this.lastRxAt <= oldest.lastTxAt) this.rto = Math.min(this.rtoMax, this.rto * 2);
       this.clearFifo(); // the device has had an RTO to read what it got
+      const undo = { seq: oldest.seq, cwnd: this.cwnd, lossyUntil: this.lossyUntil };
       this.startGoBack(this.spanHead);
+      this.rtoUndo = undo;
       this.afterRto = true;
       this.fast = [];
       this.arm(this.clock.now() + this.rto);
