@@ -20,7 +20,7 @@ describe('line handling: CR LF, short frames, lines in pieces (PROTOCOL.md §2.1
   });
 
   it('answers a request whose line ends in CR LF', async () => {
-    const s = await RawSession.open(1000);
+    const s = await RawSession.open(1000, true); // the client's session, or one at 1000
     try {
       const seq = s.next;
       const line = RawSession.frame(seq, Op.echo, [new Uint8Array([9, 8])]);

@@ -5,10 +5,12 @@
  * a fresh hello. Counter deltas allow for the raw session's own retransmissions on a lossy link
  * (each may add one), and are exact on a clean one.
  *
- * These tests are about sequencing, so they stay sequential: each request goes out after the
- * answer to the one before, because what they check is how the device answers a seq given what it
- * has already executed (a duplicate, a gap, an evicted answer). Only runs of requests whose answers
- * the test merely records (filling the replay cache) go out together (RawSession.requestAll).
+ * These tests are about sequencing: a duplicate, a gap or an old seq goes out after the answers to
+ * what it refers to, because what they check is how the device answers a seq given what it has
+ * already executed. What goes out together: runs of requests whose answers the test merely records
+ * (RawSession.requestAll: executed in seq order, exactly as if sent one by one), and duplicates or
+ * refused seqs sent after those answers (RawSession.sendAll: the device executes none of them, so
+ * each one's answer depends on what it executed before them, not on the others).
  */
 import { expect } from 'chai';
 import { ErrorCode, Framing, HelloKey, LinkBounds, Op, StatsKey, base64DecodeStrict } from '../host/src/index.js';
@@ -38,14 +40,13 @@ function messageLength(line: Buffer): number {
 describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
   it('answers a duplicate byte for byte from the replay cache and does not execute it again', async function () {
     await inRawSession(this.test!.fullTitle(), async (s) => {
-      const st0 = await s.request(Op.stats);
-      const acq = await s.request(Op.acquire, [0]);
+      const [st0, acq] = (await s.requestAll([{ op: Op.stats }, { op: Op.acquire, args: [0] }], 'stats, acquire')) as [RawAnswer, RawAnswer];
       expect(acq.message).to.deep.equal([acq.message[0], 0], 'the acquire succeeded');
-      // The same request again: the original [seq, 0], not already_acquired.
-      const dup = await s.send(acq.message[0] as number, Op.acquire, [0]);
+      // Once both are answered: the same acquire again, and an older duplicate (the stats before the acquire).
+      const [dup, oldStats] = (await s.sendAll([{ seq: acq.message[0] as number, op: Op.acquire, args: [0] }, { seq: st0.message[0] as number, op: Op.stats }], 'two duplicates')) as [RawAnswer, RawAnswer];
+      // The original [seq, 0], not already_acquired.
       expect(dup.line.equals(acq.line), `duplicate answered ${dup.line.toString('latin1')}, first answer ${acq.line.toString('latin1')}`).to.equal(true);
-      // An older duplicate (the stats before the acquire): its old answer, byte for byte, not fresh counters.
-      const oldStats = await s.send(st0.message[0] as number, Op.stats);
+      // Its old answer, byte for byte, not fresh counters.
       expect(oldStats.line.equals(st0.line), 'the cached stats answer, not a new one').to.equal(true);
       const st1 = statsOf(await s.request(Op.stats));
       const before = statsOf(st0);
@@ -58,20 +59,20 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
 
   it('refuses a request past a gap with [seq, out_of_sequence, next] and does not execute it', async function () {
     await inRawSession(this.test!.fullTitle(), async (s) => {
-      const before = statsOf(await s.request(Op.stats));
-      await s.request(Op.acquire, [0]);
+      const [st0, acq] = (await s.requestAll([{ op: Op.stats }, { op: Op.acquire, args: [0] }], 'stats, acquire')) as [RawAnswer, RawAnswer];
+      const before = statsOf(st0);
+      expect(acq.message.slice(1)).to.deep.equal([0], 'the acquire succeeded');
       const next = s.next;
       const ahead = (next + 3) >>> 0;
-      const gap = await s.send(ahead, Op.store_global, [0, 0, 99]);
-      expect(gap.message).to.deep.equal([ahead, ErrorCode.out_of_sequence, next]);
       // Older than the cache holds (the seq before this session's hello): refused the same way.
       const old = (next - 4) >>> 0;
-      const stale = await s.send(old, Op.store_global, [0, 0, 98]);
+      const [gap, stale] = (await s.sendAll([{ seq: ahead, op: Op.store_global, args: [0, 0, 99] }, { seq: old, op: Op.store_global, args: [0, 0, 98] }], 'a seq past a gap, an old seq')) as [RawAnswer, RawAnswer];
+      expect(gap.message).to.deep.equal([ahead, ErrorCode.out_of_sequence, next]);
       expect(stale.message).to.deep.equal([old, ErrorCode.out_of_sequence, next]);
       // Neither store ran, and the session goes on at `next`.
-      const load = await s.request(Op.load_global, [0, 0]);
+      const [load, st1] = (await s.requestAll([{ op: Op.load_global, args: [0, 0] }, { op: Op.stats }], 'load_global, stats')) as [RawAnswer, RawAnswer];
       expect(load.message).to.deep.equal([next, 0, 0]);
-      const after = statsOf(await s.request(Op.stats));
+      const after = statsOf(st1);
       expect(counter(after, StatsKey.out_of_sequence) - counter(before, StatsKey.out_of_sequence)).to.be.within(2, 2 + s.retransmits);
       expect(counter(after, StatsKey.ops) - counter(before, StatsKey.ops)).to.equal(3, 'stats, acquire and load_global ran; the refused stores did not');
     });
@@ -79,18 +80,17 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
 
   it('starts a new session on a hello mid-session, with the pool untouched', async function () {
     await inRawSession(this.test!.fullTitle(), async (s, rand) => {
-      const before = statsOf(await s.request(Op.stats));
-      await s.request(Op.acquire, [0]);
-      const store = await s.request(Op.store_global, [0, 5, 1234]);
+      const [st0, acq, store] = (await s.requestAll([{ op: Op.stats }, { op: Op.acquire, args: [0] }, { op: Op.store_global, args: [0, 5, 1234] }], 'stats, acquire, store')) as [RawAnswer, RawAnswer, RawAnswer];
+      const before = statsOf(st0);
+      expect([acq.message.slice(1), store.message.slice(1)]).to.deep.equal([[0], [0]], 'acquire and store succeeded');
       const storeSeq = store.message[0] as number;
       const first = s.opened;
       const second = await s.hello(seqFrom(rand));
       expect(second.message[1], 'hello answered ok').to.equal(0);
       // The same boot: the nonce is unchanged.
       expect((second.message[2] as Map<number, unknown>).get(HelloKey.boot_nonce)).to.equal((first.message[2] as Map<number, unknown>).get(HelloKey.boot_nonce));
-      const load = await s.request(Op.load_global, [0, 5]);
+      const [load, again] = (await s.requestAll([{ op: Op.load_global, args: [0, 5] }, { op: Op.acquire, args: [0] }], 'load_global, acquire')) as [RawAnswer, RawAnswer];
       expect(load.message.slice(1)).to.deep.equal([0, 1234], 'the pool kept its contents');
-      const again = await s.request(Op.acquire, [0]);
       expect(again.message.slice(1)).to.deep.equal([ErrorCode.already_acquired], 'context 0 is still held');
       // The old session's cache is gone: its seqs are refused, never replayed or executed.
       const old = await s.send(storeSeq, Op.store_global, [0, 5, 1234]);
@@ -121,10 +121,9 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
       const check = async (what: string) => {
         const oldest = cache[0]!.answer;
         const oldestSeq = oldest.message[0] as number;
-        const replay = await s.send(oldestSeq, Op.echo, [Buffer.alloc(0)]);
-        expect(replay.line.equals(oldest.line), `${what}: the oldest cached answer (seq ${oldestSeq}) is replayed`).to.equal(true);
         const gone = (oldestSeq - 1) >>> 0;
-        const refused = await s.send(gone, Op.echo, [Buffer.alloc(0)]);
+        const [replay, refused] = (await s.sendAll([{ seq: oldestSeq, op: Op.echo, args: [Buffer.alloc(0)] }, { seq: gone, op: Op.echo, args: [Buffer.alloc(0)] }], `${what}: the oldest cached seq and the one before`)) as [RawAnswer, RawAnswer];
+        expect(replay.line.equals(oldest.line), `${what}: the oldest cached answer (seq ${oldestSeq}) is replayed`).to.equal(true);
         expect(refused.message, `${what}: the answer before it was evicted`).to.deep.equal([gone, ErrorCode.out_of_sequence, s.next]);
       };
       // Small answers: the depth is the bound.

@@ -13,16 +13,19 @@ export type RxCounter = 'rxBadFrame' | 'rxBadCrc' | 'rxOverlong' | 'rxMalformed'
 export const NO_COUNTS: Readonly<Record<RxCounter, number>> = { rxBadFrame: 0, rxBadCrc: 0, rxOverlong: 0, rxMalformed: 0, rxNoise: 0 };
 
 /**
- * Writes each chunk with its own write, then asks for stats (answered: the device still listens).
+ * Asks for stats, writes each chunk with its own write, then asks for stats again (answered: the device still listens).
  * Returns how far each counter moved. rx_frames is left out: a retransmission the client makes on a
  * slow target (an intact duplicate) moves it, and nothing else.
  */
 export async function countsOf(chunks: readonly Uint8Array[]): Promise<Record<RxCounter, number>> {
   const { client } = target();
   return cleanly(`counting what ${chunks.length} raw write(s) do`, async () => {
-    const before = await client.stats();
+    // Issued in this order without waiting for answers: the device executes in order, so `before`
+    // counts nothing of the chunks. Each chunk is its own write, after the one before has left.
+    const first = client.stats();
+    first.catch(() => undefined); // judged below, with the second
     for (const c of chunks) await client.writeRaw(c);
-    const after: Stats = await client.stats();
+    const [before, after]: Stats[] = await Promise.all([first, client.stats()]);
     const d = (k: RxCounter) => after[k] - before[k];
     return { rxBadFrame: d('rxBadFrame'), rxBadCrc: d('rxBadCrc'), rxOverlong: d('rxOverlong'), rxMalformed: d('rxMalformed'), rxNoise: d('rxNoise') };
   });

@@ -5,9 +5,12 @@
  *
  * It writes through the client's writeRaw (so its bytes stay in order with the client's own and
  * within the client's window) and reads with its own line reader on the transport, beside the
- * client's (the client sees the answers as unsolicited frames). It opens a session of its own
- * with a hello at a seeded seq; close() detaches and re-handshakes the client (client.hello()), so
- * the client, and the next test, go on in a session of their own.
+ * client's (the client sees the answers as unsolicited frames). It borrows the client's session
+ * (PoolClient.lendSession: the client's own requests wait meanwhile) and either opens a session
+ * of its own with a hello at a seeded seq, or, when the test needs no hello of its own, goes on in
+ * the client's session at the seq the device expects. close() detaches and gives the session back
+ * at the seq the device now expects; when that is unknown (a request of its own went unanswered,
+ * the device answered no_session), the client re-handshakes (client.hello()) instead.
  *
  * A lossy link may drop a request or its answer: exchange() then sends the same bytes again, as
  * any host may (§3.3), and counts it in `retransmits`. A test that checks a device counter allows
@@ -38,24 +41,30 @@ export class RawSession {
 
   private readonly answers: RawAnswer[] = [];
   private wake: (() => void) | undefined;
+  /** Whether `next` is what the device expects: false after a request went unanswered or a no_session answer. */
+  private known = true;
+  private lent: { next: number; giveBack: (next: number | undefined) => void } | undefined;
 
   private constructor(
     private readonly client: PoolClient,
     private readonly detach: () => void,
-    first: number,
+    next: number,
   ) {
-    this.next = (first + 1) >>> 0;
+    this.next = next >>> 0;
   }
 
   /**
    * Opens a session at `helloSeq` (a test draws it from its seeded PRNG): `\n` then
-   * `[helloSeq, hello]`. Resolves once the device answered it; rejects with a link error.
+   * `[helloSeq, hello]`. Resolves once the device answered it; rejects with a link error. With
+   * `borrow`, no hello when the client has a session open: the raw session goes on in it, from
+   * the seq the device expects (`opened` stays empty); `helloSeq` only when none is open.
    */
-  static async open(helloSeq: number): Promise<RawSession> {
+  static async open(helloSeq: number, borrow = false): Promise<RawSession> {
     const { client, transport } = target();
-    // The client's requests in flight (the runner's reset_pool) settle first: the raw hello that
-    // follows must not overtake a retransmission of theirs into the device's new session.
-    await client.idle();
+    // The client's requests in flight (the runner's reset_pool) settle first (lendSession waits
+    // for them): a raw hello must not overtake a retransmission of theirs into the device's new
+    // session, nor a raw request take a seq of theirs.
+    const lent = await client.lendSession();
     const pending: RawAnswer[] = [];
     let session: RawSession | undefined;
     const reader = new LineReader((line) => {
@@ -75,16 +84,28 @@ export class RawSession {
     const onData = (chunk: Buffer) => reader.push(chunk);
     transport.on('data', onData);
     const detach = () => void transport.off('data', onData);
-    // The leading '\n' ends whatever partial line the device may hold (§3.3: a host begins so).
-    await client.writeRaw(Buffer.from('\n'));
-    const probe = new RawSession(client, detach, helloSeq >>> 0);
+    if (borrow && lent) {
+      session = new RawSession(client, detach, lent.next);
+      session.lent = lent;
+      return session;
+    }
+    const probe = new RawSession(client, detach, (helloSeq + 1) >>> 0);
+    probe.lent = lent;
     for (const a of pending) probe.push(a);
     session = probe;
     try {
+      // The leading '\n' ends whatever partial line the device may hold (§3.3: a host begins so).
+      await client.writeRaw(Buffer.from('\n'));
+      // A hello at a seq the lent session executed lately is a duplicate (§3.3 rule 3), answered
+      // from the cache, no new session: as when a replay (HIL_SEED) gives every test the same seq
+      // and this one follows a raw session of the last test. A hello half the seq space away
+      // opens a session first, so that the test's own hello is one.
+      if (lent && ((lent.next - helloSeq) >>> 0) - 1 < (client.info?.replayDepth ?? 0)) await probe.hello((helloSeq + 0x80000000) >>> 0);
       await probe.hello(helloSeq);
       return probe;
     } catch (e) {
       detach();
+      lent?.giveBack(undefined);
       throw e;
     }
   }
@@ -93,10 +114,12 @@ export class RawSession {
   async hello(seq: number): Promise<RawAnswer> {
     this.opened = await this.exchange(RawSession.frame(seq, Op.hello), seq >>> 0, 'hello');
     this.next = (seq + 1) >>> 0;
+    if (this.opened.message[1] === 0) this.known = true;
     return this.opened;
   }
 
   private push(answer: RawAnswer): void {
+    if (answer.message[1] === ErrorCode.no_session && answer.message.length === 2) this.known = false;
     this.answers.push(answer);
     this.wake?.();
   }
@@ -120,6 +143,7 @@ export class RawSession {
       if (found) return found;
       rto = Math.min(rto * 2, Link.rtoMaxMs);
     }
+    this.known = false;
     throw new RequestTimeout(this.client.target, `raw ${what} (seq ${seq})`, Date.now() - start, `no answer to ${attempt} transmissions`);
   }
 
@@ -160,16 +184,18 @@ export class RawSession {
    * test that does not look at an answer before sending the next request loses nothing by it.
    *
    * Sent in groups small enough for the device's replay cache to hold every answer of a group
-   * (half its replay_depth, answers within half its replay_bytes), so a lost request or answer is
+   * (its replay_depth, answers within its replay_bytes), so a lost request or answer is
    * recovered as the client recovers it (go-back-N, PROTOCOL.md §3.3): the group is sent again
    * from its first unanswered seq after the retransmission timeout; what the device already
    * executed it answers from its cache, and a request past a gap it refuses with out_of_sequence
-   * (not an answer: it comes again). Each resend counts in `retransmits`. Rejects as exchange().
+   * (not an answer: it comes again). Each request sent again counts in `retransmits`. Rejects as exchange().
    */
   async requestAll(requests: readonly { op: number; args?: readonly unknown[] }[], what: string): Promise<RawAnswer[]> {
+    // The replay cache this session's hello reported, or (a borrowed session) the client's hello.
     const hello = this.opened.message[2] as Map<number, unknown> | undefined;
-    const depth = Math.max(1, Math.floor(Number(hello?.get(HelloKey.replay_depth) ?? 1) / 2));
-    const bytes = Number(hello?.get(HelloKey.replay_bytes) ?? 0) / 2;
+    const info = this.client.info;
+    const depth = Math.max(1, Number(hello?.get(HelloKey.replay_depth) ?? info?.replayDepth ?? 1));
+    const bytes = Number(hello?.get(HelloKey.replay_bytes) ?? info?.replayBytes ?? 0);
     const out: RawAnswer[] = [];
     for (let i = 0; i < requests.length; ) {
       const group: Buffer[] = [];
@@ -182,16 +208,22 @@ export class RawSession {
         answerBytes += answer;
         group.push(encodeFrame(message));
       }
-      for (const a of await this.exchangeGroup(group, this.next, what)) out.push(a);
+      const seqs = group.map((_, k) => (this.next + k) >>> 0);
+      for (const a of await this.exchangeGroup(group, seqs, false, what)) out.push(a);
       this.next = (this.next + group.length) >>> 0;
     }
     return out;
   }
 
-  /** Writes the lines of seqs first.. at once; resolves with one answer per seq (see requestAll). */
-  private async exchangeGroup(lines: Buffer[], first: number, what: string): Promise<RawAnswer[]> {
+  /**
+   * Writes `lines` (the requests of `seqs`, one each) at once; resolves with one answer per seq,
+   * resending from the first unanswered after the retransmission timeout (see requestAll). With
+   * `refusals`, an out_of_sequence refusal is an answer like any other (sendAll's out-of-turn
+   * requests); without, it is not (the request comes again).
+   */
+  private async exchangeGroup(lines: Buffer[], seqs: readonly number[], refusals: boolean, what: string): Promise<RawAnswer[]> {
     const got: (RawAnswer | undefined)[] = new Array(lines.length);
-    const isAnswer = (a: RawAnswer, k: number) => a.message[0] === ((first + k) >>> 0) && !(a.message[1] === ErrorCode.out_of_sequence && a.message.length === 3);
+    const isAnswer = (a: RawAnswer, k: number) => a.message[0] === seqs[k] && (refusals || !(a.message[1] === ErrorCode.out_of_sequence && a.message.length === 3));
     let rto = Math.max(Link.rtoMinMs, this.client.linkStats().rtoMs);
     const start = Date.now();
     const base = this.answers.length;
@@ -201,7 +233,8 @@ export class RawSession {
     while (Date.now() - start < RAW_BUDGET_MS) {
       if (send) {
         if (attempt === Link.maxAttempts) break;
-        if (attempt++ > 0) this.retransmits++;
+        // Each request sent again may put one more copy before the device (a duplicate, a refusal).
+        if (attempt++ > 0) this.retransmits += lines.length - from;
         await this.client.writeRaw(Buffer.concat(lines.slice(from)));
       }
       const found = await this.waitFor((a) => isAnswer(a, from), base, rto);
@@ -215,12 +248,27 @@ export class RawSession {
       send = !found;
       if (!found) rto = Math.min(rto * 2, Link.rtoMaxMs);
     }
-    throw new RequestTimeout(this.client.target, `raw ${what} (seqs ${first}..${(first + lines.length - 1) >>> 0})`, Date.now() - start, `no answer to ${attempt} transmissions`);
+    this.known = false;
+    throw new RequestTimeout(this.client.target, `raw ${what} (seqs ${seqs.join(', ')})`, Date.now() - start, `no answer to ${attempt} transmissions`);
   }
 
   /** Sends `[seq, op, ...args]` for any seq (a duplicate, a gap, an old one); `next` is left alone. */
   send(seq: number, op: number, args: readonly unknown[] = []): Promise<RawAnswer> {
     return this.exchange(RawSession.frame(seq, op, args), seq >>> 0, `op ${op} out of turn`);
+  }
+
+  /**
+   * send() for several requests at once, written together in this order; resolves with their
+   * answers in order. For requests the device does not execute (duplicates it answers from its
+   * cache, seqs it refuses), sent after the answers to what they refer to: each one's answer
+   * depends on what the device executed before the group, not on the others, whichever copy of
+   * it is answered. (Never with requests it executes: a loss decides whether an executed one ran
+   * before a refusal, and a refusal names the seq expected then.) `next` is left alone. Each
+   * request sent again counts in `retransmits`.
+   */
+  sendAll(requests: readonly { seq: number; op: number; args?: readonly unknown[] }[], what: string): Promise<RawAnswer[]> {
+    const lines = requests.map(({ seq, op, args = [] }) => RawSession.frame(seq, op, args));
+    return this.exchangeGroup(lines, requests.map((r) => r.seq >>> 0), true, what);
   }
 
   /** Sends a hand-built CBOR message as the session's next request (its first item must be `next`). */
@@ -231,9 +279,15 @@ export class RawSession {
     return answer;
   }
 
-  /** Detaches, then re-handshakes the client so it works in a session of its own again. */
+  /**
+   * Detaches, then gives the client the session back at `next`; when the device's session is
+   * unknown (or the client had none to lend), re-handshakes the client instead, so it works in a
+   * session of its own again.
+   */
   async close(): Promise<void> {
     this.detach();
+    if (this.lent && this.known) return this.lent.giveBack(this.next);
+    this.lent?.giveBack(undefined);
     await this.client.hello();
   }
 }
@@ -245,11 +299,12 @@ export function seqFrom(rand: () => number): number {
 
 /**
  * Runs `body` in a raw session opened at a seq drawn from the test's seed (printed, replayable
- * with HIL_SEED); always hands the link back to the client afterwards.
+ * with HIL_SEED), or with `borrow` in the client's session when it has one (RawSession.open);
+ * always hands the link back to the client afterwards.
  */
-export async function inRawSession(title: string, body: (s: RawSession, rand: () => number) => Promise<void>): Promise<void> {
+export async function inRawSession(title: string, body: (s: RawSession, rand: () => number) => Promise<void>, options: { borrow?: boolean } = {}): Promise<void> {
   const rand = prng(seedFor(title));
-  const s = await RawSession.open(seqFrom(rand));
+  const s = await RawSession.open(seqFrom(rand), options.borrow ?? false);
   try {
     await body(s, rand);
   } finally {

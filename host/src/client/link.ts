@@ -272,7 +272,8 @@ export class Link {
   /** Replies to transmissions numbered up to this were sent before the last go-back: stale. */
   private goBackTx = 0;
 
-  private session: 'none' | 'opening' | 'open' = 'none';
+  /** 'lent': open, and lent to a caller writing its own frames (lend()); requests wait for it back. */
+  private session: 'none' | 'opening' | 'open' | 'lent' = 'none';
   private nextSeq = 0;
   /** Without retransmission: the device's next seq after a gap, applied once nothing is unanswered. */
   private resyncTo: number | undefined;
@@ -376,6 +377,38 @@ export class Link {
     return this.session === 'open';
   }
 
+  /** Whether the session is lent (lend()): requests, hello included, wait until it is given back. */
+  get sessionLent(): boolean {
+    return this.session === 'lent';
+  }
+
+  /**
+   * Lends the open session to a caller that writes its own frames (through raw writes, which still
+   * go out): returns the seq the device expects next. Only with nothing unanswered or queued
+   * (undefined otherwise, and when no session is open). Requests issued meanwhile, hello
+   * included, wait for giveBack().
+   */
+  lend(): number | undefined {
+    if (this.session !== 'open' || this.unanswered > 0 || this.queueHead < this.queue.length) return undefined;
+    this.session = 'lent';
+    return this.nextSeq;
+  }
+
+  /**
+   * Takes the lent session back: the device expects `next` (the borrower had every seq before it
+   * answered), or, with undefined, the borrower left the session unknown and the next request
+   * opens a new one with hello. Nothing happens when the session ended meanwhile (endSession).
+   */
+  giveBack(next: number | undefined): void {
+    if (this.session !== 'lent') return;
+    if (next === undefined) this.session = 'none';
+    else {
+      this.session = 'open';
+      this.nextSeq = next >>> 0;
+    }
+    this.schedulePump();
+  }
+
   /** Whether a hello is queued or unanswered. */
   get helloPending(): boolean {
     if (this.session === 'opening') return true;
@@ -475,7 +508,7 @@ export class Link {
 
   /** The device lost its session (no_session, a banner, a new nonce): a hello must open a new one. */
   endSession(): void {
-    if (this.session === 'open') this.session = 'none';
+    if (this.session === 'open' || this.session === 'lent') this.session = 'none';
     this.clearFifo();
   }
 
@@ -542,7 +575,7 @@ export class Link {
           continue;
         }
         if (opensSession(item)) {
-          if (this.spanHead < this.span.length || this.session === 'opening') break; // hello goes alone
+          if (this.spanHead < this.span.length || this.session === 'opening' || this.session === 'lent') break; // hello goes alone
           if (!this.prepare(item, (Math.random() * 0x100000000) >>> 0)) continue;
           this.queueHead++;
           this.enter(item);

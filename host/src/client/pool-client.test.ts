@@ -542,6 +542,38 @@ describe('PoolClient', () => {
       await client.close();
     });
 
+    it('lendSession: after what is in flight, the seq the device expects; requests wait for the session back, then go on from the seq given back', async () => {
+      const { client, device } = await setup();
+      const acquired = client.acquire(0); // in flight when the session is asked for: waited for
+      const lent = await client.lendSession();
+      await acquired;
+      expect(lent).to.not.equal(undefined);
+      const helloSeq = device.requests[0]![0];
+      expect(lent!.next).to.equal((helloSeq + 2) >>> 0); // hello, acquire
+      // The borrower's own request at that seq, and one of the client's issued meanwhile.
+      await client.sendMessage(encodeCbor([lent!.next, Op.store_global, 0, 1, 7]));
+      const load = client.loadGlobal(0, 1);
+      await turn();
+      await turn();
+      expect(device.requests.map((q) => q[1])).to.deep.equal([Op.hello, Op.acquire, Op.store_global], 'the load waits while the session is lent');
+      lent!.giveBack((lent!.next + 1) >>> 0);
+      expect(await load).to.equal(1);
+      expect(device.requests[3]!.slice(0, 2)).to.deep.equal([(lent!.next + 1) >>> 0, Op.load_global]);
+      expect(device.executed.map((q) => q[0])).to.deep.equal(device.requests.map((q) => q[0]), 'every request executed once, in order: no gap, no hello');
+      await client.close();
+    });
+
+    it('lendSession: a session given back unknown is opened again with hello by the next request; none is lent without an open session', async () => {
+      const { client, device } = await setup({}, false);
+      expect(await client.lendSession()).to.equal(undefined); // no hello yet
+      await client.hello();
+      const lent = await client.lendSession();
+      lent!.giveBack(undefined);
+      expect(await client.loadGlobal(2, 3)).to.equal(2003);
+      expect(device.requests.map((q) => q[1])).to.deep.equal([Op.hello, Op.hello, Op.load_global]);
+      await client.close();
+    });
+
     it('a request issued before any hello makes the client open a session first', async () => {
       const { client, device } = await setup({ retransmit: true, timeoutMs: undefined }, false);
       expect(await client.loadGlobal(1, 2)).to.equal(1002);

@@ -375,7 +375,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     if (this.state !== 'open') return Promise.reject(this.notOpen(name));
     if (this.resetReason !== undefined && code !== Op.hello) return Promise.reject(new BoardReset(this.target, this.resetReason, name));
     // A request needs a session: open one when none is open or on its way.
-    if (!opensSession({ code, args }) && !this.link.sessionOpen && !this.link.helloPending) void this.hello().catch(() => {});
+    if (!opensSession({ code, args }) && !this.link.sessionOpen && !this.link.sessionLent && !this.link.helloPending) void this.hello().catch(() => {});
     return this.track(new Promise<T>((resolve, reject) => this.link.submit(new PendingRequest(this, code, name, args, timeoutMs, decode, resolve as (v: unknown) => void, reject))));
   }
 
@@ -395,6 +395,34 @@ export class PoolClient extends EventEmitter<ClientEvents> {
    */
   async idle(): Promise<void> {
     while (this.unsettled.size > 0) await Promise.allSettled([...this.unsettled]);
+  }
+
+  /**
+   * Lends the client's session to code that writes its own frames (sendMessage/writeRaw) at the
+   * seqs it chooses, such as a test of the link layer (PROTOCOL.md §3.3): waits until nothing is
+   * in flight, then resolves with the seq the device expects next, or undefined when no session is
+   * open (the borrower opens one with its own hello). While lent, the client's requests (hello
+   * included) wait; raw writes go out. `giveBack(next)` hands the session back: the device expects
+   * `next` (every seq before it answered); `giveBack(undefined)` when the borrower cannot say (a
+   * request of its own went unanswered, the device rebooted): the next request opens a new session
+   * with hello.
+   */
+  async lendSession(): Promise<{ next: number; giveBack: (next: number | undefined) => void } | undefined> {
+    // Requests issued while idle() waited are waited for too; a caller that keeps issuing them
+    // gets no session to borrow (undefined) rather than a wait without end.
+    for (let i = 0; i < 100; i++) {
+      await this.idle();
+      if (!this.link.sessionOpen) return undefined;
+      const next = this.link.lend();
+      if (next !== undefined) return { next, giveBack: (n) => this.link.giveBack(n) };
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return undefined;
+  }
+
+  /** Requests and raw writes issued and not yet settled (idle() waits until there are none). */
+  get inFlight(): number {
+    return this.unsettled.size;
   }
 
   /** Turns a reply into the request's result or typed error. @internal for PendingRequest */
