@@ -62,6 +62,7 @@ describe('my board', () => {
     const t = target();
     expect(t.descriptor.name).to.equal('slow-twin');
     expect(t.emulator?.spec.baud).to.equal(2000000);
+    await t.client.idle(); // the fixture's reset_pool answered before the twin stops answering
     t.twin!.hang();
     const err = await t.client.stats().then(() => undefined, (e: unknown) => e as Error & { timeoutMs?: number });
     t.twin!.resume();

@@ -209,7 +209,7 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog
     try {
       await harness.confirmPrepared?.();
     } catch (e) {
-      const what = 'before the test, preparing the target';
+      const what = 'before the test, preparing the target; its reset_pool went out ahead of the body: a test that hangs, reboots or resets the target first awaits client.idle';
       harness.afterError(e);
       if (e instanceof Error && e.name === 'TestNotRun') skip(ctx, e.message, e.message.startsWith('link:'));
       const link = linkReason(e);
