@@ -4,10 +4,10 @@
  * (§3.1: a uint32; anything wider is malformed and dropped).
  */
 import { expect } from 'chai';
-import { Op, encodeCbor, type Stats } from '../host/src/index.js';
+import { ErrorCode, Op, StatsKey, encodeCbor, type Stats } from '../host/src/index.js';
 import { target } from './support/target.js';
 import { cleanly, rejectsWith } from './support/expect.js';
-import { RawSession } from './support/raw.js';
+import { RawSession, inRawSession } from './support/raw.js';
 
 describe('dispatch: counting in stats (PROTOCOL.md §6)', () => {
   it('reset_pool clears ops and op_errors, then counts itself: the next stats reports ops 1, op_errors 0', async () => {
@@ -36,11 +36,16 @@ describe('dispatch: counting in stats (PROTOCOL.md §6)', () => {
     expect(s.contexts[0]!.acquired, 'context 0 acquired again after the reset').to.equal(true);
   });
 
-  it('an empty batch answers an empty result list and counts nothing', async () => {
-    const { client } = target();
-    const [before, empty, after] = await Promise.all([client.stats(), client.batch([]), client.stats()]);
-    expect(empty).to.deep.equal([]);
-    expect([after.ops - before.ops, after.opErrors - before.opErrors], 'stats counted, the empty batch not').to.deep.equal([1, 0]);
+  it('an empty batch answers an empty result list and counts nothing', async function () {
+    // A real empty batch frame, [seq, 9, []] (client.batch([]) sends nothing at all).
+    await inRawSession(this.test!.fullTitle(), async (s) => {
+      // Executed in this order (the answers are only recorded, so they go out together).
+      const [before, b, after] = await s.requestAll([{ op: Op.stats }, { op: Op.batch, args: [[]] }, { op: Op.stats }], 'stats, an empty batch, stats');
+      expect(b!.message, 'the answer to [seq, batch, []]').to.deep.equal([b!.message[0], 0, []]);
+      const count = (a: typeof before, key: number) => (a!.message[2] as Map<number, number>).get(key)!;
+      // §6: ops counts the operations completed before this one; the raw session's retransmissions are answered from the cache, not counted.
+      expect([count(after, StatsKey.ops) - count(before, StatsKey.ops), count(after, StatsKey.op_errors) - count(before, StatsKey.op_errors)], 'stats counted, the empty batch not').to.deep.equal([1, 0]);
+    }, { borrow: true });
   });
 
   it('each entry of a batch counts, its errors in op_errors', async () => {
@@ -99,5 +104,73 @@ describe('dispatch: the bounds of a request seq (PROTOCOL.md §3.1)', () => {
       return after.rxMalformed - before.rxMalformed;
     });
     expect(malformed, 'rx_malformed').to.equal(1);
+  });
+});
+
+/** The first op code past the last one the protocol defines (PROTOCOL.md §4: unknown_op from there on). */
+const FIRST_UNKNOWN_OP = Math.max(...Object.values(Op)) + 1;
+
+describe('dispatch: the op code and a batch entry (PROTOCOL.md §3.1 step 3, §4.2)', () => {
+  it('answers a request of its seq alone, or whose op is not an unsigned integer, bad_arg', async function () {
+    await inRawSession(this.test!.fullTitle(), async (s) => {
+      for (const op of [undefined, -1, 'acquire', new Uint8Array([1])]) {
+        const seq = s.next;
+        const a = await s.requestMessage(encodeCbor(op === undefined ? [seq] : [seq, op, 0]), `[seq, ${String(op)}]`);
+        expect(a.message, `[seq${op === undefined ? '' : `, ${typeof op}`}]`).to.deep.equal([seq, ErrorCode.bad_arg]);
+      }
+    });
+  });
+
+  it('answers the first code past the last op unknown_op', async () => {
+    const { client } = target();
+    await rejectsWith(client.call(FIRST_UNKNOWN_OP, []), 'unknown_op');
+    await rejectsWith(client.call(FIRST_UNKNOWN_OP, [0]), 'unknown_op');
+  });
+
+  it('answers each bad batch entry with its own error and runs the rest; every entry counts', async () => {
+    const { client } = target();
+    const entries: unknown[] = [
+      5, // not an array
+      [], // empty
+      ['acquire'], // not led by an unsigned integer
+      [-1],
+      [FIRST_UNKNOWN_OP],
+      [200, 0],
+      [Op.hello],
+      [Op.stats],
+      [Op.batch, []],
+      [Op.echo, new Uint8Array([1])],
+      [Op.acquire], // a pool op with a wrong argument count
+      [Op.acquire, 0],
+    ];
+    const E = ErrorCode;
+    const want = [[E.bad_arg], [E.bad_arg], [E.bad_arg], [E.bad_arg], [E.unknown_op], [E.unknown_op], [E.not_in_batch], [E.not_in_batch], [E.not_in_batch], [E.not_in_batch], [E.bad_arg], [0]];
+    const before = await client.stats();
+    const results = await client.call(Op.batch, [entries]);
+    expect(results).to.deep.equal(want);
+    const after = await client.stats();
+    expect([after.ops - before.ops, after.opErrors - before.opErrors], '[ops, op_errors]: the stats before and the batch entries').to.deep.equal([1 + entries.length, entries.length - 1]);
+    expect(after.contexts[0]!.acquired, 'the last entry ran').to.equal(true);
+  });
+
+  it('refuses an id or index of 2^32 (past uint32) or a negative one out_of_range at its own check, and a size of 2^32 bad_size', async () => {
+    // §4: an id may be any integer; one outside the pool is out_of_range, never taken modulo 2^32.
+    const { client } = target();
+    for (const id of [2 ** 32, 2 ** 32 + 1, -1, -(2 ** 32)]) {
+      await rejectsWith(client.call(Op.acquire, [id]), 'out_of_range');
+    }
+    await client.acquire(0);
+    await rejectsWith(client.call(Op.store_global, [0, 2 ** 32, 1]), 'out_of_range');
+    await rejectsWith(client.call(Op.load_global, [0, 2 ** 32]), 'out_of_range');
+    await rejectsWith(client.call(Op.create_array, [0, 2 ** 32, 1]), 'out_of_range');
+    await rejectsWith(client.call(Op.create_array, [0, 0, 2 ** 32]), 'bad_size');
+    await rejectsWith(client.call(Op.create_array, [0, 0, 2 ** 32 + 1]), 'bad_size');
+    await client.createArray(0, 0, 1);
+    // §4: an index at or past VM_ARRAY_ELEMENTS is out_of_range (checked before past_size).
+    await rejectsWith(client.call(Op.load_array, [0, 0, 2 ** 32]), 'out_of_range');
+    await rejectsWith(client.call(Op.store_array, [0, 0, -1, 1]), 'out_of_range');
+    // None of them touched context 0's slot 0 or array 0.
+    expect(await client.loadGlobal(0, 0)).to.equal(0);
+    expect(await client.loadArray(0, 0, 0)).to.equal(0);
   });
 });

@@ -5,12 +5,28 @@
  * overlong line's discarding).
  */
 import { expect } from 'chai';
-import { Framing, Op, encodeCbor, encodeFrame } from '../host/src/index.js';
+import { Framing, Op, StatsKey, encodeCbor, encodeFrame } from '../host/src/index.js';
 import { target } from './support/target.js';
 import { NO_COUNTS, badCrcLine, countsOf } from './support/counters.js';
-import { RawSession } from './support/raw.js';
+import { linkWindow } from './support/expect.js';
+import { RawSession, inRawSession, type RawAnswer } from './support/raw.js';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
+
+/**
+ * Starts watching the link both ways; the returned function says whether every byte since crossed
+ * intact (no emulator fault either way, no sign of damage on a real link). A request written raw
+ * is not retransmitted, so its answers are counted only over an intact link.
+ */
+function intactSince(): () => boolean {
+  const window = linkWindow();
+  const d2h = () => {
+    const c = target().emulator?.counters.d2h;
+    return c ? c.flips + c.drops + c.dups : 0;
+  };
+  const d0 = d2h();
+  return () => window().clean && d2h() === d0;
+}
 
 describe('line handling: CR LF, short frames, lines in pieces (PROTOCOL.md §2.1)', () => {
   it('takes a frame line ending in CR LF as the same frame (its CRC is judged, not its base64)', async () => {
@@ -56,6 +72,52 @@ describe('line handling: CR LF, short frames, lines in pieces (PROTOCOL.md §2.1
     expect(await countsOf([half, rest])).to.deep.equal({ ...NO_COUNTS, rxOverlong: 1 });
     // The line after it is read from its start.
     expect(await client.echo(new Uint8Array([4]))).to.deep.equal(new Uint8Array([4]));
+  });
+
+  it('answers a frame once when the same write goes on with the start of the next line', async function () {
+    // One write: a whole request line, then the first bytes of the next; the rest comes later.
+    // The device must hold the piece and answer each request once (no answer for the piece alone).
+    await inRawSession(this.test!.fullTitle(), async (s) => {
+      const { client } = target();
+      const intact = intactSince();
+      const first = s.next;
+      const a = RawSession.frame(first, Op.echo, [new Uint8Array([1])]);
+      const b = RawSession.frame(first + 1, Op.echo, [new Uint8Array([2])]);
+      await client.writeRaw(Buffer.concat([a, b.subarray(0, 7)]));
+      await client.writeRaw(b.subarray(7));
+      // The second request again, whole: answered from the cache once its original came through
+      // (on a lossy link, executed now), so the test waits on an answer the link may retransmit.
+      const second = await s.send((first + 1) >>> 0, Op.echo, [new Uint8Array([2])]);
+      s.next = (first + 2) >>> 0;
+      // Answered after every line before it: the answers to those are all in by then.
+      await s.request(Op.echo, [new Uint8Array([5])]);
+      if (!intact()) return;
+      expect(second.message).to.deep.equal([(first + 1) >>> 0, 0, new Uint8Array([2])]);
+      // The first answer came before the second (in order); a duplicate of it would have too.
+      expect(s.answersTo(first).length, 'answers to the first request').to.be.within(1, 1 + s.retransmits);
+      expect(s.answersTo(first)[0]!.message).to.deep.equal([first, 0, new Uint8Array([1])]);
+      expect(s.answersTo(first + 1).length, 'answers to the second request: its own, and the duplicate\'s from the cache').to.be.within(2, 2 + s.retransmits);
+    });
+  });
+
+  it('answers a frame once when the same write goes on with an overlong line, and counts that line once', async function () {
+    await inRawSession(this.test!.fullTitle(), async (s) => {
+      const { client } = target();
+      const overlongs = (a: RawAnswer) => (a.message[2] as Map<number, number>).get(StatsKey.rx_overlong)!;
+      const before = await s.request(Op.stats);
+      const intact = intactSince();
+      const first = s.next;
+      const a = RawSession.frame(first, Op.echo, [new Uint8Array([3])]);
+      const overlong = latin1('~' + 'A'.repeat(Framing.maxLineBytes + 20) + '\n');
+      await client.writeRaw(Buffer.concat([a, overlong]));
+      s.next = (first + 1) >>> 0;
+      const after = await s.request(Op.stats);
+      expect(after.message[0]).to.equal((first + 1) >>> 0);
+      if (!intact()) return;
+      expect(overlongs(after) - overlongs(before), 'rx_overlong').to.equal(1);
+      expect(s.answersTo(first).length, 'answers to the request before the overlong line').to.be.within(1, 1 + s.retransmits);
+      expect(s.answersTo(first)[0]!.message).to.deep.equal([first, 0, new Uint8Array([3])]);
+    });
   });
 
   it('takes the marker as the first byte only: a frame line after leading text is noise', async () => {

@@ -103,6 +103,28 @@ describe('robustness: damaged frames and noise are dropped and counted', () => {
   });
 });
 
+describe('robustness: a dropped line is never answered (PROTOCOL.md §2.1, §3.1)', () => {
+  it('sends no frame back for a bad CRC, bad base64, noise, an overlong line or a malformed message', async () => {
+    const { client } = target();
+    const overlong = Buffer.from('~' + 'A'.repeat(Framing.maxLineBytes + 8) + '\n');
+    const malformed = ['9f0100ff', '82010000', '8201', '07', '80', '82011c'].map((h) => encodeFrame(Buffer.from(h, 'hex')));
+    const bytes = Buffer.concat([withBadCrc(encodeCbor([1, Op.acquire, 0])), Buffer.from('~abc\nnoise\n'), overlong, ...malformed]);
+    const seen = await cleanly('frames answered around dropped lines', async () => {
+      // It counts every frame received: nothing of before (the runner's reset_pool) in flight.
+      await client.idle();
+      const window = linkWindow();
+      const frames0 = client.counters.framesIn;
+      const unsolicited0 = client.counters.unsolicited;
+      // Issued together: stats, the dropped lines, stats; only the two stats may be answered.
+      await Promise.all([client.stats(), client.writeRaw(bytes), client.stats()]);
+      return { frames: client.counters.framesIn - frames0, unsolicited: client.counters.unsolicited - unsolicited0, retransmits: window().retransmits };
+    });
+    // Each retransmission of a stats may bring one more (cached) answer; nothing else may come.
+    expect(seen.frames, 'frames received: the two stats answers').to.be.within(2, 2 + seen.retransmits);
+    expect(seen.unsolicited, 'answers to no request of the client').to.be.within(0, seen.retransmits);
+  });
+});
+
 describe('robustness: bad requests are answered with the specified error', () => {
   it('answers an unknown op with unknown_op', async () => {
     const { client } = target();

@@ -70,10 +70,26 @@ async function instrument(dir: string, files: string[]): Promise<Placed[]> {
   // `plugins: null`: the TypeScript parser's defaults; no ignorers.
   const result = await new Instrumenter(logger as never).instrument(input, { plugins: null, ignorers: [], excludedMutations: [], noHeader: false } as never);
   for (const f of result.files) writeFileSync(f.name, f.content);
-  return result.mutants.map((m) => {
+  return distinctKeys(result.mutants.map((m) => {
     const file = m.fileName.slice(dir.length + 1);
     const replacement = (m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 60);
     return { id: m.id, file, key: `${m.location.start.line + 1}:${m.location.start.column + 1}:${m.mutatorName}:${replacement}` };
+  }));
+}
+
+/**
+ * Mutants of one file whose keys collide (two replacements at one place that read the same once
+ * cut to 60 characters and their white space folded) get `#2`, `#3`, ... in the instrumenter's
+ * order, the first keeping the plain key: every mutant has its own id (a listed equivalent names
+ * one mutant, never two).
+ */
+export function distinctKeys<T extends { file: string; key: string }>(placed: T[]): T[] {
+  const seen = new Map<string, number>();
+  return placed.map((p) => {
+    const k = `${p.file}\t${p.key}`;
+    const n = (seen.get(k) ?? 0) + 1;
+    seen.set(k, n);
+    return n === 1 ? p : { ...p, key: `${p.key}#${n}` };
   });
 }
 

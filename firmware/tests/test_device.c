@@ -129,6 +129,17 @@ static void test_banner_and_id(void)
     fake_port_name = "";
     cvm_device_init();
     CHECK(strncmp(cvm_device_firmware_id(), "cvm-fw/0.1.0+.vms", 17) == 0);
+    /* Every edge of the kept classes, and the character just outside each: 0-9, A-Z, a-z and '-'
+     * are kept, '/' ':' '@' '[' '`' '{' (their neighbours) and ',' '.' (beside '-') are not. */
+    fake_port_reset();
+    fake_port_name = "/09:@AZ[`az{,-.";
+    cvm_device_init();
+    CHECK(strncmp(cvm_device_firmware_id(), "cvm-fw/0.1.0+-09--AZ--az----.vms", 32) == 0);
+    /* Exactly 24 characters: all kept. */
+    fake_port_reset();
+    fake_port_name = "abcdefghijklmnopqrstuvwx";
+    cvm_device_init();
+    CHECK(strncmp(cvm_device_firmware_id(), "cvm-fw/0.1.0+abcdefghijklmnopqrstuvwx.vms", 41) == 0);
 }
 
 static void test_exchanges(void)

@@ -118,6 +118,11 @@ export class RawSession {
     return this.opened;
   }
 
+  /** Every frame this session received so far that answers `seq` (a duplicate answer shows as two). */
+  answersTo(seq: number): RawAnswer[] {
+    return this.answers.filter((a) => a.message[0] === seq >>> 0);
+  }
+
   private push(answer: RawAnswer): void {
     if (answer.message[1] === ErrorCode.no_session && answer.message.length === 2) this.known = false;
     this.answers.push(answer);

@@ -39,6 +39,16 @@ export interface TargetContext {
    * reset by its descriptor, the twin); undefined when the run saw none (a board left running).
    */
   banner: string | undefined;
+  /**
+   * Reboots the device as its reset pin would, on any target that can be reset from the host (the
+   * twin, the sim, QEMU, a board with a reset step in its descriptor), and waits for the new boot
+   * banner, once every request in flight was answered; resolves with it (undefined when a lossy
+   * link damaged it), and `banner` is that one
+   * from then on. The client's next request must be `hello()` (other requests fail BoardReset
+   * until then); the runner says hello before the next test itself. Undefined for a target that
+   * cannot be reset (a board without a reset step, a tcp link): such a test skips.
+   */
+  reset: (() => Promise<string | undefined>) | undefined;
 }
 
 export interface SessionOptions {
@@ -58,7 +68,18 @@ function twinOf(t: OpenTarget): TwinDevice | undefined {
 
 /** A ready target as a test sees it. */
 export function contextOf(t: ReadyTarget): TargetContext {
-  return { client: t.client, transport: t.transport, hello: t.client.info ?? t.hello, name: t.name, twin: twinOf(t), emulator: t.emulator, descriptor: t.board, banner: t.banner };
+  const pull = t.reset;
+  const reset = pull
+    ? async () => {
+        // What is in flight first (the runner's reset_pool, issued ahead of the test): answered
+        // before the device reboots under it, so the test's preparation stands.
+        await t.client.idle();
+        const banner = await pull();
+        t.banner = banner;
+        return banner;
+      }
+    : undefined;
+  return { client: t.client, transport: t.transport, hello: t.client.info ?? t.hello, name: t.name, twin: twinOf(t), emulator: t.emulator, descriptor: t.board, banner: t.banner, reset };
 }
 
 /** Numbers only, from whatever the client reports about its link (retransmits, gaps, RTO, ...). */

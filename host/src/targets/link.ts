@@ -63,6 +63,12 @@ export interface OpenLink {
    * banner is not lost; undefined for targets that are already running.
    */
   start?: () => Promise<void>;
+  /**
+   * Reboots the device behind the link as its reset pin would (the twin's reboot('pin'), the sim's
+   * reset pulse, QEMU's system_reset): it prints a new banner. Undefined for a link that cannot
+   * reach the device's reset (a board's reset step is its descriptor's, strategy.ts resetBoard).
+   */
+  reset?: () => Promise<void>;
   /** Stops everything the link started (processes); does not close the transport. */
   close(): Promise<void>;
 }
@@ -113,15 +119,20 @@ export async function openLink(target: string | Target, options: LinkOptions = {
   try {
     let transport: Transport;
     let start: (() => Promise<void>) | undefined;
+    let reset: (() => Promise<void>) | undefined;
     const baudRate = t.baud !== undefined ? { baudRate: t.baud } : {};
     const lineFormat = { ...(t.dataBits ? { dataBits: t.dataBits } : {}), ...(t.parity ? { parity: t.parity } : {}), ...(t.stopBits ? { stopBits: t.stopBits } : {}) };
     switch (t.kind) {
-      case 'twin':
-        transport = new TwinTransport();
+      case 'twin': {
+        const twin = new TwinTransport();
+        transport = twin;
+        reset = async () => twin.device.reboot('pin');
         break;
+      }
       case 'twin-pty': {
         const served = await serveTwinOnPty();
         cleanup.push(() => served.close());
+        reset = async () => served.device.reboot('pin');
         transport = new SerialTransport({ path: served.path, name: `${t.name} (${served.path})`, peer: peerOf('socat (twin pty)', served.process) });
         break;
       }
@@ -131,6 +142,7 @@ export async function openLink(target: string | Target, options: LinkOptions = {
         cleanup.push(() => sim.close());
         transport = new SerialTransport({ path: sim.path, name: `${t.name} (${sim.path})`, peer: peerOf(sim.process.label, sim.process) });
         start = () => sim.boot();
+        reset = () => sim.reset();
         break;
       }
       case 'qemu': {
@@ -138,6 +150,7 @@ export async function openLink(target: string | Target, options: LinkOptions = {
         cleanup.push(() => q.close());
         transport = new SerialTransport({ path: q.path, name: `${t.name} (${q.path})`, peer: peerOf(q.process.label, q.process) });
         start = () => q.resume();
+        reset = () => q.reset();
         break;
       }
       case 'serial': {
@@ -175,7 +188,7 @@ export async function openLink(target: string | Target, options: LinkOptions = {
         throw new TargetSpecError(`${whereOf(t)}: unknown kind ${JSON.stringify((t as { kind: unknown }).kind)}`);
     }
     const emulator = linkSpec ? new LinkEmulator(transport, linkSpec) : undefined;
-    return { name: t.name, transport: emulator ?? transport, ...(emulator ? { emulator } : {}), ...(start ? { start } : {}), close: () => cleanup.run() };
+    return { name: t.name, transport: emulator ?? transport, ...(emulator ? { emulator } : {}), ...(start ? { start } : {}), ...(reset ? { reset } : {}), close: () => cleanup.run() };
   } catch (e) {
     await cleanup.run();
     throw e;

@@ -5,14 +5,15 @@
  * the pty, so it starts halted (-S) and is resumed over QMP only once the pty is open: the boot
  * banner is never lost.
  *
- * The QMP socket lives in a temp folder (`hil-qemu-<pid>-XXXXXX`) only until the guest is resumed:
- * nothing needs it after that, and QEMU keeps its listening socket open. Should this process be
+ * The QMP socket lives in a temp folder (`hil-qemu-<pid>-XXXXXX`) only until this process has
+ * connected to it: the one connection is held for the machine's life (resume, reset) and the
+ * folder is removed at once, QEMU keeping its listening socket open. Should this process be
  * killed before that, the folder goes with the interruption hooks, or (SIGKILL) with the next
  * run's tempDir() (process/interrupt.ts). An abstract socket would need no folder at all, but
  * Node 20 connects to one with the padded address length (QEMU's tight=off), an undocumented
  * detail a later Node could change.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFirmware, requireTool, type FirmwareConfig } from './toolchain.js';
@@ -25,56 +26,102 @@ export interface RunningQemu {
   process: ManagedProcess;
   /** Resumes the halted guest. */
   resume(): Promise<void>;
+  /** Resets the machine (QMP system_reset): the firmware boots again and prints a new banner. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Sends QMP commands in order over the unix socket and resolves when each has returned. */
-async function qmp(socketPath: string, commands: string[], timeoutMs = 5000): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const sock = connect(socketPath);
-    let buf = '';
-    let greeted = false;
-    let pending = [...commands];
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`QMP on ${socketPath}: no answer within ${timeoutMs} ms (waiting for ${pending[0] ?? 'greeting'})`));
-    }, timeoutMs);
-    const sendNext = () => {
-      const c = pending[0];
-      if (c === undefined) {
-        clearTimeout(timer);
-        sock.end();
-        resolve();
-        return;
-      }
-      sock.write(JSON.stringify({ execute: c }) + '\n');
-    };
-    sock.on('data', (d) => {
-      buf += d.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        const msg = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: { desc: string } };
-        if (msg.QMP && !greeted) {
-          greeted = true;
-          sendNext();
-        } else if (msg.error) {
-          clearTimeout(timer);
-          sock.destroy();
-          reject(new Error(`QMP ${pending[0]}: ${msg.error.desc}`));
-        } else if ('return' in msg) {
-          pending = pending.slice(1);
-          sendNext();
+/**
+ * One QMP connection, held for the machine's life: commands go out one at a time, each resolving
+ * when QEMU returns (or rejecting with its error). Events and the greeting are read and dropped.
+ */
+class Qmp {
+  private buf = '';
+  private waiting: { command: string; resolve: () => void; reject: (e: Error) => void } | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+
+  private constructor(private readonly sock: Socket, private readonly where: string) {
+    sock.on('data', (d) => this.onData(d.toString('utf8')));
+    sock.on('error', (e) => this.fail(new Error(`QMP on ${where}: ${e.message}`)));
+    sock.on('close', () => this.fail(new Error(`QMP on ${where}: the connection closed`)));
+  }
+
+  /**
+   * Connects (retrying while QEMU has not yet created the socket), reads the greeting and leaves
+   * capabilities negotiation, within timeoutMs.
+   */
+  static async connect(path: string, timeoutMs = 5000): Promise<Qmp> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const sock = await new Promise<Socket>((resolve, reject) => {
+          const s = connect(path);
+          s.once('connect', () => { s.off('error', reject); resolve(s); });
+          s.once('error', reject);
+        });
+        const q = new Qmp(sock, path);
+        try {
+          await q.command('qmp_capabilities', Math.max(1000, deadline - Date.now()));
+        } catch (e) {
+          q.close();
+          throw e;
         }
+        return q;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() >= deadline) throw new Error(`QMP on ${path}: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 20));
       }
-    });
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new Error(`QMP on ${socketPath}: ${e.message}`));
-    });
-  });
+    }
+  }
+
+  /** Sends one command after those before it; resolves when QEMU has returned from it. */
+  command(command: string, timeoutMs = 5000): Promise<void> {
+    const run = this.queue.then(() => new Promise<void>((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      const timer = setTimeout(() => {
+        this.waiting = undefined;
+        reject(new Error(`QMP on ${this.where}: no answer to ${command} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting = { command, resolve: () => { clearTimeout(timer); resolve(); }, reject: (e) => { clearTimeout(timer); reject(e); } };
+      this.sock.write(JSON.stringify({ execute: command }) + '\n');
+    }));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  close(): void {
+    this.failure ??= new Error(`QMP on ${this.where}: closed`);
+    this.sock.destroy();
+  }
+
+  private onData(text: string): void {
+    this.buf += text;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl).trim();
+      this.buf = this.buf.slice(nl + 1);
+      if (!line) continue;
+      const msg = JSON.parse(line) as { QMP?: unknown; return?: unknown; error?: { desc: string } };
+      const w = this.waiting;
+      if (!w) continue;
+      if (msg.error) {
+        this.waiting = undefined;
+        w.reject(new Error(`QMP ${w.command}: ${msg.error.desc}`));
+      } else if ('return' in msg) {
+        this.waiting = undefined;
+        w.resolve();
+      }
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(this.failure);
+  }
 }
 
 /**
@@ -93,17 +140,19 @@ export async function startQemu(config: FirmwareConfig = 'default', options: { e
     '-qmp', `unix:${sock},server=on,wait=off`,
     '-S', '-kernel', elf,
   ]);
+  let qmp: Qmp | undefined;
   const cleanup = async () => {
+    qmp?.close();
     await p.stop();
-    dir.remove();
-  };
-  const resume = async () => {
-    await qmp(sock, ['qmp_capabilities', 'cont']);
     dir.remove();
   };
   try {
     const m = await p.waitFor(/char device redirected to (\/dev\/pts\/\d+) \(label serial1\)/, 10_000, 'the USART2 pty path');
-    return { path: m[1]!, process: p, resume, close: cleanup };
+    // Connected once, for the machine's life; the folder goes at once (QEMU keeps its socket).
+    qmp = await Qmp.connect(sock);
+    dir.remove();
+    const q = qmp;
+    return { path: m[1]!, process: p, resume: () => q.command('cont'), reset: () => q.command('system_reset'), close: cleanup };
   } catch (e) {
     await cleanup();
     throw e;

@@ -41,6 +41,14 @@ export interface OpenTarget {
   transport: Transport;
   /** The link emulator the target runs through, when one was asked for: its counters, seed and cut(). */
   emulator?: LinkEmulator;
+  /**
+   * Reboots the device as its reset pin would (the twin's reboot('pin'), the sim's reset pulse,
+   * QEMU's system_reset, a board's descriptor reset step) and waits for its new banner; resolves
+   * with it (undefined when a lossy link damaged it: any line then proves the reboot). The
+   * client's next request must be hello (the banner marks the reset, PoolClient.resetPending).
+   * Undefined for a target that cannot be reset from here (a board without a reset step, tcp).
+   */
+  reset?: () => Promise<string | undefined>;
   /** Closes the client and everything the target started (ports, processes); never rejects. */
   close(): Promise<void>;
 }
@@ -372,11 +380,28 @@ export async function bringUp(target: string | Target, options: PrepareOptions =
       verified = expected;
       step(`verify   banner and hello match the build: ${expected.firmwareId}`);
     }
+    const pull = link.reset ?? (b.reset && b.reset.tool !== 'none' && (b.kind === 'serial' || b.kind === 'rfc2217') ? () => resetBoard(b, () => {}, link.transport) : undefined);
+    // As long as a start: a reset boots the firmware again from the beginning.
+    const resetMs = link.start ? Math.max(bannerMs, 10_000) : bannerMs;
+    const reset = pull
+      ? async (): Promise<string | undefined> => {
+          const w = bannerWatch(client, { anyLine: hasFaultsOn(link) });
+          try {
+            await pull();
+          } catch (e) {
+            w.stop();
+            throw boardErrorOf(e) ?? e;
+          }
+          const line = await w.wait(resetMs, () => `${b.name}: no boot banner ("${BANNER_PREFIX} ...") within ${resetMs} ms of resetting it`);
+          return line.startsWith(BANNER_PREFIX) ? line : undefined;
+        }
+      : undefined;
     return {
       name: b.name,
       client,
       transport: link.transport,
       ...(link.emulator ? { emulator: link.emulator } : {}),
+      ...(reset ? { reset } : {}),
       close: () => cleanup.run(),
       board: b,
       hello,
