@@ -123,8 +123,7 @@ describe('dispatch: the op code and a batch entry (PROTOCOL.md §3.1 step 3, §4
 
   it('answers the first code past the last op unknown_op', async () => {
     const { client } = target();
-    await rejectsWith(client.call(FIRST_UNKNOWN_OP, []), 'unknown_op');
-    await rejectsWith(client.call(FIRST_UNKNOWN_OP, [0]), 'unknown_op');
+    await Promise.all([rejectsWith(client.call(FIRST_UNKNOWN_OP, []), 'unknown_op'), rejectsWith(client.call(FIRST_UNKNOWN_OP, [0]), 'unknown_op')]);
   });
 
   it('answers each bad batch entry with its own error and runs the rest; every entry counts', async () => {
@@ -145,10 +144,9 @@ describe('dispatch: the op code and a batch entry (PROTOCOL.md §3.1 step 3, §4
     ];
     const E = ErrorCode;
     const want = [[E.bad_arg], [E.bad_arg], [E.bad_arg], [E.bad_arg], [E.unknown_op], [E.unknown_op], [E.not_in_batch], [E.not_in_batch], [E.not_in_batch], [E.not_in_batch], [E.bad_arg], [0]];
-    const before = await client.stats();
-    const results = await client.call(Op.batch, [entries]);
+    // Issued together: the device answers them in this order.
+    const [before, results, after] = await Promise.all([client.stats(), client.call(Op.batch, [entries]), client.stats()]);
     expect(results).to.deep.equal(want);
-    const after = await client.stats();
     expect([after.ops - before.ops, after.opErrors - before.opErrors], '[ops, op_errors]: the stats before and the batch entries').to.deep.equal([1 + entries.length, entries.length - 1]);
     expect(after.contexts[0]!.acquired, 'the last entry ran').to.equal(true);
   });
@@ -156,21 +154,24 @@ describe('dispatch: the op code and a batch entry (PROTOCOL.md §3.1 step 3, §4
   it('refuses an id or index of 2^32 (past uint32) or a negative one out_of_range at its own check, and a size of 2^32 bad_size', async () => {
     // §4: an id may be any integer; one outside the pool is out_of_range, never taken modulo 2^32.
     const { client } = target();
-    for (const id of [2 ** 32, 2 ** 32 + 1, -1, -(2 ** 32)]) {
-      await rejectsWith(client.call(Op.acquire, [id]), 'out_of_range');
-    }
-    await client.acquire(0);
-    await rejectsWith(client.call(Op.store_global, [0, 2 ** 32, 1]), 'out_of_range');
-    await rejectsWith(client.call(Op.load_global, [0, 2 ** 32]), 'out_of_range');
-    await rejectsWith(client.call(Op.create_array, [0, 2 ** 32, 1]), 'out_of_range');
-    await rejectsWith(client.call(Op.create_array, [0, 0, 2 ** 32]), 'bad_size');
-    await rejectsWith(client.call(Op.create_array, [0, 0, 2 ** 32 + 1]), 'bad_size');
-    await client.createArray(0, 0, 1);
-    // §4: an index at or past VM_ARRAY_ELEMENTS is out_of_range (checked before past_size).
-    await rejectsWith(client.call(Op.load_array, [0, 0, 2 ** 32]), 'out_of_range');
-    await rejectsWith(client.call(Op.store_array, [0, 0, -1, 1]), 'out_of_range');
-    // None of them touched context 0's slot 0 or array 0.
-    expect(await client.loadGlobal(0, 0)).to.equal(0);
-    expect(await client.loadArray(0, 0, 0)).to.equal(0);
+    // Issued together, executed in this order; no answer is needed before the next request.
+    const [, , , , , , , , , , , , , global, element] = await Promise.all([
+      ...[2 ** 32, 2 ** 32 + 1, -1, -(2 ** 32)].map((id) => rejectsWith(client.call(Op.acquire, [id]), 'out_of_range')),
+      client.acquire(0),
+      rejectsWith(client.call(Op.store_global, [0, 2 ** 32, 1]), 'out_of_range'),
+      rejectsWith(client.call(Op.load_global, [0, 2 ** 32]), 'out_of_range'),
+      rejectsWith(client.call(Op.create_array, [0, 2 ** 32, 1]), 'out_of_range'),
+      rejectsWith(client.call(Op.create_array, [0, 0, 2 ** 32]), 'bad_size'),
+      rejectsWith(client.call(Op.create_array, [0, 0, 2 ** 32 + 1]), 'bad_size'),
+      client.createArray(0, 0, 1),
+      // §4: an index at or past VM_ARRAY_ELEMENTS is out_of_range (checked before past_size).
+      rejectsWith(client.call(Op.load_array, [0, 0, 2 ** 32]), 'out_of_range'),
+      rejectsWith(client.call(Op.store_array, [0, 0, -1, 1]), 'out_of_range'),
+      // None of them touched context 0's slot 0 or array 0.
+      client.loadGlobal(0, 0),
+      client.loadArray(0, 0, 0),
+    ]);
+    expect(global).to.equal(0);
+    expect(element).to.equal(0);
   });
 });

@@ -91,7 +91,10 @@ describe('line handling: CR LF, short frames, lines in pieces (PROTOCOL.md §2.1
       s.next = (first + 2) >>> 0;
       // Answered after every line before it: the answers to those are all in by then.
       await s.request(Op.echo, [new Uint8Array([5])]);
-      if (!intact()) return;
+      if (!intact()) {
+        console.log('      the link damaged a byte of this exchange: a line split or joined differently is no verdict on the device');
+        return this.skip();
+      }
       expect(second.message).to.deep.equal([(first + 1) >>> 0, 0, new Uint8Array([2])]);
       // The first answer came before the second (in order); a duplicate of it would have too.
       expect(s.answersTo(first).length, 'answers to the first request').to.be.within(1, 1 + s.retransmits);
@@ -113,7 +116,10 @@ describe('line handling: CR LF, short frames, lines in pieces (PROTOCOL.md §2.1
       s.next = (first + 1) >>> 0;
       const after = await s.request(Op.stats);
       expect(after.message[0]).to.equal((first + 1) >>> 0);
-      if (!intact()) return;
+      if (!intact()) {
+        console.log('      the link damaged a byte of this exchange: a line split or joined differently is no verdict on the device');
+        return this.skip();
+      }
       expect(overlongs(after) - overlongs(before), 'rx_overlong').to.equal(1);
       expect(s.answersTo(first).length, 'answers to the request before the overlong line').to.be.within(1, 1 + s.retransmits);
       expect(s.answersTo(first)[0]!.message).to.deep.equal([first, 0, new Uint8Array([3])]);

@@ -71,15 +71,19 @@ describe('reset: the device boots again (PROTOCOL.md §3.3, §5)', function () {
     const { client } = target();
     // State worth clearing: contexts, globals, an array, ops that erred, receive defects.
     const { maxVms } = client.info!;
-    await client.acquire(0);
-    if (maxVms > 1) await client.acquire(maxVms - 1);
-    await client.storeGlobal(0, 0, 7);
-    await client.createArray(0, 0, 1);
-    await client.release(0).catch(() => undefined);
-    await client.loadGlobal(0, 0).catch(() => undefined);
-    await client.writeRaw(Buffer.concat([badCrcLine(Buffer.from([0x82, 0x00, 0x00])), Buffer.from('noise\n')]));
-    // Answered after those lines: the device has counted them before it is reset.
-    expect((await client.stats()).rxNoise, 'the noise line counted before the reset').to.be.at.least(1);
+    // Issued together, executed in this order; the stats is answered after every line before it.
+    const [, , , , , , , before] = await Promise.all([
+      client.acquire(0),
+      maxVms > 1 ? client.acquire(maxVms - 1) : Promise.resolve(),
+      client.storeGlobal(0, 0, 7),
+      client.createArray(0, 0, 1),
+      client.release(0).catch(() => undefined),
+      client.loadGlobal(0, 0).catch(() => undefined),
+      client.writeRaw(Buffer.concat([badCrcLine(Buffer.from([0x82, 0x00, 0x00])), Buffer.from('noise\n')])),
+      client.stats(),
+    ]);
+    // The device has counted them before it is reset.
+    expect(before.rxNoise, 'the noise line counted before the reset').to.be.at.least(1);
     const seen = await cleanly('stats after a reset', async () => {
       await resetTarget();
       return client.stats();
