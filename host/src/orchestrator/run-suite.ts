@@ -189,16 +189,25 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog
     } catch (e) {
       if (ctx.runnable().isPending()) throw e; // the hook skipped the test itself
       if (interruption.reason) skip(ctx, interruption.reason, false);
-      harness.afterError(e);
-      if (e instanceof Error && e.name === 'TestNotRun') skip(ctx, e.message, e.message.startsWith('link:'));
-      const link = linkReason(e);
-      if (link) skip(ctx, `${link} (${what})`, true);
-      const err = e instanceof Error ? e : new Error(String(e));
-      const failed = new Error(`${what} failed: ${err.message}`, { cause: err });
-      failed.name = err.name;
+      const failed = preparationFailed(ctx, e, what);
       if (test) setupFailed.set(test, failed);
       else throw failed;
     }
+  };
+  /**
+   * A preparation step (`what`) threw `e`: the next test begins with hello; a TestNotRun or a link
+   * error makes this test not run (skip() throws); anything else is returned as the error the test
+   * fails with, named as `e`.
+   */
+  const preparationFailed = (ctx: Mocha.Context, e: unknown, what: string): Error => {
+    harness.afterError(e);
+    if (e instanceof Error && e.name === 'TestNotRun') skip(ctx, e.message, e.message.startsWith('link:'));
+    const link = linkReason(e);
+    if (link) skip(ctx, `${link} (${what})`, true);
+    const err = e instanceof Error ? e : new Error(String(e));
+    const failed = new Error(`${what} failed: ${err.message}`, { cause: err });
+    failed.name = err.name;
+    return failed;
   };
   /**
    * After a test's body: the reset_pool that prepared it (issued ahead of the body) decides first.
@@ -209,15 +218,7 @@ export function guardTests(suite: Mocha.Suite, harness: TestHarness, log: RunLog
     try {
       await harness.confirmPrepared?.();
     } catch (e) {
-      const what = 'before the test, preparing the target; its reset_pool went out ahead of the body: a test that hangs, reboots or resets the target first awaits client.idle';
-      harness.afterError(e);
-      if (e instanceof Error && e.name === 'TestNotRun') skip(ctx, e.message, e.message.startsWith('link:'));
-      const link = linkReason(e);
-      if (link) skip(ctx, `${link} (${what})`, true);
-      const err = e instanceof Error ? e : new Error(String(e));
-      const failed = new Error(`${what} failed: ${err.message}`, { cause: err });
-      failed.name = err.name;
-      throw failed;
+      throw preparationFailed(ctx, e, 'before the test, preparing the target; its reset_pool went out ahead of the body: a test that hangs, reboots or resets the target first awaits client.idle');
     }
   };
   for (const s of suitesOf(suite)) {
