@@ -29,7 +29,21 @@ export const GOAL = { hil: 95, withUnit: 98 };
 /** CI sample sizes: C mutants and twin mutants. */
 const CI_SAMPLE = { c: 10, ts: 16 };
 
-const { values } = parseArgs({ options: { ci: { type: 'boolean' }, seed: { type: 'string' }, only: { type: 'string' }, file: { type: 'string' }, 'no-unit': { type: 'boolean' } } });
+const USAGE = 'usage: npx tsx scripts/mutate.ts [--ci [--seed S]] [--only c|ts] [--file PATH[,PATH]] [--no-unit] [--help]';
+
+function parseOptions() {
+  try {
+    return parseArgs({ options: { ci: { type: 'boolean' }, seed: { type: 'string' }, only: { type: 'string' }, file: { type: 'string' }, 'no-unit': { type: 'boolean' }, help: { type: 'boolean' } } });
+  } catch (e) {
+    console.error(`mutate: ${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const { values } = parseOptions();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (values.only && values.only !== 'c' && values.only !== 'ts') {
   console.error(`mutate: --only "${values.only}": expected c or ts`);
   process.exit(2);
