@@ -2,6 +2,9 @@ import { expect } from 'chai';
 import { Framing, LinkBounds, POOL_LIMIT_KEYS, POOL_LIMIT_MAXIMA, PROTOCOL_VERSION, RESET_CAUSES } from '../host/src/index.js';
 import { target } from './support/target.js';
 
+/** Targets whose unique id is derived as documented, by the tag it begins with. */
+const DERIVED_ID_TAGS: Readonly<Record<string, string>> = { twin: 'TWIN', 'twin-pty': 'TWIN', sim: 'sim-' };
+
 describe('hello', () => {
   it('reports the protocol version, limits within their maxima, and link figures', async () => {
     const { client } = target();
@@ -13,6 +16,15 @@ describe('hello', () => {
     expect(h.maxBatch).to.equal(Framing.maxBatchOps);
     expect(RESET_CAUSES).to.include(h.resetCause);
     expect(h.uniqueId.length).to.be.oneOf([0, 12]);
+    const tag = DERIVED_ID_TAGS[target().descriptor.kind];
+    if (tag !== undefined) {
+      // The twin and the sim derive their id (TwinDeviceOptions.uniqueId, firmware/README.md):
+      // a 4-byte tag, a number n big-endian, then NOT n big-endian.
+      const id = Buffer.from(h.uniqueId);
+      expect(id.length, 'a derived unique id is always readable').to.equal(12);
+      expect(id.subarray(0, 4).toString('latin1'), 'the unique id names its kind').to.equal(tag);
+      expect(id.readUInt32BE(8), `unique id ${id.toString('hex')}: bytes 8..11 are NOT bytes 4..7`).to.equal(~id.readUInt32BE(4) >>> 0);
+    }
     // The replay cache (PROTOCOL.md §3.3): within its bounds, and able to hold any one response.
     expect(h.replayDepth).to.be.within(LinkBounds.replayDepth.min, LinkBounds.replayDepth.max);
     expect(h.replayBytes).to.be.within(LinkBounds.replayBytes.min, LinkBounds.replayBytes.max);

@@ -553,6 +553,18 @@ describe('twin device', () => {
       s = await stats(t);
       assert.deepEqual([s.get(5), s.get(6), s.get(11), s.get(12)], [8, 2, 1, 1]);
     });
+    it('stats() gives what a stats request would answer now, as a Stats object', async () => {
+      const t = twin();
+      await send(t, ...[[Op.acquire, 0], [Op.acquire, 0]].map((b) => next(t, b).line), 'noise\n');
+      const local = t.dev.stats();
+      const s = await stats(t);
+      assert.deepEqual(
+        [local.ops, local.opErrors, local.contextsAcquired, local.rxNoise, local.rxFrames + 1],
+        [s.get(5), s.get(6), s.get(1), s.get(12), s.get(7)],
+        'the stats request itself is one more frame received',
+      );
+      assert.deepEqual([local.ops, local.opErrors, local.contextsAcquired], [3, 1, 1]);
+    });
     it('a batch counts as its entries; a batch rejected whole as one erroring op', async () => {
       const t = twin();
       await call(t, [Op.batch, [[Op.acquire, 0], [Op.acquire, 0], [Op.hello]]]);
@@ -807,8 +819,12 @@ describe('twin device', () => {
       assert.equal(new TwinDevice({ bootNonce: 0xffffffff }).bootNonce, 0xffffffff);
       assert.equal(new TwinDevice({ bootNonce: 0 }).bootNonce, 0);
       assert.throws(() => new TwinDevice().reboot('cosmic_ray' as 'pin'), { name: 'RangeError', message: 'twin: unknown reset cause cosmic_ray' });
-      assert.throws(() => new TwinDevice({ uniqueId: new Uint8Array(11) }), RangeError);
-      assert.throws(() => new TwinDevice({ resetCause: 'cosmic_ray' as 'pin' }), RangeError);
+      assert.throws(() => new TwinDevice({ uniqueId: new Uint8Array(11) }), { name: 'RangeError', message: 'twin: uniqueId must be 12 bytes or empty, got 11' });
+      assert.throws(() => new TwinDevice({ resetCause: 'cosmic_ray' as 'pin' }), { name: 'RangeError', message: 'twin: unknown reset cause cosmic_ray' });
+      assert.throws(() => new TwinDevice({ firmwareId: 'x'.repeat(FIRMWARE_ID_MAX + 1) }), {
+        name: 'RangeError',
+        message: `twin: firmwareId holds ${FIRMWARE_ID_MAX + 1} characters, more than ${FIRMWARE_ID_MAX}`,
+      });
     });
     it('derives the default unique id from the first nonce', () => {
       assert.deepEqual(uniqueIdFromNonce(0), u8('5457494e00000000ffffffff'));
@@ -876,6 +892,11 @@ describe('twin device', () => {
       assert.equal(t.out[3]!.length, Framing.maxLineBytes);
       assert.ok(t.out[3]!.toString().endsWith('...\n'));
       assert.equal(classifyLine(t.out[3]!.subarray(0, -1)).kind, 'log');
+    });
+    it('log() sends its text as latin1, one byte a character', () => {
+      const t = twin();
+      t.dev.log('caf\u00e9 \u00b5s');
+      assert.deepEqual(t.out, [Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0xb5, 0x73, 0x0a])]);
     });
     it('log() keeps a text of exactly max_line_bytes − 1 whole, and changes a "~" only at the start', () => {
       const t = twin();
