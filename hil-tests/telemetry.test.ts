@@ -57,6 +57,25 @@ describe('telemetry: stats and high-water marks', () => {
     expect(s.contexts[0]).to.deep.include({ hwGlobals: 0, hwArrays: 0, hwElements: 0 });
   });
 
+  it('keeps each high-water mark at its maximum while a later owner uses less', async () => {
+    const { client, hello } = target();
+    const n = Math.min(hello.maxVms, 3);
+    const vms = Array.from({ length: n }, (_, vm) => vm);
+    const arrays = Math.min(hello.maxArrays, 2);
+    const size = Math.min(hello.arrayElements, 3);
+    // The first owner of vm 0 uses more than the second: every mark must stay at the first's.
+    const [, , , , , s] = await Promise.all([
+      Promise.all(vms.map((vm) => client.acquire(vm))),
+      Promise.all(Array.from({ length: arrays }, (_, a) => client.createArray(0, a, size))),
+      Promise.all(vms.map((vm) => client.release(vm))),
+      client.acquire(0),
+      client.createArray(0, 0, 1),
+      client.stats(),
+    ]);
+    expect([s.contextsAcquired, s.contextsHw], 'contexts acquired now, and at most').to.deep.equal([1, n]);
+    expect(s.contexts[0], 'vm 0 after a smaller second owner').to.deep.include({ arraysActive: 1, elements: 1, hwArrays: arrays, hwElements: arrays * size });
+  });
+
   it('counts operations and operation errors', async () => {
     const { client } = target();
     const [before, , , , after] = await Promise.all([
