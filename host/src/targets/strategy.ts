@@ -282,12 +282,26 @@ async function pulseLine(b: Target, line: 'dtr' | 'rts', pulseMs: number, onStep
 }
 
 /**
- * Collects the banners a client receives from now on; wait() resolves with the first, bounded.
- * With `anyLine`, any line or damaged line counts (a lossy link may damage the banner itself).
+ * How long bytes that arrived without their line end may wait for it, on a link that damages
+ * device → host bytes, before they count as a damaged banner: its '\n' may have been the byte lost,
+ * and a freshly booted device prints nothing more until the host speaks. Long against a banner's
+ * own time on the wire (about 8 ms at 115200 baud, plus an adapter's latency timer).
  */
-function bannerWatch(client: PoolClient, options: { anyLine?: boolean } = {}): { wait(timeoutMs: number, onTimeout: () => string): Promise<string>; stop(): void; first(): string | undefined } {
+const CUT_LINE_GRACE_MS = 500;
+
+/**
+ * Collects the banners a client receives from now on; wait() resolves with the first, bounded.
+ * With `anyLine` (a link that damages bytes), any line or damaged line counts, since the banner
+ * itself may be damaged; and so do bytes that never reach a line end within CUT_LINE_GRACE_MS
+ * (pass the client's `transport` to see them): wait() then resolves with '' (not a banner).
+ */
+function bannerWatch(
+  client: PoolClient,
+  options: { anyLine?: boolean; transport?: Transport } = {},
+): { wait(timeoutMs: number, onTimeout: () => string): Promise<string>; stop(): void; first(): string | undefined } {
   const seen: string[] = [];
   let notify: (() => void) | undefined;
+  let cut: ReturnType<typeof setTimeout> | undefined;
   const onLog = (text: string) => {
     if (!text.startsWith(BANNER_PREFIX) && !options.anyLine) return;
     seen.push(text);
@@ -296,11 +310,20 @@ function bannerWatch(client: PoolClient, options: { anyLine?: boolean } = {}): {
   const onDefect = (_d: unknown, line: Buffer) => {
     if (options.anyLine) onLog(line.toString('latin1'));
   };
+  // Whichever of the client's listener and this one runs first, a line the chunk completes
+  // reaches onLog, which ends the wait and with it the grace.
+  const onData = () => {
+    if (cut === undefined && !seen.length) cut = setTimeout(() => onLog(''), CUT_LINE_GRACE_MS);
+  };
+  const watchBytes = options.anyLine ? options.transport : undefined;
   client.on('log', onLog);
   client.on('defect', onDefect);
+  watchBytes?.on('data', onData);
   const stop = () => {
     client.off('log', onLog);
     client.off('defect', onDefect);
+    watchBytes?.off('data', onData);
+    if (cut !== undefined) clearTimeout(cut);
   };
   return {
     stop,
@@ -315,7 +338,7 @@ function bannerWatch(client: PoolClient, options: { anyLine?: boolean } = {}): {
           clearTimeout(timer);
           notify = undefined;
           stop();
-          resolve(seen[0]!);
+          resolve(seen.find((l) => l.startsWith(BANNER_PREFIX)) ?? seen[0]!);
         };
         const timer = setTimeout(() => {
           notify = undefined;
@@ -351,7 +374,7 @@ export async function bringUp(target: string | Target, options: PrepareOptions =
     const client = new PoolClient(link.transport, { ...(b.requestTimeoutMs !== undefined ? { timeoutMs: b.requestTimeoutMs } : {}), ...(lineBaud !== undefined ? { lineBaud } : {}), ...options.client });
     cleanup.push(() => client.close());
     // Through a lossy emulated link a halted target's banner may arrive damaged: any line proves it is up.
-    const watch = bannerWatch(client, { anyLine: !!link.start && hasFaultsOn(link) });
+    const watch = bannerWatch(client, { anyLine: !!link.start && hasFaultsOn(link), transport: link.transport });
     await client.open();
     let banner: string | undefined;
     const bannerMs = b.bannerTimeoutMs ?? DEFAULT_BANNER_TIMEOUT_MS;
@@ -385,7 +408,7 @@ export async function bringUp(target: string | Target, options: PrepareOptions =
     const resetMs = link.start ? Math.max(bannerMs, 10_000) : bannerMs;
     const reset = pull
       ? async (): Promise<string | undefined> => {
-          const w = bannerWatch(client, { anyLine: hasFaultsOn(link) });
+          const w = bannerWatch(client, { anyLine: hasFaultsOn(link), transport: link.transport });
           try {
             await pull();
           } catch (e) {
