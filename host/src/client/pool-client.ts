@@ -136,8 +136,11 @@ export class PoolClient extends EventEmitter<ClientEvents> {
   readonly target: string;
   /** The last hello result; undefined until hello() succeeds. */
   info: Hello | undefined;
-  /** Traffic since construction. Lines in = frames + logs + defects + empty lines; frames out include retransmissions. */
-  readonly counters = { linesIn: 0, framesIn: 0, logsIn: 0, defectsIn: 0, unsolicited: 0, framesOut: 0, bytesOut: 0 };
+  /**
+   * Traffic since construction. Lines in = frames + logs + defects + empty lines; frames out include
+   * retransmissions; bytesOut: every byte written to the transport, bytesIn: every byte it delivered.
+   */
+  readonly counters = { linesIn: 0, framesIn: 0, logsIn: 0, defectsIn: 0, unsolicited: 0, framesOut: 0, bytesOut: 0, bytesIn: 0 };
 
   private readonly transport: Transport;
   private readonly timeoutMs: number | undefined;
@@ -165,6 +168,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     this.link = new Link(this.writeLines, this.linkErrors, options, options.clock, (seq) => encodeFrame(encodeCbor([seq])));
     this.reader = new LineReader((line) => this.onLine(line));
     transport.on('data', (chunk) => {
+      this.counters.bytesIn += chunk.length;
       this.link.heard();
       this.reader.push(chunk);
     });

@@ -5,4 +5,4 @@
  */
 export { currentSession, openExtraTarget, rootHooks, target } from './fixture.js';
 export { HilSession, OPEN_TIMEOUT_MS, contextOf, type SessionOptions, type TargetContext } from './session.js';
-export { LINK_ERRORS, RunLog, TestNotRun, linkReason, type LinkQuality, type LoggedLine } from './run-log.js';
+export { LINK_ERRORS, RunLog, TestNotRun, linkReason, type LinkQuality, type LoggedLine, type WireBytes } from './run-log.js';

@@ -33,6 +33,12 @@ export interface LinkQuality {
 }
 
 /** A board reset the client noticed: when, and how it knew (new banner, boot nonce, no_session). */
+/** Bytes each way between the host and the target: host → device written, device → host received. */
+export interface WireBytes {
+  h2d: number;
+  d2h: number;
+}
+
 export interface ResetEvent {
   /** ISO time. */
   t: string;
@@ -117,20 +123,35 @@ export class RunLog {
   /** When the current (or last) test began, ISO time. */
   testStartedAt: string | undefined;
 
+  /**
+   * Bytes the host has written to the target and received from it so far in this run, over every
+   * instance of it (set by the session that owns the target; undefined: not counted).
+   */
+  wireBytes: (() => WireBytes) | undefined;
+  private wireAtBegin: WireBytes | undefined;
+
   beginTest(): void {
     this.testStartedAt = new Date().toISOString();
     this.inTest = true;
     this.current = [];
     this.notRun = undefined;
+    this.wireAtBegin = this.wireBytes?.();
   }
 
-  /** Ends the current test and hands over the lines that arrived during it and why it did not run, if it did not. */
-  endTest(): { lines: LoggedLine[]; notRun: string | undefined } {
+  /**
+   * Ends the current test and hands over the lines that arrived during it, why it did not run, if
+   * it did not, and the bytes each way since it began (its preparation included).
+   */
+  endTest(): { lines: LoggedLine[]; notRun: string | undefined; wire: WireBytes | undefined } {
     this.inTest = false;
     const lines = this.current;
     const notRun = this.notRun;
+    const now = this.wireBytes?.();
+    const begin = this.wireAtBegin;
+    const wire = now && begin ? { h2d: now.h2d - begin.h2d, d2h: now.d2h - begin.d2h } : undefined;
     this.current = [];
     this.notRun = undefined;
-    return { lines, notRun };
+    this.wireAtBegin = undefined;
+    return { lines, notRun, wire };
   }
 }

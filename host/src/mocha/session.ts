@@ -15,7 +15,7 @@ import type { TwinDevice } from '../twin/device.js';
 import { liveChildPids } from '../process/managed.js';
 import { bringUp, openTarget, type OpenTarget, type ReadyTarget } from '../targets/strategy.js';
 import { toTarget, type Target } from '../targets/descriptor.js';
-import { RunLog, TestNotRun, linkReason, type LinkQuality } from './run-log.js';
+import { RunLog, TestNotRun, linkReason, type LinkQuality, type WireBytes } from './run-log.js';
 
 /** Time to open a target (build, boot, banner, hello), on top of the test's own timeout, in ms. */
 export const OPEN_TIMEOUT_MS = 60_000;
@@ -171,12 +171,18 @@ export class HilSession {
   private pendingReset: Promise<Error | undefined> | undefined;
   /** The link counters of the instances of the target this run opened and closed again. */
   private closedCounters: InstanceCounters = { client: undefined, emulator: undefined, instances: 0 };
+  /** The bytes each way of the instances of the target this run opened and closed again. */
+  private closedWire: WireBytes = { h2d: 0, d2h: 0 };
 
   /** @param target a spec ("twin", "serial:/dev/ttyUSB0") or a descriptor (a board, a config's default) */
   constructor(target: string | Target, options: SessionOptions = {}) {
     this.descriptor = toTarget(target);
     this.options = options;
     this.log = options.log ?? new RunLog();
+    this.log.wireBytes = () => {
+      const c = this.current?.client.counters;
+      return { h2d: this.closedWire.h2d + (c?.bytesOut ?? 0), d2h: this.closedWire.d2h + (c?.bytesIn ?? 0) };
+    };
   }
 
   /** The open target as a test sees it; throws when none is open (outside a test of a run). */
@@ -320,7 +326,10 @@ export class HilSession {
   private async closeCurrent(): Promise<void> {
     const t = this.current;
     this.current = undefined;
-    if (t) this.closedCounters = addInstance(this.closedCounters, instanceCounters(t));
+    if (t) {
+      this.closedCounters = addInstance(this.closedCounters, instanceCounters(t));
+      this.closedWire = { h2d: this.closedWire.h2d + t.client.counters.bytesOut, d2h: this.closedWire.d2h + t.client.counters.bytesIn };
+    }
     await t?.close();
   }
 

@@ -83,7 +83,7 @@ export interface RunFigures {
   durationMs: number;
   /** False for a record the run wrote while it went on and never replaced (it was killed). */
   finished: boolean;
-  tests: Array<{ title?: string; outcome?: string; reason?: string; error?: { message?: string } }>;
+  tests: Array<{ title?: string; outcome?: string; reason?: string; error?: { message?: string }; wireBytes?: { h2d: number; d2h: number } }>;
   /** The client's link counters. */
   client: Record<string, number> | undefined;
   /** The link emulator's counters; undefined when the run did not go through one. */

@@ -170,3 +170,19 @@ export function wireLimitSeconds(bytesH2d: number, bytesD2h: number, baud: numbe
   if (!(baud > 0)) throw new RangeError(`baud must be > 0 (got ${baud})`);
   return (Math.max(bytesH2d, bytesD2h) * 10) / baud;
 }
+
+/**
+ * The wire limit of tests that run one after another: each test's bytes can use both directions
+ * only while that test runs, so it is the sum of each test's own wireLimitSeconds (run.json's
+ * per-test `wireBytes`). Never below the whole run's wire limit; above it by what the tests could
+ * not overlap (a test that mostly writes, then one that mostly reads). Undefined when a test that
+ * ran has no byte counts (a record from before they were kept).
+ */
+export function testByTestWireLimitSeconds(tests: ReadonlyArray<{ outcome?: string; wireBytes?: { h2d: number; d2h: number } }>, baud: number): number | undefined {
+  let s = 0;
+  for (const t of tests) {
+    if (t.wireBytes) s += wireLimitSeconds(t.wireBytes.h2d, t.wireBytes.d2h, baud);
+    else if (t.outcome === 'passed' || t.outcome === 'failed') return undefined;
+  }
+  return s;
+}

@@ -19,7 +19,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { RunLog, linkReason, type LinkQuality, type LoggedLine, type ResetEvent } from '../mocha/run-log.js';
+import { RunLog, linkReason, type LinkQuality, type LoggedLine, type ResetEvent, type WireBytes } from '../mocha/run-log.js';
 import type { PoolLimits } from '../protocol/limits.js';
 import { writeRunPage } from './report-html.js';
 
@@ -42,6 +42,11 @@ export interface TestRecord {
   /** The test body's own time (Mocha's duration; its beforeEach hooks not included). */
   durationMs: number;
   error?: FailureRecord;
+  /**
+   * Bytes the host wrote to the target and received from it from the test's start to its end
+   * (its preparation included, retransmissions included); undefined for a test that never started.
+   */
+  wireBytes?: WireBytes;
   /** Why a `not_run` test did not run: `link: …` (the link failed, not the firmware), `setup: …`, or the hook that stopped the run. */
   reason?: string;
   deviceLog: LoggedLine[];
@@ -234,15 +239,16 @@ export class HilReporter extends Mocha.reporters.Base {
         hookFailure = `${test.fullTitle()} failed: ${err.message.split('\n')[0]}`;
         // A hook that fails once the run is interrupted (its target closed under it) is no verdict.
         const reason = log.interrupted ?? linkReason(err);
-        this.record(test, reason ? 'not_run' : 'failed', reason ? undefined : err, log.endTest().lines, reason);
+        const { lines, wire } = log.endTest();
+        this.record(test, reason ? 'not_run' : 'failed', reason ? undefined : err, lines, reason, wire);
       }
     });
     runner.on(EVENT_TEST_END, (test) => {
-      const { lines, notRun } = log.endTest();
-      if (test.isPending()) this.record(test, notRun ? 'not_run' : 'pending', undefined, lines, notRun);
+      const { lines, notRun, wire } = log.endTest();
+      if (test.isPending()) this.record(test, notRun ? 'not_run' : 'pending', undefined, lines, notRun, wire);
       else {
         const err = failures.get(test);
-        this.record(test, err ? 'failed' : 'passed', err, lines);
+        this.record(test, err ? 'failed' : 'passed', err, lines, undefined, wire);
       }
     });
     runner.once(EVENT_RUN_BEGIN, () => this.write(runner, o, log, started, false));
@@ -315,7 +321,7 @@ export class HilReporter extends Mocha.reporters.Base {
     }
   }
 
-  private record(test: Mocha.Runnable, outcome: Outcome, err: Error | undefined, deviceLog: LoggedLine[], reason?: string): void {
+  private record(test: Mocha.Runnable, outcome: Outcome, err: Error | undefined, deviceLog: LoggedLine[], reason?: string, wire?: WireBytes): void {
     this.recorded.add(test);
     this.tests.push({
       suite: test.parent?.fullTitle() ?? '',
@@ -326,6 +332,7 @@ export class HilReporter extends Mocha.reporters.Base {
       ...(this.startedAt.has(test) ? { startedAt: this.startedAt.get(test)!, endedAt: new Date().toISOString() } : {}),
       durationMs: test.duration ?? 0,
       ...(err ? { error: failureOf(err) } : {}),
+      ...(wire ? { wireBytes: wire } : {}),
       ...(reason ? { reason } : {}),
       deviceLog,
     });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../targets/toolchain.js';
 import { LinkSpecError } from '../transport/emulator.js';
-import { wireLimitSeconds } from './bench.js';
+import { testByTestWireLimitSeconds, wireLimitSeconds } from './bench.js';
 import { formatSuiteOnLink, suiteOnLink } from './suite-on-link.js';
 
 const wireLimitMs = (h2d: number, d2h: number, baud: number): number => wireLimitSeconds(h2d, d2h, baud) * 1000;
@@ -15,6 +15,16 @@ describe('suiteOnLink: the suite through a paced emulated link, against the wire
     expect(wireLimitMs(100, 92_160, 921_600)).to.equal(1000);
   });
 
+  it('sums the tests\' own wire limits for tests run one after another, never below the whole run\'s', () => {
+    // One test that only writes, one that only reads: together they could share the wire, one by one they cannot.
+    const tests = [{ outcome: 'passed', wireBytes: { h2d: 11_520, d2h: 0 } }, { outcome: 'failed', wireBytes: { h2d: 0, d2h: 11_520 } }, { outcome: 'pending' }];
+    expect(testByTestWireLimitSeconds(tests, 115_200)).to.equal(2);
+    expect(wireLimitSeconds(11_520, 11_520, 115_200)).to.equal(1);
+    expect(testByTestWireLimitSeconds([{ outcome: 'passed', wireBytes: { h2d: 5_760, d2h: 11_520 } }], 115_200)).to.equal(1);
+    // A test that ran without counts (an older record) leaves it unknown, not low.
+    expect(testByTestWireLimitSeconds([...tests, { outcome: 'passed' }], 115_200)).to.equal(undefined);
+  });
+
   it('runs hil test through the emulator and reads the bytes each way from its run.json', async () => {
     const r = await suiteOnLink('twin', 'baud=921600,latency=1', { files: [join(REPO_ROOT, 'hil-tests', 'hello.test.ts')] });
     expect(r.problem).to.equal(undefined);
@@ -25,7 +35,10 @@ describe('suiteOnLink: the suite through a paced emulated link, against the wire
     expect(r.wireLimitMs).to.equal(wireLimitMs(r.bytesH2d, r.bytesD2h, 921_600));
     expect(r.suiteMs).to.be.above(0);
     expect(r.ratio).to.be.closeTo(r.suiteMs / r.wireLimitMs, 1e-9);
-    expect(formatSuiteOnLink(r)).to.match(/^\| twin \| baud=921600,latency=1 \| [\d.]+ s \| [\d.]+ KB \/ [\d.]+ KB \| [\d.]+ s \| [\d.]+× \| \d+ \|$/);
+    // Each test's bytes (the bring-up's hello is in none): at most all of them, counted both ways.
+    expect(r.testWireLimitMs).to.be.above(0).and.at.most(wireLimitMs(r.bytesH2d + r.bytesD2h, 0, 921_600));
+    expect(r.testRatio).to.be.closeTo(r.suiteMs / r.testWireLimitMs, 1e-9);
+    expect(formatSuiteOnLink(r)).to.match(/^\| twin \| baud=921600,latency=1 \| [\d.]+ s \| [\d.]+ KB \/ [\d.]+ KB \| [\d.]+ s \| [\d.]+× \| [\d.]+ s \| [\d.]+× \| \d+ \|$/);
   });
 
   it('times a clean link without a wire limit', async () => {

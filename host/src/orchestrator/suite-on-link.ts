@@ -11,7 +11,7 @@
  * `hil`, other spec files, a clean-link timing, and a markdown row.
  */
 import { parseLinkSpec } from '../transport/emulator.js';
-import { wireLimitSeconds } from './bench.js';
+import { testByTestWireLimitSeconds, wireLimitSeconds } from './bench.js';
 import { noRecordProblem, runSuiteProcess, wireBytes } from './bench-link.js';
 import { SUITE_LINKS, suiteLinkSpec } from './bench-run.js';
 
@@ -39,6 +39,14 @@ export interface SuiteOnLink {
   wireLimitMs: number;
   /** suiteMs / wireLimitMs (0 when not paced). */
   ratio: number;
+  /**
+   * The wire limit of the tests one after another (bench.ts testByTestWireLimitSeconds: each
+   * test's busier direction, summed), from the client's byte counts per test; 0 when not paced or
+   * not counted.
+   */
+  testWireLimitMs: number;
+  /** suiteMs / testWireLimitMs (0 when not known). */
+  testRatio: number;
   /** Set when the run gave no (or partial) figures: why. */
   problem?: string;
 }
@@ -65,7 +73,7 @@ export interface SuiteOnLinkOptions {
  */
 export async function suiteOnLink(target: string, link: string, options: SuiteOnLinkOptions = {}): Promise<SuiteOnLink> {
   const baud = parseLinkSpec(link)?.baud;
-  const empty = { target, link, baud, passed: 0, failed: 0, pending: 0, notRun: 0, suiteMs: 0, bytesH2d: 0, bytesD2h: 0, retransmits: 0, wireLimitMs: 0, ratio: 0 };
+  const empty = { target, link, baud, passed: 0, failed: 0, pending: 0, notRun: 0, suiteMs: 0, bytesH2d: 0, bytesD2h: 0, retransmits: 0, wireLimitMs: 0, ratio: 0, testWireLimitMs: 0, testRatio: 0 };
   const timeoutMs = options.timeoutMs ?? 600_000;
   try {
     const r = await runSuiteProcess(target, link, timeoutMs, undefined, options);
@@ -75,6 +83,7 @@ export async function suiteOnLink(target: string, link: string, options: SuiteOn
     const { h2d: bytesH2d, d2h: bytesD2h } = wireBytes(f);
     const suiteMs = f.durationMs;
     const limit = baud === undefined ? 0 : wireLimitSeconds(bytesH2d, bytesD2h, baud) * 1000;
+    const testLimit = baud === undefined ? 0 : (testByTestWireLimitSeconds(f.tests, baud) ?? 0) * 1000;
     const problems = [
       ...(f.emulator || baud === undefined ? [] : ['the run has no link.emulator counters (the target was not opened through the emulator)']),
       ...(r.timedOut ? [`timed out after ${timeoutMs} ms`] : []),
@@ -93,6 +102,8 @@ export async function suiteOnLink(target: string, link: string, options: SuiteOn
       retransmits: f.client?.retransmits ?? 0,
       wireLimitMs: limit,
       ratio: limit > 0 ? suiteMs / limit : 0,
+      testWireLimitMs: testLimit,
+      testRatio: testLimit > 0 ? suiteMs / testLimit : 0,
       ...(problems.length ? { problem: problems.join('; ') } : {}),
     };
   } catch (e) {
@@ -103,15 +114,22 @@ export async function suiteOnLink(target: string, link: string, options: SuiteOn
 /** The adapter links of issue 13's table: 115200 with latency timers 1 and 16 ms (the FTDI default), 921600 with 1 ms. */
 export const ADAPTER_LINKS: readonly string[] = SUITE_LINKS.map(suiteLinkSpec);
 
-/** One markdown table row: `| target | link | suite s | KB h→d / d→h | wire limit s | ratio | retransmits |`. */
+/**
+ * One markdown table row: `| target | link | suite s | KB h→d / d→h | wire limit s | ratio |
+ * test-by-test wire limit s | ratio to it | retransmits |`.
+ */
 export function formatSuiteOnLink(r: SuiteOnLink): string {
   const kb = (n: number) => (n / 1000).toFixed(1);
   const paced = r.baud !== undefined;
   const bytes = paced ? `${kb(r.bytesH2d)} KB / ${kb(r.bytesD2h)} KB` : '—';
   const limit = paced ? `${(r.wireLimitMs / 1000).toFixed(2)} s` : '—';
   const ratio = paced ? `${r.ratio.toFixed(2)}×` : '—';
-  return `| ${r.target} | ${r.link} | ${(r.suiteMs / 1000).toFixed(2)} s | ${bytes} | ${limit} | ${ratio} | ${r.retransmits} |${r.problem ? ` ${r.problem} |` : ''}`;
+  const known = paced && r.testWireLimitMs > 0;
+  const testLimit = known ? `${(r.testWireLimitMs / 1000).toFixed(2)} s` : '—';
+  const testRatio = known ? `${r.testRatio.toFixed(2)}×` : '—';
+  return `| ${r.target} | ${r.link} | ${(r.suiteMs / 1000).toFixed(2)} s | ${bytes} | ${limit} | ${ratio} | ${testLimit} | ${testRatio} | ${r.retransmits} |${r.problem ? ` ${r.problem} |` : ''}`;
 }
 
 /** The header of formatSuiteOnLink's table. */
-export const SUITE_ON_LINK_HEADER = '| target | link | suite time | bytes host→device / device→host | wire limit | ratio | retransmits |\n|---|---|---|---|---|---|---|';
+export const SUITE_ON_LINK_HEADER =
+  '| target | link | suite time | bytes host→device / device→host | wire limit | ratio | test-by-test wire limit | ratio to it | retransmits |\n|---|---|---|---|---|---|---|---|---|';
