@@ -35,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readEquivalents, rowOf, printTable, SuiteRunner, type FileRow } from './mutate-lib.js';
+import { readEquivalents, readUnreachable, rowOf, printTable, unreachableReport, SuiteRunner, type FileRow } from './mutate-lib.js';
 import { prng } from '../host/src/util/prng.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -416,6 +416,7 @@ export interface CReport { rows: FileRow[]; results: MutantResult[]; seed?: numb
 export async function mutateC(o: COptions = {}): Promise<CReport> {
   const files = o.files ?? C_FILES;
   const equivalents = readEquivalents(join(REPO, 'mutation', 'equivalent.txt'));
+  const unreachable = readUnreachable(); // read first: a stale entry stops the run before it starts
   const sources = new Map(files.map((f) => [f, readFileSync(join(REPO, CORE_DIR, f), 'utf8')]));
   const all = files.flatMap((f) => generateMutants(f, sources.get(f)!));
   const equiv = all.filter((m) => equivalents.has(`${CORE_DIR}/${m.file}\t${m.id}`));
@@ -453,7 +454,8 @@ export async function mutateC(o: COptions = {}): Promise<CReport> {
   }
   results.sort((a, b) => chosen.findIndex((m) => m.id === a.id) - chosen.findIndex((m) => m.id === b.id));
   // The equivalent column counts those of the mutants drawn (all of them without a sample).
-  const rows = files.map((f) => rowOf(`${CORE_DIR}/${f}`, results.filter((r) => r.file === f), drawnEquiv.filter((m) => m.file === f).length));
+  const rows = files.map((f) => rowOf(`${CORE_DIR}/${f}`, results.filter((r) => r.file === f), drawnEquiv.filter((m) => m.file === f).length, unreachable));
+  for (const line of unreachableReport(files.map((f) => ({ file: `${CORE_DIR}/${f}`, results: results.filter((r) => r.file === f) })), unreachable)) console.log(line);
   return { rows, results, ...(o.sample !== undefined ? { seed: o.seed ?? 1 } : {}), equivalents: equiv.length };
 }
 

@@ -4,13 +4,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** A mutant's outcome, the same words for C and TypeScript. */
 export type MutantOutcome = 'killed' | 'timeout' | 'survived' | 'invalid' | 'equivalent';
 
 /** The fields of a mutant result a row is counted from. */
 export interface Counted {
+  /** The mutant's id: `<file>:<line>:<col>:...` (C) or `<line>:<col>:...` (TypeScript). */
+  id: string;
   /** After the HIL suite alone. */
   hil: MutantOutcome;
   /** After the unit tests too. */
@@ -29,6 +32,10 @@ export interface FileRow {
   survived: number;
   invalid: number;
   equivalent: number;
+  /** Of `run`, the HIL survivors in code no wire request reaches (mutation/unreachable.txt). */
+  unreachable: number;
+  /** Of the others (`run - unreachable`), those the HIL suite killed. */
+  killedHilReachable: number;
 }
 
 /**
@@ -49,9 +56,61 @@ export function readEquivalents(path: string): Set<string> {
   return set;
 }
 
-export function rowOf(file: string, results: Counted[], equivalent: number): FileRow {
+/** The repository root (scripts/..). */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const UNREACHABLE_PATH = join(ROOT, 'mutation', 'unreachable.txt');
+
+/** The source line a mutant id names: `cvm_pool.c:12:5:rel:<=` and `12:5:EqualityOperator:...` are line 12. */
+export function mutantLine(id: string): number {
+  return Number(/^(?:[^:]*\.(?:c|ts):)?(\d+):/.exec(id)?.[1] ?? NaN);
+}
+
+/** Whether a mutant lies in code no wire request reaches: (file as in a table row, mutant id). */
+export type Unreachable = (file: string, id: string) => boolean;
+
+/**
+ * The reviewed list of code the wire cannot reach (mutation/unreachable.txt): the twin's host-side
+ * API and option checks, the firmware's log sanitising, ... Mutants there still run and count in
+ * every column; the table adds the HIL suite's share of the others, so a hole in code a test could
+ * reach is never hidden among them. A killed mutant always counts as reached. Lines: `file | L<a>[-L<b>] | <text line a holds> | reason` (a
+ * range of lines; the text guards against an entry left behind when the file changed: a mismatch
+ * is an error) or `file | <mutant id> | reason` (one mutant). Blank lines and '#' comments ignored.
+ */
+export function readUnreachable(path = UNREACHABLE_PATH, root = ROOT): Unreachable {
+  const ranges: { file: string; from: number; to: number }[] = [];
+  const ids = new Set<string>();
+  if (existsSync(path)) {
+    readFileSync(path, 'utf8').split('\n').forEach((raw, i) => {
+      const line = raw.trim();
+      if (!line || line.startsWith('#')) return;
+      const where = `${path}:${i + 1}`;
+      const parts = line.split(' | ').map((p) => p.trim());
+      const m = /^L(\d+)(?:-L(\d+))?$/.exec(parts[1] ?? '');
+      if (m) {
+        if (parts.length < 4 || !parts[2] || !parts[3]) throw new Error(`${where}: expected "file | L<a>-L<b> | <text of line a> | reason", got "${line}"`);
+        const from = Number(m[1]);
+        const to = Number(m[2] ?? m[1]);
+        const text = readFileSync(join(root, parts[0]!), 'utf8').split('\n')[from - 1] ?? '';
+        if (to < from || !text.includes(parts[2])) throw new Error(`${where}: line ${from} of ${parts[0]} no longer holds "${parts[2]}" (it holds "${text.trim()}"): review the entry`);
+        ranges.push({ file: parts[0]!, from, to });
+      } else {
+        if (parts.length < 3 || !parts[2]) throw new Error(`${where}: expected "file | mutant id | reason", got "${line}"`);
+        ids.add(`${parts[0]}\t${parts[1]}`);
+      }
+    });
+  }
+  return (file, id) => {
+    if (ids.has(`${file}\t${id}`)) return true;
+    const n = mutantLine(id);
+    return ranges.some((r) => r.file === file && n >= r.from && n <= r.to);
+  };
+}
+
+export function rowOf(file: string, results: Counted[], equivalent: number, unreachable: Unreachable = () => false): FileRow {
   const valid = results.filter((r) => r.hil !== 'invalid');
   const detected = (o: MutantOutcome) => o === 'killed' || o === 'timeout';
+  // A mutant the HIL suite killed was reached, listed or not: only the survivors of listed code are set apart.
+  const reachable = valid.filter((r) => detected(r.hil) || !unreachable(file, r.id));
   return {
     file,
     run: valid.length,
@@ -61,7 +120,22 @@ export function rowOf(file: string, results: Counted[], equivalent: number): Fil
     survived: valid.filter((r) => r.withUnit === 'survived').length,
     invalid: results.length - valid.length,
     equivalent,
+    unreachable: valid.length - reachable.length,
+    killedHilReachable: reachable.filter((r) => detected(r.hil)).length,
   };
+}
+
+/**
+ * The HIL survivors outside mutation/unreachable.txt: the holes a HIL test could close, one line
+ * each. (A listed line may hold killed mutants too: a check whose failing branch only a host-side
+ * caller reaches still runs for every request; those count as reached and killed.)
+ */
+export function unreachableReport(rows: { file: string; results: Counted[] }[], unreachable: Unreachable): string[] {
+  const out: string[] = [];
+  for (const { file, results } of rows) {
+    for (const r of results) if (r.hil === 'survived' && !unreachable(file, r.id)) out.push(`survived the HIL suite in code a wire request reaches: ${file} ${r.id}`);
+  }
+  return out;
 }
 
 const pct = (n: number, d: number) => (d ? `${((100 * n) / d).toFixed(1)}%` : '-');
@@ -80,12 +154,13 @@ export function printTable(rows: FileRow[], unit = true): void {
   const total = rows.reduce<FileRow>((t, r) => ({
     file: 'total', run: t.run + r.run, killedHil: t.killedHil + r.killedHil, killedWithUnit: t.killedWithUnit + r.killedWithUnit,
     timeouts: t.timeouts + r.timeouts, survived: t.survived + r.survived, invalid: t.invalid + r.invalid, equivalent: t.equivalent + r.equivalent,
-  }), { file: 'total', run: 0, killedHil: 0, killedWithUnit: 0, timeouts: 0, survived: 0, invalid: 0, equivalent: 0 });
-  console.log('| file | mutants run | killed by the HIL suite | + unit tests | survived | equivalent | timeouts | not compiling |');
-  console.log('|---|---|---|---|---|---|---|---|');
+    unreachable: t.unreachable + r.unreachable, killedHilReachable: t.killedHilReachable + r.killedHilReachable,
+  }), { file: 'total', run: 0, killedHil: 0, killedWithUnit: 0, timeouts: 0, survived: 0, invalid: 0, equivalent: 0, unreachable: 0, killedHilReachable: 0 });
+  console.log('| file | mutants run | killed by the HIL suite | + unit tests | survived | equivalent | timeouts | not compiling | in code the wire cannot reach | HIL suite, the rest |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of [...rows, total]) {
     const withUnit = unit ? pct(r.killedWithUnit, r.run) : 'not run';
-    console.log(`| ${r.file} | ${r.run} | ${pct(r.killedHil, r.run)} | ${withUnit} | ${r.survived} | ${r.equivalent} | ${r.timeouts} | ${r.invalid} |`);
+    console.log(`| ${r.file} | ${r.run} | ${pct(r.killedHil, r.run)} | ${withUnit} | ${r.survived} | ${r.equivalent} | ${r.timeouts} | ${r.invalid} | ${r.unreachable} | ${pct(r.killedHilReachable, r.run - r.unreachable)} |`);
   }
 }
 

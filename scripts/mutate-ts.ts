@@ -28,7 +28,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Instrumenter, type File as InstrumentedFile } from '@stryker-mutator/instrumenter';
-import { printTable, readEquivalents, rowOf, SuiteRunner, type Counted, type FileRow, type MutantOutcome, type SuiteRun } from './mutate-lib.js';
+import { printTable, readEquivalents, readUnreachable, rowOf, unreachableReport, SuiteRunner, type Counted, type FileRow, type MutantOutcome, type SuiteRun } from './mutate-lib.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TWIN_DIR = 'host/src/twin';
@@ -136,6 +136,7 @@ export interface TsReport { rows: FileRow[]; results: TsMutantResult[]; equivale
 export async function mutateTs(o: TsOptions = {}, sampler?: <T>(items: T[], n: number, seed: number) => T[]): Promise<TsReport> {
   const files = (o.files ?? TS_FILES).map((f) => `${TWIN_DIR}/${f}`);
   const equivalents = readEquivalents(join(REPO, 'mutation', 'equivalent.txt'));
+  const unreachable = readUnreachable(); // read first: a stale entry stops the run before it starts
   const dir = makeCopy();
   const hilFiles = readdirSync(join(dir, 'hil-tests')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, 'hil-tests', f));
   const unitFiles = readdirSync(join(dir, TWIN_DIR)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, TWIN_DIR, f));
@@ -167,7 +168,8 @@ export async function mutateTs(o: TsOptions = {}, sampler?: <T>(items: T[], n: n
     });
     // The equivalent column counts those of the mutants drawn (all of them without a sample).
     const drawnEquiv = drawn.filter((m) => equivalents.has(`${m.file}\t${m.key}`));
-    const rows = files.map((f) => rowOf(f, results.filter((r) => r.file === f), drawnEquiv.filter((m) => m.file === f).length));
+    const rows = files.map((f) => rowOf(f, results.filter((r) => r.file === f), drawnEquiv.filter((m) => m.file === f).length, unreachable));
+    for (const line of unreachableReport(files.map((f) => ({ file: f, results: results.filter((r) => r.file === f) })), unreachable)) o.log?.(line);
     return { rows, results, equivalents: drawnEquiv.length };
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);

@@ -19,7 +19,7 @@ const steps = [
   { name: 'firmware: ARM build, small (footprint, no heap)', cmd: ['make', '-C', 'firmware', 'arm', 'CONFIG=small'] },
   { name: 'firmware: raw-echo ARM build (the bench\'s link ceiling)', cmd: ['make', '-C', 'firmware', 'arm-echo'] },
   { name: 'firmware: C unit tests, both configurations', cmd: ['make', '-C', 'firmware', 'test-all'] },
-  { name: 'unit tests and vectors (TS, and vectors against C)', cmd: ['npx', 'mocha', '--reporter', 'dot', 'host/src/**/*.test.ts', 'protocol/**/*.test.ts'] },
+  { name: 'unit tests and vectors (TS, and vectors against C)', cmd: ['npx', 'mocha', '--reporter', 'dot', 'host/src/**/*.test.ts', 'protocol/**/*.test.ts', 'scripts/mutate-lib.test.ts'] },
   hil('twin'),
   hil('twin-pty'),
   hil('sim'),
