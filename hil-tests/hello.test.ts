@@ -1,9 +1,6 @@
 import { expect } from 'chai';
 import { Framing, LinkBounds, POOL_LIMIT_KEYS, POOL_LIMIT_MAXIMA, PROTOCOL_VERSION, RESET_CAUSES } from '../host/src/index.js';
-import { target } from './support/target.js';
-
-/** Targets whose unique id is derived as documented, by the tag it begins with. */
-const DERIVED_ID_TAGS: Readonly<Record<string, string>> = { twin: 'TWIN', 'twin-pty': 'TWIN', sim: 'sim-' };
+import { DERIVED_ID_TAGS, target } from './support/target.js';
 
 describe('hello', () => {
   it('reports the protocol version, limits within their maxima, and link figures', async () => {

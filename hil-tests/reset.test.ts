@@ -10,13 +10,11 @@ import { PROTOCOL_VERSION, RESET_CAUSES, formatLimits, limitsOf, type Stats } fr
 import { parseBanner } from '../host/src/targets/index.js';
 import { cleanly, rejectsWith } from './support/expect.js';
 import { canReset, resetTarget } from './support/reset.js';
-import { target } from './support/target.js';
+import { DERIVED_ID_TAGS, target } from './support/target.js';
 import { badCrcLine } from './support/counters.js';
 
 /** Targets that model a reset pin and say so: hello then reports reset cause "pin". */
 const PIN_RESET_KINDS = new Set(['twin', 'twin-pty', 'sim']);
-/** Targets whose unique id is documented as derived and always readable (12 bytes). */
-const DERIVED_ID_KINDS = new Set(['twin', 'twin-pty', 'sim']);
 
 /** Whether device → host bytes reached the host as sent (a log line has no CRC to tell). */
 function d2hIntact(): boolean {
@@ -62,7 +60,7 @@ describe('reset: the device boots again (PROTOCOL.md §3.3, §5)', function () {
     expect(r.logs[0]).to.match(/^CVM-BOOT /);
     expect(r.logs.slice(1).filter((l) => l.startsWith('CVM-BOOT')), 'one banner a boot').to.deep.equal([]);
     if (PIN_RESET_KINDS.has(descriptor.kind)) expect(r.logs, 'PROTOCOL.md §5: the sim and the twin print no other line').to.have.length(1);
-    if (DERIVED_ID_KINDS.has(descriptor.kind)) expect(r.hello.uniqueId.length, 'the sim and the twin derive a unique id').to.equal(12);
+    if (DERIVED_ID_TAGS[descriptor.kind] !== undefined) expect(r.hello.uniqueId.length, 'the sim and the twin derive a unique id').to.equal(12);
     const uid = r.logs.map((l) => / uid=(yes|no)\b/.exec(l)?.[1]).find((v) => v !== undefined);
     if (uid !== undefined) expect(r.hello.uniqueId.length, `the port line says uid=${uid}`).to.equal(uid === 'yes' ? 12 : 0);
   });

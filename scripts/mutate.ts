@@ -116,7 +116,7 @@ const low = values.ci
 const goal = values.ci ? `goal ${GOAL.withUnit}% with unit tests for the sample, seed ${seed}` : unit ? `goal ${GOAL.hil}% / ${GOAL.withUnit}% per file` : `goal ${GOAL.hil}% per file`;
 const unitFigure = unit ? `with unit tests ${both.toFixed(1)}%` : 'unit tests not run';
 const reached = rows.reduce((n, r) => n + r.run - r.unreachable, 0);
-const hilReached = reached ? (100 * rows.reduce((n, r) => n + r.killedHilReachable, 0)) / reached : 100;
+const hilReached = reached ? (100 * rows.reduce((n, r) => n + r.killedHil, 0)) / reached : 100;
 const reachedFigure = `${hilReached.toFixed(1)}% of the ${reached} outside mutation/unreachable.txt`;
 console.log(`mutate: HIL suite ${hil.toFixed(1)}% (${reachedFigure}), ${unitFigure} of ${run} mutants (${goal}): ${low ? 'BELOW THE GOAL' : 'ok'}`);
 process.exitCode = low ? 1 : 0;

@@ -7,3 +7,9 @@
  * build configuration.
  */
 export { openExtraTarget, target, type TargetContext } from '../../host/src/mocha/index.js';
+
+/**
+ * Targets whose unique id is derived and always readable (12 bytes), by the tag it begins with:
+ * then a number n big-endian, then NOT n big-endian (TwinDeviceOptions.uniqueId, firmware/README.md).
+ */
+export const DERIVED_ID_TAGS: Readonly<Record<string, string>> = { twin: 'TWIN', 'twin-pty': 'TWIN', sim: 'sim-' };

@@ -119,15 +119,28 @@ export function addLinkCounters(sum: Record<string, number> | undefined, add: Re
 interface InstanceCounters {
   client: Record<string, number> | undefined;
   emulator: Record<string, number> | undefined;
+  /** The bytes each way the client wrote and received. */
+  wire: WireBytes;
   instances: number;
 }
 
+const NO_INSTANCES: InstanceCounters = { client: undefined, emulator: undefined, wire: { h2d: 0, d2h: 0 }, instances: 0 };
+
+/** The bytes each way a client wrote and received. */
+function wireOf(client: PoolClient): WireBytes {
+  return { h2d: client.counters.bytesOut, d2h: client.counters.bytesIn };
+}
+
+function addWire(a: WireBytes, b: WireBytes): WireBytes {
+  return { h2d: a.h2d + b.h2d, d2h: a.d2h + b.d2h };
+}
+
 function instanceCounters(t: OpenTarget): InstanceCounters {
-  return { client: clientLinkCounters(t.client), emulator: emulatorCounters(t), instances: 1 };
+  return { client: clientLinkCounters(t.client), emulator: emulatorCounters(t), wire: wireOf(t.client), instances: 1 };
 }
 
 function addInstance(sum: InstanceCounters, add: InstanceCounters): InstanceCounters {
-  return { client: addLinkCounters(sum.client, add.client), emulator: addLinkCounters(sum.emulator, add.emulator), instances: sum.instances + add.instances };
+  return { client: addLinkCounters(sum.client, add.client), emulator: addLinkCounters(sum.emulator, add.emulator), wire: addWire(sum.wire, add.wire), instances: sum.instances + add.instances };
 }
 
 /**
@@ -170,19 +183,14 @@ export class HilSession {
   /** The reset_pool prepare() issued for the running test: settles with its error, or undefined when answered. */
   private pendingReset: Promise<Error | undefined> | undefined;
   /** The link counters of the instances of the target this run opened and closed again. */
-  private closedCounters: InstanceCounters = { client: undefined, emulator: undefined, instances: 0 };
-  /** The bytes each way of the instances of the target this run opened and closed again. */
-  private closedWire: WireBytes = { h2d: 0, d2h: 0 };
+  private closedCounters: InstanceCounters = NO_INSTANCES;
 
   /** @param target a spec ("twin", "serial:/dev/ttyUSB0") or a descriptor (a board, a config's default) */
   constructor(target: string | Target, options: SessionOptions = {}) {
     this.descriptor = toTarget(target);
     this.options = options;
     this.log = options.log ?? new RunLog();
-    this.log.wireBytes = () => {
-      const c = this.current?.client.counters;
-      return { h2d: this.closedWire.h2d + (c?.bytesOut ?? 0), d2h: this.closedWire.d2h + (c?.bytesIn ?? 0) };
-    };
+    this.log.wireBytes = () => (this.current ? addWire(this.closedCounters.wire, wireOf(this.current.client)) : this.closedCounters.wire);
   }
 
   /** The open target as a test sees it; throws when none is open (outside a test of a run). */
@@ -326,10 +334,7 @@ export class HilSession {
   private async closeCurrent(): Promise<void> {
     const t = this.current;
     this.current = undefined;
-    if (t) {
-      this.closedCounters = addInstance(this.closedCounters, instanceCounters(t));
-      this.closedWire = { h2d: this.closedWire.h2d + t.client.counters.bytesOut, d2h: this.closedWire.d2h + t.client.counters.bytesIn };
-    }
+    if (t) this.closedCounters = addInstance(this.closedCounters, instanceCounters(t));
     await t?.close();
   }
 
@@ -347,7 +352,7 @@ export class HilSession {
     const t = this.current;
     this.current = undefined;
     await t?.close();
-    this.closedCounters = { client: undefined, emulator: undefined, instances: 0 };
+    this.closedCounters = NO_INSTANCES;
     this.closed = false;
     this.needsHandshake = false;
     this.setupError = undefined;
