@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { DEFAULT_POOL_LIMITS, PROTOCOL_VERSION, formatLimits, limitsOf, limitsTag } from '../host/src/index.js';
 import { compareWithBuild, expectedBuild, firmwareVersion, parseBanner } from '../host/src/targets/index.js';
 import { target } from './support/target.js';
+import { LOG_TEXT_NOT_JUDGED, emulatorFaults } from './support/expect.js';
 
 /**
  * The target runs the build it was brought up from (issue 14: the suite never checked the firmware
@@ -12,9 +13,7 @@ import { target } from './support/target.js';
 describe('identity: firmware id and banner of the build under test', () => {
   /** The banner when it can be judged: seen by the run, and not through a link that damaged device → host bytes (a log line has no CRC). */
   function judgedBanner(): string | undefined {
-    const { banner, emulator } = target();
-    if (emulator && emulator.counters.d2h.flips + emulator.counters.d2h.drops + emulator.counters.d2h.dups > 0) return undefined;
-    return banner;
+    return emulatorFaults('d2h') > 0 ? undefined : target().banner;
   }
 
   it('hello and the banner name the firmware version, port and limits of the build under test', async function () {
@@ -45,7 +44,10 @@ describe('identity: firmware id and banner of the build under test', () => {
 
   it('the banner is exactly one line of printable ASCII, its nonce 8 lowercase hex digits', function () {
     const line = judgedBanner();
-    if (line === undefined) return this.skip();
+    if (line === undefined) {
+      console.log(`      ${emulatorFaults('d2h') > 0 ? LOG_TEXT_NOT_JUDGED : 'no banner: this target was not started or reset by the run (a board left running)'}`);
+      return this.skip();
+    }
     expect(line).to.match(/^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/);
     expect(line).to.match(/ nonce=[0-9a-f]{8} /);
   });

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { Framing, Op, StatsKey, encodeCbor, encodeFrame } from '../host/src/index.js';
 import { target } from './support/target.js';
 import { NO_COUNTS, badCrcLine, countsOf } from './support/counters.js';
-import { linkWindow } from './support/expect.js';
+import { emulatorFaults, linkWindow } from './support/expect.js';
 import { RawSession, inRawSession, type RawAnswer } from './support/raw.js';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
@@ -20,12 +20,8 @@ const latin1 = (s: string) => Buffer.from(s, 'latin1');
  */
 function intactSince(): () => boolean {
   const window = linkWindow();
-  const d2h = () => {
-    const c = target().emulator?.counters.d2h;
-    return c ? c.flips + c.drops + c.dups : 0;
-  };
-  const d0 = d2h();
-  return () => window().clean && d2h() === d0;
+  const d0 = emulatorFaults('d2h');
+  return () => window().clean && emulatorFaults('d2h') === d0;
 }
 
 describe('line handling: CR LF, short frames, lines in pieces (PROTOCOL.md §2.1)', () => {
