@@ -26,15 +26,18 @@ function tsValues(out: string[], doc: string, name: string, section: Record<stri
   out.push('} as const;', '');
 }
 
+/** The link layer's build-time sizes (each with min and max): the replay cache's and the hold's. */
+const LINK_SIZES = ['replay_depth', 'replay_bytes', 'hold_depth', 'hold_message_bytes'] as const;
+
 function tsFile(): string {
   const out: string[] = [`// ${HEADER}`, ''];
   out.push(`/** Protocol version spoken by this library (hello key proto_version). */`);
   out.push(`export const PROTOCOL_VERSION = ${src.protocol_version};`, '');
   tsValues(out, 'Framing constants (PROTOCOL.md §2). C: CVM_* in cvm_protocol.h.', 'Framing', src.framing);
   tsValues(out, "Link layer (PROTOCOL.md §3.3): the replay cache's default size, and the host's retransmission policy.", 'Link', src.link);
-  out.push('/** Range each replay-cache size may take (C: CVM_LIMIT_MIN_REPLAY_* .. CVM_LIMIT_REPLAY_*, checked in cvm_config.h). */');
+  out.push('/** Range each replay-cache and hold size may take (C: CVM_LIMIT_MIN_* .. CVM_LIMIT_*, checked in cvm_config.h). */');
   out.push('export const LinkBounds = {');
-  for (const k of ['replay_depth', 'replay_bytes']) {
+  for (const k of LINK_SIZES) {
     const v = src.link[k] as { min: number; max: number };
     out.push(`  ${camel(k)}: { min: ${v.min}, max: ${v.max} },`);
   }
@@ -121,8 +124,8 @@ function cFile(): string {
     out.push(`/** ${v.doc} */`, `#define CVM_DEFAULT_${upper(k)} ${v.value}u`, `#define CVM_LIMIT_${upper(k)} ${v.max}u`);
   }
   out.push('');
-  out.push('/* Link layer (PROTOCOL.md section 3.3): defaults of the replay cache; cvm_config.h lets -D override them. */');
-  for (const k of ['replay_depth', 'replay_bytes']) {
+  out.push('/* Link layer (PROTOCOL.md section 3.3): defaults of the replay cache and the hold; cvm_config.h lets -D override them. */');
+  for (const k of LINK_SIZES) {
     const v = src.link[k] as { value: number; min: number; max: number; doc: string };
     out.push(`/** ${v.doc} */`, `#define CVM_DEFAULT_${upper(k)} ${v.value}u`, `#define CVM_LIMIT_MIN_${upper(k)} ${v.min}u`, `#define CVM_LIMIT_${upper(k)} ${v.max}u`);
   }

@@ -3,7 +3,7 @@
 #define CVM_PROTOCOL_H
 
 /** Protocol version spoken by this firmware. */
-#define CVM_PROTOCOL_VERSION 2u
+#define CVM_PROTOCOL_VERSION 3u
 
 /** First byte of every frame line: '~' (0x7E), outside the base64 alphabet. */
 #define CVM_FRAME_MARKER 126u
@@ -25,7 +25,7 @@
 #define CVM_DEFAULT_BAUD 115200u
 
 /* Default build-time limits; firmware/core/include/cvm_config.h lets -D override them. */
-/** VM memory contexts in the pool (MAX_CONCURRENT_VMS). At most 15 so that a worst-case stats response (v2: with the link counters 15..18) fits in one frame. */
+/** VM memory contexts in the pool (MAX_CONCURRENT_VMS). At most 15 so that a worst-case stats response (v3: with the link counters 15..19) fits in one frame. */
 #define CVM_DEFAULT_MAX_CONCURRENT_VMS 4u
 #define CVM_LIMIT_MAX_CONCURRENT_VMS 15u
 /** int32 globals per context (VM_MAX_GLOBALS). */
@@ -38,7 +38,7 @@
 #define CVM_DEFAULT_VM_ARRAY_ELEMENTS 64u
 #define CVM_LIMIT_VM_ARRAY_ELEMENTS 65535u
 
-/* Link layer (PROTOCOL.md section 3.3): defaults of the replay cache; cvm_config.h lets -D override them. */
+/* Link layer (PROTOCOL.md section 3.3): defaults of the replay cache and the hold; cvm_config.h lets -D override them. */
 /** Responses the device keeps in its replay cache (CVM_REPLAY_DEPTH): a host keeps at most this many requests unanswered. */
 #define CVM_DEFAULT_REPLAY_DEPTH 32u
 #define CVM_LIMIT_MIN_REPLAY_DEPTH 1u
@@ -47,6 +47,14 @@
 #define CVM_DEFAULT_REPLAY_BYTES 2048u
 #define CVM_LIMIT_MIN_REPLAY_BYTES 382u
 #define CVM_LIMIT_REPLAY_BYTES 65535u
+/** Requests past a gap the device holds until the gap fills (CVM_HOLD_DEPTH): a request whose seq is 1..hold_depth ahead of next is kept and answered held, then executed in order once every request before it has been (selective repeat). A host gains nothing from more unanswered requests than hold_depth + 1 on a lossy link. */
+#define CVM_DEFAULT_HOLD_DEPTH 16u
+#define CVM_LIMIT_MIN_HOLD_DEPTH 1u
+#define CVM_LIMIT_HOLD_DEPTH 255u
+/** Longest request message (CBOR, without CRC) the device holds past a gap (CVM_HOLD_MESSAGE_BYTES); a longer one is refused out_of_sequence as in version 2. 32 holds every pool operation with in-range arguments; echo and batch requests are usually longer. */
+#define CVM_DEFAULT_HOLD_MESSAGE_BYTES 32u
+#define CVM_LIMIT_MIN_HOLD_MESSAGE_BYTES 7u
+#define CVM_LIMIT_HOLD_MESSAGE_BYTES 382u
 
 /** Operation codes (PROTOCOL.md section 4). */
 typedef enum {
@@ -101,6 +109,7 @@ typedef enum {
     CVM_ERR_NOT_IN_BATCH = 11, /**< hello, stats, batch or echo inside a batch: only pool operations may be batched. */
     CVM_ERR_OUT_OF_SEQUENCE = 12, /**< Not executed: the request's seq is neither the next one the device expects nor in its replay cache (a gap after a lost request, or too old). The response is [seq, 12, expected_seq]: go back to expected_seq. */
     CVM_ERR_NO_SESSION = 13, /**< Not executed: no session is open (no hello since boot). Send hello first. */
+    CVM_ERR_HELD = 14, /**< Not an error: the request is 1..hold_depth ahead of next and the device holds it (§3.3 rule 5). It is executed, in order, once every request before it has been, and its response follows then. Answered [seq, 14, next]: the host resends the requests from next it has no answer for, not this one. */
 } cvm_err;
 
 /** Keys of the hello map. */
@@ -119,8 +128,10 @@ typedef enum {
     CVM_HELLO_UNIQUE_ID = 12,
     CVM_HELLO_REPLAY_DEPTH = 13,
     CVM_HELLO_REPLAY_BYTES = 14,
+    CVM_HELLO_HOLD_DEPTH = 15,
+    CVM_HELLO_HOLD_MESSAGE_BYTES = 16,
 } cvm_hello_key;
-#define CVM_HELLO_KEY_COUNT 14u
+#define CVM_HELLO_KEY_COUNT 16u
 
 /** Keys of the stats map. */
 typedef enum {
@@ -142,8 +153,9 @@ typedef enum {
     CVM_STATS_OUT_OF_SEQUENCE = 16,
     CVM_STATS_NO_SESSION = 17,
     CVM_STATS_SESSIONS = 18,
+    CVM_STATS_HELD = 19,
 } cvm_stats_key;
-#define CVM_STATS_KEY_COUNT 18u
+#define CVM_STATS_KEY_COUNT 19u
 
 /** Fields in one context entry of stats. */
 #define CVM_CONTEXT_FIELD_COUNT 8u

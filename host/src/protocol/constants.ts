@@ -1,7 +1,7 @@
 // Generated from protocol/constants.json by protocol/gen/generate.ts. Do not edit: run `npm run gen`.
 
 /** Protocol version spoken by this library (hello key proto_version). */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Framing constants (PROTOCOL.md §2). C: CVM_* in cvm_protocol.h. */
 export const Framing = {
@@ -31,6 +31,10 @@ export const Link = {
   replayDepth: 32,
   /** Bytes of response messages the replay cache holds (CVM_REPLAY_BYTES): a host keeps the largest possible responses of its unanswered requests within this. At least max_message_bytes, so any one response fits. */
   replayBytes: 2048,
+  /** Requests past a gap the device holds until the gap fills (CVM_HOLD_DEPTH): a request whose seq is 1..hold_depth ahead of next is kept and answered held, then executed in order once every request before it has been (selective repeat). A host gains nothing from more unanswered requests than hold_depth + 1 on a lossy link. */
+  holdDepth: 16,
+  /** Longest request message (CBOR, without CRC) the device holds past a gap (CVM_HOLD_MESSAGE_BYTES); a longer one is refused out_of_sequence as in version 2. 32 holds every pool operation with in-range arguments; echo and batch requests are usually longer. */
+  holdMessageBytes: 32,
   /** Host: retransmission timeout before the first round-trip sample (a 520-byte request and response at 115200 baud take about 90 ms). */
   rtoInitialMs: 250,
   /** Host: floor of the retransmission timeout (RFC 6298 uses 1 s for the Internet; a serial link's round trip is known to be short). */
@@ -45,15 +49,17 @@ export const Link = {
   readyMs: 1000,
 } as const;
 
-/** Range each replay-cache size may take (C: CVM_LIMIT_MIN_REPLAY_* .. CVM_LIMIT_REPLAY_*, checked in cvm_config.h). */
+/** Range each replay-cache and hold size may take (C: CVM_LIMIT_MIN_* .. CVM_LIMIT_*, checked in cvm_config.h). */
 export const LinkBounds = {
   replayDepth: { min: 1, max: 255 },
   replayBytes: { min: 382, max: 65535 },
+  holdDepth: { min: 1, max: 255 },
+  holdMessageBytes: { min: 7, max: 382 },
 } as const;
 
 /** Default build-time limits of the pool (a device reports its own in hello). */
 export const DefaultLimits = {
-  /** VM memory contexts in the pool (MAX_CONCURRENT_VMS). At most 15 so that a worst-case stats response (v2: with the link counters 15..18) fits in one frame. */
+  /** VM memory contexts in the pool (MAX_CONCURRENT_VMS). At most 15 so that a worst-case stats response (v3: with the link counters 15..19) fits in one frame. */
   maxConcurrentVms: 4,
   /** int32 globals per context (VM_MAX_GLOBALS). */
   vmMaxGlobals: 64,
@@ -220,6 +226,8 @@ export const ErrorCode = {
   out_of_sequence: 12,
   /** Not executed: no session is open (no hello since boot). Send hello first. */
   no_session: 13,
+  /** Not an error: the request is 1..hold_depth ahead of next and the device holds it (§3.3 rule 5). It is executed, in order, once every request before it has been, and its response follows then. Answered [seq, 14, next]: the host resends the requests from next it has no answer for, not this one. */
+  held: 14,
 } as const;
 export type ErrorName = keyof typeof ErrorCode;
 
@@ -239,6 +247,8 @@ export const HelloKey = {
   unique_id: 12,
   replay_depth: 13,
   replay_bytes: 14,
+  hold_depth: 15,
+  hold_message_bytes: 16,
 } as const;
 
 /** Key of each field of the stats map. */
@@ -273,12 +283,14 @@ export const StatsKey = {
   contexts: 14,
   /** Duplicate requests answered from the replay cache without executing them again. */
   replayed: 15,
-  /** Requests refused with out_of_sequence (past a gap, or older than the cache). */
+  /** Requests refused with out_of_sequence (past a gap and not held, or older than the cache). */
   out_of_sequence: 16,
   /** Requests refused with no_session (before the first hello since boot). */
   no_session: 17,
   /** Sessions opened: hellos that were not duplicates. */
   sessions: 18,
+  /** Requests held past a gap and answered held (a copy of one already held counts again). */
+  held: 19,
 } as const;
 
 /** Fields of one context entry of stats, in wire order. */
