@@ -6,8 +6,9 @@
  * - PoolLimits: the pool's four (hello keys 2..5). The names are hello's; C: MAX_CONCURRENT_VMS,
  *   VM_MAX_GLOBALS, VM_MAX_ARRAYS, VM_ARRAY_ELEMENTS. The generated constants (DefaultLimits,
  *   LimitMaxima) keep the C-derived names; this module is the one place the two spellings meet.
- * - ReplayLimits: the link layer's replay cache (hello keys 13, 14; §3.3). C: CVM_REPLAY_DEPTH,
- *   CVM_REPLAY_BYTES; generated defaults Link, bounds LinkBounds.
+ * - ReplayLimits: the link layer's sizes, its replay cache and its hold (hello keys 13..16; §3.3).
+ *   C: CVM_REPLAY_DEPTH, CVM_REPLAY_BYTES, CVM_HOLD_DEPTH, CVM_HOLD_MESSAGE_BYTES; generated
+ *   defaults Link, bounds LinkBounds.
  *
  * hello reports both (its result type, messages.ts Hello, carries the fields of each).
  */
@@ -25,7 +26,7 @@ export interface PoolLimits {
   arrayElements: number;
 }
 
-/** The replay cache's build-time sizes (§3.3). */
+/** The link layer's build-time sizes (§3.3): the replay cache's and the hold's. */
 export interface ReplayLimits {
   /** Responses the cache keeps (CVM_REPLAY_DEPTH): LinkBounds.replayDepth (1..255), default Link.replayDepth (32). */
   replayDepth: number;
@@ -34,6 +35,10 @@ export interface ReplayLimits {
    * (382..65535, at least max_message_bytes), default Link.replayBytes (2048).
    */
   replayBytes: number;
+  /** Requests past a gap the device holds (CVM_HOLD_DEPTH): LinkBounds.holdDepth (1..255), default Link.holdDepth (16). */
+  holdDepth: number;
+  /** Longest request message it holds, bytes (CVM_HOLD_MESSAGE_BYTES): LinkBounds.holdMessageBytes (7..382), default Link.holdMessageBytes (32). */
+  holdMessageBytes: number;
 }
 
 /** Each pool limit's name in the generated constants (DefaultLimits, LimitMaxima). */
@@ -62,8 +67,13 @@ export const DEFAULT_POOL_LIMITS: Readonly<PoolLimits> = fromGenerated(DefaultLi
 /** The largest value of each limit the firmware builds with (cvm_config.h's _Static_asserts; LimitMaxima). */
 export const POOL_LIMIT_MAXIMA: Readonly<PoolLimits> = fromGenerated(LimitMaxima);
 
-/** The replay cache of a default build (protocol/constants.json Link). */
-export const DEFAULT_REPLAY_LIMITS: Readonly<ReplayLimits> = Object.freeze({ replayDepth: Link.replayDepth, replayBytes: Link.replayBytes });
+/** The link layer's sizes in a default build (protocol/constants.json Link). */
+export const DEFAULT_REPLAY_LIMITS: Readonly<ReplayLimits> = Object.freeze({
+  replayDepth: Link.replayDepth,
+  replayBytes: Link.replayBytes,
+  holdDepth: Link.holdDepth,
+  holdMessageBytes: Link.holdMessageBytes,
+});
 
 /**
  * Fills in DEFAULT_POOL_LIMITS for the limits not given and checks each is an integer in
@@ -86,7 +96,7 @@ export function resolveReplayLimits(limits: Partial<ReplayLimits> = {}, who = 'l
   checkKeys(limits, keys, who);
   const out = { ...DEFAULT_REPLAY_LIMITS, ...definedOnly(limits) };
   for (const key of keys) checkInt(who, key, out[key], LinkBounds[key].min, LinkBounds[key].max);
-  return { replayDepth: out.replayDepth, replayBytes: out.replayBytes };
+  return { replayDepth: out.replayDepth, replayBytes: out.replayBytes, holdDepth: out.holdDepth, holdMessageBytes: out.holdMessageBytes };
 }
 
 /** The limits a hello (or anything carrying hello's four fields) reports. */

@@ -53,12 +53,14 @@ export interface Stats {
   contexts: ContextStats[];
   /** Duplicates answered from the replay cache, not executed again (§3.3 rule 1). C: cvm_link_counters.replayed. */
   replayed: number;
-  /** Requests refused with [seq, out_of_sequence, next] (§3.3 rule 5). */
+  /** Requests refused with [seq, out_of_sequence, next] (§3.3 rule 6). */
   outOfSequence: number;
   /** Requests refused with [seq, no_session] (§3.3 rule 3). */
   noSession: number;
   /** Sessions opened by a hello that was not a duplicate (§3.3 rule 2). */
   sessions: number;
+  /** Requests held past a gap and answered [seq, held, next] (§3.3 rule 5). C: cvm_link_counters.held. */
+  held: number;
 }
 
 /** A response whose shape breaks the schema: a device bug, never a user error. */
@@ -96,7 +98,7 @@ function uint(what: string, v: unknown): number {
 /** Wire map → Hello; throws ProtocolError naming the field that is wrong. */
 export function helloFromWire(value: unknown): Hello {
   const h = fromMap<Hello>('hello', HelloKey, value);
-  for (const k of ['protoVersion', 'maxVms', 'maxGlobals', 'maxArrays', 'arrayElements', 'maxLine', 'maxBatch', 'bootNonce', 'uptimeMs', 'replayDepth', 'replayBytes'] as const) {
+  for (const k of ['protoVersion', 'maxVms', 'maxGlobals', 'maxArrays', 'arrayElements', 'maxLine', 'maxBatch', 'bootNonce', 'uptimeMs', 'replayDepth', 'replayBytes', 'holdDepth', 'holdMessageBytes'] as const) {
     uint(`hello.${k}`, h[k]);
   }
   if (typeof h.firmwareId !== 'string') throw new ProtocolError('hello.firmwareId: expected text');
@@ -131,7 +133,7 @@ export function statsFromWire(value: unknown): Stats {
   return s;
 }
 
-/** Stats → wire map, keys in ascending order (StatsKey is generated in key order: 1..13, 14 the contexts, 15..18). */
+/** Stats → wire map, keys in ascending order (StatsKey is generated in key order: 1..13, 14 the contexts, 15..19). */
 export function statsToWire(s: Stats): Map<number, unknown> {
   const m = toMap(StatsKey, s);
   m.set(

@@ -11,7 +11,7 @@ const BANNER = 'CVM-BOOT proto=1 fw=cvm-fw/0.1.0+stm32f407.vms4.g64.a16.e64 nonc
 function hello(over: Partial<Hello> = {}): Hello {
   return {
     protoVersion: 1, firmwareId: 'cvm-fw/0.1.0+stm32f407.vms4.g64.a16.e64', maxVms: 4, maxGlobals: 64, maxArrays: 16, arrayElements: 64,
-    maxLine: 520, maxBatch: 32, bootNonce: 0x0badf00d, uptimeMs: 12, resetCause: 'pin', uniqueId: new Uint8Array(12), replayDepth: 32, replayBytes: 2048, ...over,
+    maxLine: 520, maxBatch: 32, bootNonce: 0x0badf00d, uptimeMs: 12, resetCause: 'pin', uniqueId: new Uint8Array(12), replayDepth: 32, replayBytes: 2048, holdDepth: 16, holdMessageBytes: 32, ...over,
   };
 }
 

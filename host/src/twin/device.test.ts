@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { classifyLine, encodeFrame } from '../framing/frame.js';
 import { crc16xmodem } from '../framing/crc16.js';
-import { ErrorCode as E, Framing, Link, Op, OpFacts } from '../protocol/constants.js';
+import { ErrorCode as E, Framing, Link, Op, OpFacts, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { DEFAULT_REPLAY_LIMITS } from '../protocol/limits.js';
 import { statsToWire, type Stats } from '../protocol/messages.js';
 import { FIRMWARE_ID_MAX, TwinDevice, type TwinDeviceOptions, uniqueIdFromNonce, worstCaseStatsBytes } from './device.js';
@@ -101,12 +101,12 @@ describe('twin device', () => {
   describe('boot banner', () => {
     it('is the §5 line with the nonce as 8 lowercase hex digits', () => {
       const { dev } = twin({ bootNonce: 0x1a });
-      assert.equal(dev.banner(), 'CVM-BOOT proto=2 fw=cvm-twin/0.1.0+vms4.g64.a16.e64 nonce=0000001a vms=4 globals=64 arrays=16 elements=64\n');
+      assert.equal(dev.banner(), 'CVM-BOOT proto=3 fw=cvm-twin/0.1.0+vms4.g64.a16.e64 nonce=0000001a vms=4 globals=64 arrays=16 elements=64\n');
       assert.match(twin({ bootNonce: 0xdeadbeef }).dev.banner(), / nonce=deadbeef /);
     });
     it('names the configured limits and firmware id', () => {
       const { dev } = twin({ limits: { maxVms: 2, maxGlobals: 16, maxArrays: 4, arrayElements: 16 }, firmwareId: 'x/1' });
-      assert.equal(dev.banner(), 'CVM-BOOT proto=2 fw=x/1 nonce=0badcafe vms=2 globals=16 arrays=4 elements=16\n');
+      assert.equal(dev.banner(), 'CVM-BOOT proto=3 fw=x/1 nonce=0badcafe vms=2 globals=16 arrays=4 elements=16\n');
     });
     it('boot() writes it as one line; it is a log line for the host', () => {
       const t = twin({}, false);
@@ -162,7 +162,7 @@ describe('twin device', () => {
   });
 
   describe('hello', () => {
-    it('reports identity, limits, nonce, uptime, reset cause, unique id and replay cache, keys 1..14 ascending', async () => {
+    it('reports identity, limits, nonce, uptime, reset cause, unique id, replay cache and hold, keys 1..16 ascending', async () => {
       let now = 1000;
       const t = twin({ clock: () => now, bootNonce: 0x12345678 }, false);
       now = 1000 + 4321.7;
@@ -170,8 +170,8 @@ describe('twin device', () => {
       const fw = Buffer.from('cvm-twin/0.1.0+vms4.g64.a16.e64');
       const id = '5457494e' + '12345678' + 'edcba987';
       const expected =
-        '83 01 00 ae' +
-        '01 02' +
+        '83 01 00 b0' +
+        '01 03' +
         '02 78' + fw.length.toString(16) + fw.toString('hex') +
         '03 04  04 18 40  05 10  06 18 40' +
         '07 19 0208  08 18 20' +
@@ -179,7 +179,8 @@ describe('twin device', () => {
         '0a 19 10e1' +
         '0b 68' + Buffer.from('power_on').toString('hex') +
         '0c 4c' + id +
-        '0d 18 20  0e 19 0800';
+        '0d 18 20  0e 19 0800' +
+        '0f 10  10 18 20';
       assert.deepEqual(r, [raw(expected)]);
       assert.deepEqual(t.dev.uniqueId, u8(id));
     });
@@ -587,7 +588,7 @@ describe('twin device', () => {
             { acquired: false, globalsInUse: 0, arraysActive: 0, elements: 0, bytesUsed: 0, hwGlobals: 0, hwArrays: 0, hwElements: 0 },
             { acquired: false, globalsInUse: 0, arraysActive: 0, elements: 0, bytesUsed: 0, hwGlobals: 0, hwArrays: 0, hwElements: 0 },
           ],
-          replayed: 0, outOfSequence: 0, noSession: 0, sessions: 1,
+          replayed: 0, outOfSequence: 0, noSession: 0, sessions: 1, held: 0,
         } satisfies Stats).entries()],
       );
       assert.deepEqual(await call(t, [Op.reset_pool]), [0]);
@@ -652,17 +653,44 @@ describe('twin device', () => {
       const s = await stats(t);
       assert.deepEqual([5, 6, 7, 15, 16].map((k) => s.get(k)), [4, 0, 9, 4, 0], 'ops count executions; rx_frames every frame');
     });
-    it('a gap is answered [seq, out_of_sequence, next]; going back executes both, in order', async () => {
+    it('a request past a gap is held [seq, held, next]; the gap filled, both execute, in order, and a copy is a duplicate', async () => {
       const t = twin();
       const a = next(t, [Op.acquire, 0]);
       const b = next(t, [Op.store_global, 0, 0, 9]);
-      assert.deepEqual(messages(await send(t, b.line)), [[b.seq, E.out_of_sequence, a.seq]]);
-      assert.deepEqual(messages(await send(t, b.line)), [[b.seq, E.out_of_sequence, a.seq]], 'refusals are not cached');
-      assert.equal(t.dev.pool.telemetry().acquires, 0);
-      assert.deepEqual(messages(await send(t, a.line, b.line)), [[a.seq, 0], [b.seq, 0]]);
+      assert.deepEqual(messages(await send(t, b.line)), [[b.seq, E.held, a.seq]]);
+      assert.deepEqual(messages(await send(t, b.line)), [[b.seq, E.held, a.seq]], 'a copy of a held request is held again');
+      assert.equal(t.dev.pool.telemetry().acquires, 0, 'nothing held runs before the gap fills');
+      const drained = await send(t, a.line);
+      assert.deepEqual(messages(drained), [[a.seq, 0], [b.seq, 0]], 'a, then the held b');
+      assert.deepEqual(await send(t, b.line), [drained[1]], 'b executed: a copy is answered from the cache');
       assert.deepEqual(await call(t, [Op.load_global, 0, 0]), [0, 9]);
       const s = await stats(t);
-      assert.deepEqual([5, 15, 16].map((k) => s.get(k)), [4, 0, 2]);
+      assert.deepEqual([5, 15, 16, 19].map((k) => s.get(k)), [4, 1, 0, 2]);
+    });
+    it('a gap the hold cannot take (more than hold_depth ahead, or a message longer than hold_message_bytes) is refused [seq, out_of_sequence, next]; going back executes them in order', async () => {
+      const t = twin({ holdDepth: 2, holdMessageBytes: 12 });
+      const a = next(t, [Op.acquire, 0]);
+      const b = next(t, [Op.echo, Buffer.alloc(12)]); // [2, 10, h'00…'] = 1 + 1 + 1 + 13 = 16 bytes
+      const c = next(t, [Op.store_global, 0, 0, 9]);
+      const d = next(t, [Op.load_global, 0, 0]);
+      assert.deepEqual(messages(await send(t, b.line, c.line, d.line)), [
+        [b.seq, E.out_of_sequence, a.seq],
+        [c.seq, E.held, a.seq],
+        [d.seq, E.out_of_sequence, a.seq],
+      ]);
+      assert.deepEqual(messages(await send(t, a.line, b.line, d.line)), [[a.seq, 0], [b.seq, 0, Buffer.alloc(12)], [c.seq, 0], [d.seq, 0, 9]]);
+      const s = await stats(t);
+      assert.deepEqual([15, 16, 19].map((k) => s.get(k)), [0, 2, 1]);
+    });
+    it('a hello empties the hold: a request held before it never runs', async () => {
+      const t = twin(); // a session opened at seq 0: next is 1
+      t.seq = 5;
+      const b = next(t, [Op.acquire, 1]);
+      assert.deepEqual(messages(await send(t, b.line)), [[5, E.held, 1]]);
+      t.seq = 3;
+      await hello(t); // a new session at 3 (no duplicate, and a hello is never held): next is 4
+      assert.deepEqual(await call(t, [Op.acquire, 2]), [0], 'the one response: b is not drained after it');
+      assert.deepEqual([0, 1, 2].map((vm) => t.dev.pool.context(vm) !== null), [false, false, true]);
     });
     it('hello mid-session opens a new session at its seq: the cache is emptied, the pool untouched', async () => {
       const t = twin();
@@ -670,7 +698,7 @@ describe('twin device', () => {
       await send(t, a.line);
       t.seq = 500;
       const h = await hello(t);
-      assert.equal(h.get(1), 2);
+      assert.equal(h.get(1), PROTOCOL_VERSION);
       assert.deepEqual(messages(await send(t, a.line)), [[a.seq, E.out_of_sequence, 501]], 'the old session is gone');
       assert.deepEqual(await call(t, [Op.load_global, 0, 0]), [0, 0], 'context 0 is still acquired');
       assert.deepEqual(t.dev.session, { open: true, next: 502 });
@@ -738,7 +766,7 @@ describe('twin device', () => {
       const first = await send(t, a.line, b.line, c.line);
       assert.deepEqual(messages(first), [[a.seq, 0], [0, 0], [1, 0, 1]]);
       assert.deepEqual(await send(t, a.line), [first[0]], 'd = (2 − (2^32 − 1)) mod 2^32 = 3');
-      assert.deepEqual(messages(await send(t, frame([3, Op.stats]))), [[3, E.out_of_sequence, 2]]);
+      assert.deepEqual(messages(await send(t, frame([3, Op.stats]))), [[3, E.held, 2]], 'held across the wrap');
       assert.deepEqual(messages(await send(t, frame([0xfffffff0, Op.stats]))), [[0xfffffff0, E.out_of_sequence, 2]]);
     });
     it('reboot() closes the session: the old session is answered no_session', async () => {
@@ -746,15 +774,16 @@ describe('twin device', () => {
       await call(t, [Op.acquire, 0]);
       t.dev.reboot();
       assert.deepEqual(await call(t, [Op.load_global, 0, 0]), [E.no_session]);
-      assert.deepEqual(t.dev.sessionCounters(), { replayed: 0, outOfSequence: 0, noSession: 1, sessions: 0 });
+      assert.deepEqual(t.dev.sessionCounters(), { replayed: 0, outOfSequence: 0, noSession: 1, sessions: 0, held: 0 });
     });
   });
 
   describe('limits and options', () => {
     it('accepts exactly the configurations whose worst-case stats fits a message (the C build rule)', () => {
-      assert.equal(worstCaseStatsBytes({ maxVms: 4, maxGlobals: 64, maxArrays: 16, arrayElements: 64 }), 180);
-      // v2's four more stats counters: 16 contexts would take 384 bytes, so the protocol's maximum is 15.
-      assert.equal(worstCaseStatsBytes({ maxVms: 16, maxGlobals: 64, maxArrays: 16, arrayElements: 64 }), 384);
+      assert.equal(worstCaseStatsBytes({ maxVms: 4, maxGlobals: 64, maxArrays: 16, arrayElements: 64 }), 186);
+      // v3's five link counters: 16 contexts would take 390 bytes, so the protocol's maximum is 15 (373).
+      assert.equal(worstCaseStatsBytes({ maxVms: 16, maxGlobals: 64, maxArrays: 16, arrayElements: 64 }), 390);
+      assert.equal(worstCaseStatsBytes({ maxVms: 15, maxGlobals: 64, maxArrays: 16, arrayElements: 64 }), 373);
       assert.doesNotThrow(() => new TwinDevice({ limits: { maxVms: 15 } }));
       assert.throws(() => new TwinDevice({ limits: { maxVms: 16 } }), /maxVms must be an integer in 1\.\.15, got 16/);
       assert.doesNotThrow(() => new TwinDevice({ limits: { maxVms: 1, maxGlobals: 255, maxArrays: 255, arrayElements: 1024 } }));
@@ -785,7 +814,7 @@ describe('twin device', () => {
         const s: Stats = {
           contextsAcquired: M, contextsHw: M, acquires: M, releases: M, ops: M, opErrors: M, rxFrames: M, rxBadFrame: M, rxBadCrc: M, rxOverlong: M, rxMalformed: M, rxNoise: M, rxOverrun: M,
           contexts: Array.from({ length: l.maxVms }, () => c),
-          replayed: M, outOfSequence: M, noSession: M, sessions: M,
+          replayed: M, outOfSequence: M, noSession: M, sessions: M, held: M,
         };
         assert.equal(encodeCbor([M, 0, statsToWire(s)]).length, worstCaseStatsBytes(l));
       }

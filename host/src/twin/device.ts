@@ -16,7 +16,7 @@ import { encodeFrame } from '../framing/frame.js';
 import { BANNER_PREFIX, Framing, PROTOCOL_VERSION, RESET_CAUSES } from '../protocol/constants.js';
 import { type PoolLimits, type ReplayLimits, formatLimits, limitsTag } from '../protocol/limits.js';
 import type { Stats } from '../protocol/messages.js';
-import { Dispatcher, resolveTwinLimits } from './dispatch.js';
+import { Dispatcher, type ParsedRequest, resolveTwinLimits } from './dispatch.js';
 import { LineHandler } from './line.js';
 import { LinkLayer, type SessionCounters } from './link.js';
 import { Pool } from './pool.js';
@@ -25,8 +25,9 @@ import { Pool } from './pool.js';
 export type ResetCause = (typeof RESET_CAUSES)[number];
 
 /**
- * How to build a twin: the pool's limits under `limits`, the replay cache's sizes as the top-level
- * replayDepth and replayBytes (ReplayLimits, hello keys 13 and 14), then the device's identity.
+ * How to build a twin: the pool's limits under `limits`, the link layer's sizes as the top-level
+ * replayDepth, replayBytes, holdDepth and holdMessageBytes (ReplayLimits, hello keys 13..16), then
+ * the device's identity.
  */
 export interface TwinDeviceOptions extends Partial<ReplayLimits> {
   /**
@@ -101,7 +102,7 @@ export const FIRMWARE_ID_MAX = 64;
 export class TwinDevice extends EventEmitter<TwinDeviceEvents> {
   /** The pool's limits, every one filled in (hello keys 2..5). */
   readonly limits: Readonly<PoolLimits>;
-  /** The replay cache's sizes (hello keys 13, 14). */
+  /** The link layer's sizes: the replay cache's and the hold's (hello keys 13..16). */
   readonly replay: Readonly<ReplayLimits>;
   readonly firmwareId: string;
   readonly uniqueId: Uint8Array;
@@ -123,7 +124,12 @@ export class TwinDevice extends EventEmitter<TwinDeviceEvents> {
   constructor(options: TwinDeviceOptions = {}) {
     super();
     this.limits = Object.freeze(resolveTwinLimits(options.limits));
-    this.link = new LinkLayer({ replayDepth: options.replayDepth, replayBytes: options.replayBytes });
+    this.link = new LinkLayer({
+      replayDepth: options.replayDepth,
+      replayBytes: options.replayBytes,
+      holdDepth: options.holdDepth,
+      holdMessageBytes: options.holdMessageBytes,
+    });
     this.replay = this.link.limits;
     this.pool = new Pool(this.limits);
     this.firmwareId = options.firmwareId ?? defaultFirmwareId(this.limits);
@@ -270,21 +276,31 @@ export class TwinDevice extends EventEmitter<TwinDeviceEvents> {
 
   /**
    * Answers a CRC-good frame (C: cvm_device_answer): §3.1 steps 1 and 2, then the link layer's
-   * rules (§3.3), which either answer it themselves (a replay, no_session, out_of_sequence) or have
-   * it executed and cache the response. The same message always makes the same line, so a replay
+   * rules (§3.3), which either answer it themselves (a replay, no_session, held, out_of_sequence)
+   * or have it executed and cache the response, then execute the requests it frees from the hold. The same message always makes the same line, so a replay
    * is byte for byte the original.
    */
   private answer(message: Buffer): void {
     const req = this.dispatcher.parse(message);
     if (req === undefined) return;
-    const decision = this.link.receive(req.seq, req.isHello);
-    let response: Buffer;
-    if (decision.execute) {
-      response = this.dispatcher.execute(req);
-      this.link.cache(response);
-    } else {
-      response = decision.message;
+    const decision = this.link.receive(req.seq, req.isHello, message);
+    if (!decision.execute) {
+      this.emit('output', encodeFrame(decision.message));
+      return;
     }
+    this.execute(req);
+    // Rule 4's drain: the requests held past the gap this one filled, in order.
+    for (let held = this.link.takeHeld(); held !== undefined; held = this.link.takeHeld()) {
+      const next = this.dispatcher.parse(held);
+      if (next === undefined) break; // never: it passed steps 1 and 2 when it was held
+      this.execute(next);
+    }
+  }
+
+  /** Executes a request the link layer let through, caches its response and writes its line. */
+  private execute(req: ParsedRequest): void {
+    const response = this.dispatcher.execute(req);
+    this.link.cache(response);
     this.emit('output', encodeFrame(response));
   }
 

@@ -325,6 +325,8 @@ export class Dispatcher {
       uniqueId: id.uniqueId,
       replayDepth: this.ctx.replay.replayDepth,
       replayBytes: this.ctx.replay.replayBytes,
+      holdDepth: this.ctx.replay.holdDepth,
+      holdMessageBytes: this.ctx.replay.holdMessageBytes,
     };
   }
 }

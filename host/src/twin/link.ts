@@ -5,14 +5,16 @@
  *
  * It holds the session (open or not, and `next`, the seq executed next), the replay cache (the
  * response messages of the session's most recent executed requests, a run of consecutive seqs
- * ending at next − 1) and the counters stats reports as keys 15..18. The cache's index is a ring of
- * `depth` slots like the C core's; the C core also keeps the bytes in a ring of `bytes`, the twin
- * keeps each message as its own Buffer and only accounts for its length, which is all the
+ * ending at next − 1), the hold (requests 1..holdDepth ahead of next, kept until the gap fills:
+ * slot seq mod holdDepth) and the counters stats reports as keys 15..19. The cache's index is a
+ * ring of `depth` slots like the C core's; the C core also keeps the bytes in a ring of `bytes`,
+ * the twin keeps each message as its own Buffer and only accounts for its length, which is all the
  * eviction rule looks at.
  *
  * Use, for each request that passed §3.1 steps 1 and 2 (its seq known):
- *   const d = link.receive(seq, isHello);
- *   if d.execute: build the response message, then link.cache(message) (this advances next);
+ *   const d = link.receive(seq, isHello, message);
+ *   if d.execute: build the response message, then link.cache(response) (this advances next),
+ *     then while link.takeHeld() gives a request: execute it and cache its response (rule 4's drain);
  *   else send d.message.
  */
 import { encodeCbor } from '../codec/cbor.js';
@@ -20,15 +22,15 @@ import { ErrorCode } from '../protocol/constants.js';
 import { type ReplayLimits, resolveReplayLimits } from '../protocol/limits.js';
 import type { Stats } from '../protocol/messages.js';
 
-/** The link layer's counters (stats keys 15..18). uint32, wrapping. C: cvm_link_counters. */
-export type SessionCounters = Pick<Stats, 'replayed' | 'outOfSequence' | 'noSession' | 'sessions'>;
+/** The link layer's counters (stats keys 15..19). uint32, wrapping. C: cvm_link_counters. */
+export type SessionCounters = Pick<Stats, 'replayed' | 'outOfSequence' | 'noSession' | 'sessions' | 'held'>;
 
 /** What receive() decided, in the order of the rules of §3.3. C: cvm_link_action. */
 export type LinkDecision =
   /** Rule 2 (a hello opened a new session: the cache is empty, next is seq) or rule 4 (seq = next): execute, then cache(). */
   | { readonly execute: true; readonly newSession: boolean }
-  /** Rule 1 (a duplicate: its cached response), 3 ([seq, 13]) or 5 ([seq, 12, next]): send message; nothing executed. */
-  | { readonly execute: false; readonly rule: 1 | 3 | 5; readonly message: Buffer };
+  /** Rule 1 (a duplicate: its cached response), 3 ([seq, 13]), 5 (held: [seq, 14, next]) or 6 ([seq, 12, next]): send message; nothing executed. */
+  | { readonly execute: false; readonly rule: 1 | 3 | 5 | 6; readonly message: Buffer };
 
 const EXECUTE: LinkDecision = { execute: true, newSession: false };
 const NEW_SESSION: LinkDecision = { execute: true, newSession: true };
@@ -44,7 +46,9 @@ export class LinkLayer {
   private first = 0;
   private count = 0;
   private used = 0;
-  private readonly counters: SessionCounters = { replayed: 0, outOfSequence: 0, noSession: 0, sessions: 0 };
+  /** The hold: slot seq mod holdDepth keeps the message of a request seq 1..holdDepth ahead of next. */
+  private readonly hold: (Buffer | undefined)[];
+  private readonly counters: SessionCounters = { replayed: 0, outOfSequence: 0, noSession: 0, sessions: 0, held: 0 };
 
   /**
    * Boot state: no session, an empty cache, counters 0. Sizes not given take DEFAULT_REPLAY_LIMITS.
@@ -53,6 +57,7 @@ export class LinkLayer {
   constructor(limits: Partial<ReplayLimits> = {}) {
     this.limits = Object.freeze(resolveReplayLimits(limits, 'twin'));
     this.entries = new Array<Buffer | undefined>(this.limits.replayDepth);
+    this.hold = new Array<Buffer | undefined>(this.limits.holdDepth);
   }
 
   /** Whether a session is open (a hello since boot). */
@@ -75,24 +80,31 @@ export class LinkLayer {
     return this.used;
   }
 
-  /** A copy of the counters (stats keys 15..18). */
+  /** Requests held now, 0..holdDepth. */
+  get heldCount(): number {
+    return this.hold.reduce((n, m) => n + (m ? 1 : 0), 0);
+  }
+
+  /** A copy of the counters (stats keys 15..19). */
   sessionCounters(): SessionCounters {
     return { ...this.counters };
   }
 
-  /** Back to the boot state (a reboot): no session, an empty cache, counters 0. */
+  /** Back to the boot state (a reboot): no session, an empty cache and hold, counters 0. */
   reset(): void {
     this.open = false;
     this.nextSeq = 0;
     this.empty();
+    this.hold.fill(undefined);
     for (const k of Object.keys(this.counters) as (keyof SessionCounters)[]) this.counters[k] = 0;
   }
 
   /**
    * Applies the rules of §3.3, in order, to a request with this seq (uint32); isHello says whether
-   * it is exactly [seq, 0]. Updates the counters. C: cvm_link_receive.
+   * it is exactly [seq, 0]; message is the request message (CBOR, no CRC), kept by reference when
+   * it is held (the caller must not change it). Updates the counters. C: cvm_link_receive.
    */
-  receive(seq: number, isHello: boolean): LinkDecision {
+  receive(seq: number, isHello: boolean, message: Buffer): LinkDecision {
     const d = (this.nextSeq - seq) >>> 0;
     if (this.open && d >= 1 && d <= this.count) {
       this.counters.replayed = inc(this.counters.replayed);
@@ -100,6 +112,7 @@ export class LinkLayer {
     }
     if (isHello) {
       this.empty();
+      this.hold.fill(undefined);
       this.open = true;
       this.nextSeq = seq;
       this.counters.sessions = inc(this.counters.sessions);
@@ -110,8 +123,14 @@ export class LinkLayer {
       return { execute: false, rule: 3, message: encodeCbor([seq, ErrorCode.no_session]) };
     }
     if (d === 0) return EXECUTE;
+    const ahead = (seq - this.nextSeq) >>> 0;
+    if (ahead <= this.limits.holdDepth && message.length <= this.limits.holdMessageBytes) {
+      this.hold[seq % this.limits.holdDepth] = message;
+      this.counters.held = inc(this.counters.held);
+      return { execute: false, rule: 5, message: encodeCbor([seq, ErrorCode.held, this.nextSeq]) };
+    }
     this.counters.outOfSequence = inc(this.counters.outOfSequence);
-    return { execute: false, rule: 5, message: encodeCbor([seq, ErrorCode.out_of_sequence, this.nextSeq]) };
+    return { execute: false, rule: 6, message: encodeCbor([seq, ErrorCode.out_of_sequence, this.nextSeq]) };
   }
 
   /**
@@ -138,6 +157,17 @@ export class LinkLayer {
     this.entries[(this.first + this.count) % replayDepth] = message;
     this.count++;
     this.used += message.length;
+  }
+
+  /**
+   * Rule 4's drain: the held request of seq next, taken out of the hold, or undefined when its slot
+   * is empty. Execute it and cache() its response before the next call. C: cvm_link_take_held.
+   */
+  takeHeld(): Buffer | undefined {
+    const slot = this.nextSeq % this.limits.holdDepth;
+    const message = this.hold[slot];
+    this.hold[slot] = undefined;
+    return message;
   }
 
   /** The cached response of seq, or undefined when it is not cached. C: cvm_link_cached. */

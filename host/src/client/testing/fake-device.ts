@@ -32,6 +32,8 @@ export function fakeHello(overrides: Partial<Hello & { replayDepth: number; repl
     uniqueId: new Uint8Array(0),
     replayDepth: Link.replayDepth,
     replayBytes: Link.replayBytes,
+    holdDepth: Link.holdDepth,
+    holdMessageBytes: Link.holdMessageBytes,
     ...overrides,
   } as Hello;
 }
@@ -41,7 +43,7 @@ export function zeroStats() {
   return {
     contextsAcquired: 0, contextsHw: 0, acquires: 0, releases: 0, ops: 0, opErrors: 0, rxFrames: 0, rxBadFrame: 0,
     rxBadCrc: 0, rxOverlong: 0, rxMalformed: 0, rxNoise: 0, rxOverrun: 0, contexts: [c, c, c, c],
-    replayed: 0, outOfSequence: 0, noSession: 0, sessions: 0,
+    replayed: 0, outOfSequence: 0, noSession: 0, sessions: 0, held: 0,
   };
 }
 
@@ -87,7 +89,7 @@ export class FakeDevice {
   /** Say nothing at all (every response is lost). */
   silent = false;
   /** Link-layer counters, as the device's stats would report them. */
-  readonly link = { replayed: 0, outOfSequence: 0, noSession: 0, sessions: 0 };
+  readonly link = { replayed: 0, outOfSequence: 0, noSession: 0, sessions: 0, held: 0 };
   /** Bytes of request lines received and not yet answered, and the most there ever were. */
   unanswered = 0;
   maxUnanswered = 0;
