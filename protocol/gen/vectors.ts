@@ -11,7 +11,7 @@ import { encodeCbor } from '../../host/src/codec/cbor.js';
 import { cborOfJsonForm } from './json-form.js';
 import { encodeFrame } from '../../host/src/framing/frame.js';
 import { crc16xmodem } from '../../host/src/framing/crc16.js';
-import { ErrorCode as E, Framing, Link, Op } from '../../host/src/protocol/constants.js';
+import { ErrorCode as E, Framing, Link, Op, PROTOCOL_VERSION } from '../../host/src/protocol/constants.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -40,7 +40,7 @@ const frames: FrameCase[] = [
   { name: 'ok response with result', line: frame([4294967295, 0, -2147483648]), class: 'frame', message: [4294967295, 0, -2147483648] },
   { name: 'echo of 0..15', line: frame([1, Op.echo, { bstr: '000102030405060708090a0b0c0d0e0f' }]), class: 'frame', message: [1, Op.echo, { bstr: '000102030405060708090a0b0c0d0e0f' }] },
   { name: 'CRLF terminator', line: Buffer.concat([frame(good).subarray(0, -1), Buffer.from('\r\n')]), class: 'frame', message: good },
-  { name: 'log line', line: Buffer.from('CVM-BOOT proto=2 fw=x nonce=00000000 vms=4 globals=64 arrays=16 elements=64\n'), class: 'log' },
+  { name: 'log line', line: Buffer.from('CVM-BOOT proto=3 fw=x nonce=00000000 vms=4 globals=64 arrays=16 elements=64\n'), class: 'log' },
   { name: 'empty line', line: Buffer.from('\n'), class: 'empty' },
   { name: 'lone CR', line: Buffer.from('\r\n'), class: 'empty' },
   { name: 'marker only', line: Buffer.from('~\n'), class: 'bad_frame' },
@@ -92,13 +92,13 @@ type Ctx = [number, number, number, number, number, number, number, number];
 const idle: Ctx = [0, 0, 0, 0, 0, 0, 0, 0];
 interface StatsSpec {
   acq?: number; hw?: number; acquires?: number; releases?: number; ops: number; errors?: number; frames: number; badFrame?: number; badCrc?: number; overlong?: number; malformed?: number; noise?: number; ctx?: Ctx[];
-  replayed?: number; outOfSequence?: number; noSession?: number; sessions?: number;
+  replayed?: number; outOfSequence?: number; noSession?: number; sessions?: number; held?: number;
 }
 /** stats; sessions defaults to 1 (the exchange's opening hello). */
 function stats(s: StatsSpec): Step {
   const ctx = s.ctx ?? [idle, idle, idle, idle];
   const m: J = { map: [[1, s.acq ?? 0], [2, s.hw ?? 0], [3, s.acquires ?? 0], [4, s.releases ?? 0], [5, s.ops], [6, s.errors ?? 0], [7, s.frames], [8, s.badFrame ?? 0], [9, s.badCrc ?? 0], [10, s.overlong ?? 0], [11, s.malformed ?? 0], [12, s.noise ?? 0], [13, 0], [14, ctx],
-    [15, s.replayed ?? 0], [16, s.outOfSequence ?? 0], [17, s.noSession ?? 0], [18, s.sessions ?? 1]] };
+    [15, s.replayed ?? 0], [16, s.outOfSequence ?? 0], [17, s.noSession ?? 0], [18, s.sessions ?? 1], [19, s.held ?? 0]] };
   return call(Op.stats, [], [m]);
 }
 
@@ -295,16 +295,44 @@ exchange('link: a duplicate is answered from the cache', 'the same line again, n
     stats({ acq: 1, hw: 1, acquires: 1, ops: 4, frames: 8, replayed: 3, ctx: [[1, 2, 0, 0, 8, 2, 0, 0], idle, idle, idle] }),
   ];
 });
-exchange('link: a gap', 'a request past a gap is refused [seq, out_of_sequence, next], not cached; going back executes both in order', () => {
+exchange('link: a gap, held', 'a request past a gap is held [seq, held, next], not executed nor cached; the gap filled, both execute in order; then a copy is a duplicate', () => {
   const a = req(Op.acquire, 0), b = req(Op.store_global, 0, 0, 9);
   return [
-    { send: frame(b.m), meaning: `${JSON.stringify(b.m)} before ${JSON.stringify(a.m)}`, expect: [[b.s, E.out_of_sequence, a.s]] },
-    { send: frame(b.m), meaning: `${JSON.stringify(b.m)} again: refused again`, expect: [[b.s, E.out_of_sequence, a.s]] },
-    { send: Buffer.concat([frame(a.m), frame(b.m)]), meaning: 'go back: both, in order', expect: [[a.s, 0], [b.s, 0]] },
+    { send: frame(b.m), meaning: `${JSON.stringify(b.m)} before ${JSON.stringify(a.m)}`, expect: [[b.s, E.held, a.s]] },
+    { send: frame(b.m), meaning: `${JSON.stringify(b.m)} again: held again`, expect: [[b.s, E.held, a.s]] },
+    { send: frame(a.m), meaning: `${JSON.stringify(a.m)}: the gap filled, then the held one drains`, expect: [[a.s, 0], [b.s, 0]] },
+    { send: frame(b.m), meaning: `${JSON.stringify(b.m)} again: executed, so from the cache`, expect: [{ same_as: 4 }] },
     val(9, Op.load_global, 0, 0),
-    stats({ acq: 1, hw: 1, acquires: 1, ops: 4, frames: 7, outOfSequence: 2, ctx: [[1, 1, 0, 0, 4, 1, 0, 0], idle, idle, idle] }),
+    stats({ acq: 1, hw: 1, acquires: 1, ops: 4, frames: 7, replayed: 1, held: 2, ctx: [[1, 1, 0, 0, 4, 1, 0, 0], idle, idle, idle] }),
   ];
 });
+exchange('link: the hold drains up to the next gap', 'three requests held past a gap of one and one past a second gap: filling the first runs two, filling the second the rest; hold_depth ahead is held, one more is refused', () => {
+  const a = req(Op.acquire, 0), b = req(Op.store_global, 0, 0, 1), c = req(Op.store_global, 0, 1, 2), d = req(Op.store_global, 0, 2, 3), e = req(Op.load_global, 0, 2);
+  const far = 1 + Link.holdDepth; // next is 1: this seq is hold_depth ahead
+  const tooFar = far + 1;
+  return [
+    { send: Buffer.concat([frame(b.m), frame(c.m), frame(e.m)]), meaning: `${JSON.stringify(b.m)}, ${JSON.stringify(c.m)}, ${JSON.stringify(e.m)} before ${JSON.stringify(a.m)}`, expect: [[b.s, E.held, a.s], [c.s, E.held, a.s], [e.s, E.held, a.s]] },
+    { send: frame([far, Op.load_global, 0, 0]), meaning: `[${far}, 3, 0, 0]: exactly hold_depth ahead, held`, expect: [[far, E.held, a.s]] },
+    { send: frame([tooFar, Op.load_global, 0, 0]), meaning: `[${tooFar}, 3, 0, 0]: hold_depth + 1 ahead, refused`, expect: [[tooFar, E.out_of_sequence, a.s]] },
+    { send: frame(a.m), meaning: `${JSON.stringify(a.m)}: a, then the held b and c; d is a gap`, expect: [[a.s, 0], [b.s, 0], [c.s, 0]] },
+    { send: frame(d.m), meaning: `${JSON.stringify(d.m)}: d, then the held e`, expect: [[d.s, 0], [e.s, 0, 3]] },
+    stats({ acq: 1, hw: 1, acquires: 1, ops: 6, frames: 9, held: 4, outOfSequence: 1, ctx: [[1, 3, 0, 0, 12, 3, 0, 0], idle, idle, idle] }),
+  ];
+});
+exchange('link: a gap the hold cannot take', 'a request past a gap whose message is longer than hold_message_bytes is refused [seq, out_of_sequence, next], not cached; going back executes both in order', () => {
+  const a = req(Op.acquire, 0), b = req(Op.echo, { bstr: '00'.repeat(Link.holdMessageBytes) });
+  return [
+    { send: frame(b.m), meaning: `${JSON.stringify(b.m)} (a message over hold_message_bytes) before ${JSON.stringify(a.m)}`, expect: [[b.s, E.out_of_sequence, a.s]] },
+    { send: Buffer.concat([frame(a.m), frame(b.m)]), meaning: 'go back: both, in order', expect: [[a.s, 0], [b.s, 0, { bstr: '00'.repeat(Link.holdMessageBytes) }]] },
+    stats({ acq: 1, hw: 1, acquires: 1, ops: 3, frames: 5, outOfSequence: 1, ctx: [[1, 0, 0, 0, 0, 0, 0, 0], idle, idle, idle] }),
+  ];
+});
+exchange('link: a hello empties the hold', 'a request held before a hello never runs: the new session starts with an empty hold', () => [
+  { send: frame([3, Op.acquire, 1]), meaning: '[3, 1, 1]: two ahead, held', expect: [[3, E.held, 1]] },
+  hello(1, '[1, 0]: a new session at 1 (not a duplicate, and a hello is never held): next is 2'),
+  { send: frame([2, Op.acquire, 2]), meaning: '[2, 1, 2]: executed; the old [3, 1, 1] is gone, nothing drains', expect: [[2, 0]] },
+  { send: frame([3, Op.stats]), meaning: '[3, 8]', expect: [[3, 0, { map: [[1, 1], [2, 1], [3, 1], [4, 0], [5, 3], [6, 0], [7, 5], [8, 0], [9, 0], [10, 0], [11, 0], [12, 0], [13, 0], [14, [idle, idle, [1, 0, 0, 0, 0, 0, 0, 0], idle]], [15, 0], [16, 0], [17, 0], [18, 2], [19, 1]] }]] },
+]);
 exchange('link: no session before hello', 'a fresh device refuses everything but hello with [seq, no_session]; nothing is executed or cached', () => [
   { send: frame([5, Op.acquire, 0]), meaning: '[5, 1, 0] before any hello', expect: [[5, E.no_session]] },
   { send: frame([6, Op.stats]), meaning: '[6, 8] before any hello', expect: [[6, E.no_session]] },
@@ -356,13 +384,14 @@ exchange('link: seq wraps at 2^32', 'a session opened at 2^32 - 2 runs through 2
   { send: frame([0, Op.store_global, 2, 0, 1]), meaning: '[0, 4, 2, 0, 1]', expect: [[0, 0]] },
   { send: frame([1, Op.load_global, 2, 0]), meaning: '[1, 3, 2, 0]', expect: [[1, 0, 1]] },
   { send: frame([0xffffffff, Op.acquire, 2]), meaning: '[4294967295, 1, 2] again: from the cache', expect: [{ same_as: 1 }] },
-  { send: frame([3, Op.stats]), meaning: '[3, 8]: a gap', expect: [[3, E.out_of_sequence, 2]] },
+  { send: frame([3, Op.stats]), meaning: '[3, 8]: past a gap, held (the hold wraps with the seqs)', expect: [[3, E.held, 2]] },
+  { send: frame([2, Op.load_global, 2, 0]), meaning: '[2, 3, 2, 0]: the gap, then the held stats', expect: [[2, 0, 1], [3, 0, { map: [[1, 1], [2, 1], [3, 1], [4, 0], [5, 5], [6, 0], [7, 7], [8, 0], [9, 0], [10, 0], [11, 0], [12, 0], [13, 0], [14, [idle, idle, [1, 1, 0, 0, 4, 1, 0, 0], idle]], [15, 1], [16, 0], [17, 0], [18, 1], [19, 1]] }]] },
 ], true);
 const framesOut = frames.map((f) => ({ name: f.name, line_hex: hex(f.line), line_text: printable(f.line), class: f.class, message: f.message }));
 /** The hello expectation of PROTOCOL.md §7: the fields every default device reports alike. */
 const helloFixed = (s: number) => ({
   seq: s,
-  fixed: { map: [[1, 2], [3, 4], [4, 64], [5, 16], [6, 64], [7, Framing.maxLineBytes], [8, Framing.maxBatchOps], [13, Link.replayDepth], [14, Link.replayBytes]] },
+  fixed: { map: [[1, PROTOCOL_VERSION], [3, 4], [4, 64], [5, 16], [6, 64], [7, Framing.maxLineBytes], [8, Framing.maxBatchOps], [13, Link.replayDepth], [14, Link.replayBytes], [15, Link.holdDepth], [16, Link.holdMessageBytes]] },
 });
 function expectOut(e: Expect): unknown {
   if (typeof e === 'object' && !Array.isArray(e) && 'hello' in e) return { meaning: `[${e.hello}, 0, hello]`, hello: helloFixed(e.hello) };
