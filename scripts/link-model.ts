@@ -155,7 +155,7 @@ async function once(ber: number, seed: number): Promise<Figures> {
   let left = writes;
   let acknowledged = 0;
   let failed = 0;
-  for (let i = 0; i < writes; i++) void write(i, i + 1).then(() => (acknowledged++, left--), () => (failed++, left--));
+  for (let i = 0; i < writes; i++) void write(i, i + 1).then(() => (acknowledged++, left--), (e: Error) => (failed++ === 0 && process.env.MODEL_DEBUG ? console.error(String(e.message).slice(0, 600)) : 0, left--));
   await clock.run(() => left === 0);
   const ms = clock.now() - t0;
   const s1 = client.linkStats();
@@ -167,6 +167,7 @@ async function once(ber: number, seed: number): Promise<Figures> {
   }
   void client.close();
   await clock.run(() => false, clock.now() + 10_000).catch(() => undefined);
+  if (process.env.MODEL_DEBUG) console.error(JSON.stringify(stats));
   return { ber, seed, ms, acknowledged, failed, h2dBusy: (h2dBytes * 10_000) / baud / ms, stats, idleMs };
 }
 

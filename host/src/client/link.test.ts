@@ -62,7 +62,9 @@ function harness(options: LinkOptions = {}, probes = false) {
     dead: (_silentMs, failed) => () => new Error(`dead ${failed}`),
     protocol: (r, what) => new Error(`protocol ${r.name}: ${what}`),
     noSession: () => {},
+    sessionEnded: () => void (ended++, submit(Op.hello)),
   };
+  let ended = 0;
   const link = new Link(
     (data) => {
       writes.push(data);
@@ -82,7 +84,7 @@ function harness(options: LinkOptions = {}, probes = false) {
       code, name, args, timeoutMs: undefined,
       encode: (seq) => encodeFrame(encodeCbor([seq, code, ...args])),
       settle: (error, message) => void outcomes.set(r, { error, message }),
-      seq: -1, line: UNSENT, maxResponse: 0, attempts: 0, firstTxAt: 0, lastTxAt: 0, lastTx: 0, done: false,
+      seq: -1, line: UNSENT, maxResponse: 0, attempts: 0, firstTxAt: 0, lastTxAt: 0, firstTx: 0, lastTx: 0, held: false, done: false,
     };
     link.submit(r);
     return r;
@@ -102,7 +104,7 @@ function harness(options: LinkOptions = {}, probes = false) {
     link.heard();
     return link.onReply(seq, [seq, ...rest]);
   };
-  return { clock, link, wire, writes, submit, open, reply, outcomes };
+  return { clock, link, wire, writes, submit, open, reply, outcomes, sessionsEnded: () => ended };
 }
 
 describe('Link (the host link layer)', () => {
@@ -386,6 +388,127 @@ describe('Link (the host link layer)', () => {
       await flush();
       reply(r.seq, 12, (r.seq + 3) >>> 0);
       expect(outcomes.get(r)!.error!.message).to.match(/^protocol op1: .*has left the device's replay cache/);
+    });
+  });
+
+  describe('the hold (selective repeat, PROTOCOL.md §3.3 rule 5)', () => {
+    it('held: the request is not resent; the requests before it with no reply are, once; the drained responses settle all', async () => {
+      const { link, wire, submit, open, reply, outcomes } = harness();
+      await open();
+      const rs = Array.from({ length: 4 }, (_, i) => submit(Op.acquire, [i]));
+      await flush();
+      // rs[0] was damaged: the device holds rs[1..3], expecting rs[0].
+      for (const r of rs.slice(1)) reply(r.seq, 14, rs[0]!.seq);
+      await flush();
+      expect(wire.slice(4).map((m) => m[0]), 'only the gap is resent, once').to.deep.equal([rs[0]!.seq]);
+      expect(link.stats).to.include({ held: 3, goBacks: 0, fastRetransmits: 1, retransmits: 1 });
+      expect(rs.slice(1).every((r) => r.held && !r.done)).to.equal(true);
+      for (const r of rs) reply(r.seq, 0); // the gap filled: rs[0], then the drained rs[1..3]
+      await flush();
+      expect(rs.map((r) => outcomes.get(r)?.message)).to.deep.equal(rs.map((r) => [r.seq, 0]));
+      expect(wire, 'nothing more was sent').to.have.length(5);
+      expect(link.stats.attempts.slice(1, 3), 'the hello and rs[1..3] once, rs[0] twice').to.deep.equal([4, 1]);
+    });
+
+    it('a drained response lost: a later response shows it (the device runs held requests in order), the copy comes from the cache', async () => {
+      const { link, wire, submit, open, reply } = harness();
+      await open();
+      const [a, b, c] = [submit(Op.acquire, [0]), submit(Op.acquire, [1]), submit(Op.acquire, [2])];
+      await flush();
+      reply(b.seq, 14, a.seq);
+      reply(c.seq, 14, a.seq);
+      await flush();
+      reply(a.seq, 0);
+      reply(c.seq, 0); // b's drained response was lost
+      await flush();
+      expect(wire.slice(3).map((m) => m[0])).to.deep.equal([a.seq, b.seq]);
+      expect(b.held, 'b has run: no longer held').to.equal(false);
+      reply(b.seq, 0);
+      expect(b.done).to.equal(true);
+    });
+
+    it('a drained response shows nothing of the transmissions after the request\'s first: they are not taken as read and unanswered', async () => {
+      const { link, wire, submit, open, reply } = harness();
+      await open();
+      const [a, b] = [submit(Op.acquire, [0]), submit(Op.acquire, [1])];
+      await flush();
+      reply(b.seq, 14, a.seq); // a was damaged; its resend goes out
+      await flush();
+      const c = submit(Op.acquire, [2]);
+      await flush();
+      expect(wire.map((m) => m[0])).to.deep.equal([a.seq, b.seq, a.seq, c.seq]);
+      reply(a.seq, 0);
+      reply(b.seq, 0); // drained: it answers b's first transmission, read before a's resend and c
+      await flush();
+      expect(wire, 'c is not resent: its reply is still to come').to.have.length(4);
+      expect(link.stats.fastRetransmits).to.equal(1);
+      reply(c.seq, 0);
+      expect([a, b, c].every((r) => r.done)).to.equal(true);
+    });
+
+    it('an RTO resends the oldest unanswered request, held or not, and the others that are not held', async () => {
+      const { link, wire, submit, open, reply, clock } = harness({ rtoInitialMs: 100 });
+      await open(50);
+      const rs = Array.from({ length: 3 }, (_, i) => submit(Op.acquire, [i]));
+      await flush();
+      reply(rs[1]!.seq, 14, rs[0]!.seq); // rs[2]'s held reply was lost as well as rs[0]
+      await flush();
+      const sent = wire.length;
+      await clock.advance(500); // the resend of rs[0] is lost too: the RTO
+      const resent = wire.slice(sent).map((m) => m[0]);
+      expect(resent).to.include(rs[0]!.seq);
+      expect(resent).to.include(rs[2]!.seq);
+      expect(resent, 'rs[1] is held: never resent while rs[0] is unanswered').to.not.include(rs[1]!.seq);
+      expect(link.stats.timeouts).to.be.greaterThan(0);
+    });
+
+    it('a held reply naming a next not before the request is a device bug: the request fails with a ProtocolError', async () => {
+      const { outcomes, submit, open, reply } = harness();
+      await open();
+      const r = submit(Op.acquire, [0]);
+      await flush();
+      reply(r.seq, 14, r.seq);
+      expect(outcomes.get(r)!.error!.message).to.match(/^protocol op1: answered held expecting seq \d+, not after this request's seq \d+: a device bug$/);
+    });
+
+    it('the request the device expects fails here: the session ends (a held copy must never run under a new seq); the ones after it go to a new session after a hello', async () => {
+      const { link, wire, submit, open, reply, outcomes, clock, sessionsEnded } = harness({ maxAttempts: 2, rtoInitialMs: 100 });
+      const h = await open(50);
+      const [a, b, c] = [submit(Op.acquire, [0]), submit(Op.acquire, [1]), submit(Op.acquire, [2])];
+      await flush();
+      reply(b.seq, 14, a.seq); // a damaged: b and c held behind it, a resent
+      reply(c.seq, 14, a.seq);
+      for (let i = 0; i < 400 && !outcomes.get(a); i++) await clock.advance(5); // a's resend is lost too: it fails
+      await clock.advance(160); // b is now the oldest unanswered request: its RTO resends it
+      expect(outcomes.get(a)!.error!.message).to.equal('exhausted op1 after 2');
+      expect(wire[wire.length - 1]).to.deep.equal([b.seq, Op.acquire, 1]);
+      expect([b.done, c.done, c.held]).to.deep.equal([false, false, true]);
+      reply(b.seq, 14, a.seq); // still held: the device expects a's seq, which has settled here
+      await flush();
+      expect(sessionsEnded()).to.equal(1);
+      expect(link.stats.resyncs).to.equal(1);
+      const last = wire[wire.length - 1]!;
+      expect(last[1], 'a hello, alone').to.equal(Op.hello);
+      expect(last[0]).to.not.equal(h.seq);
+      reply(last[0] as number, 0, new Map());
+      await flush();
+      const s = (last[0] as number) + 1;
+      expect(wire.slice(-2), 'b and c, renumbered in the new session').to.deep.equal([[s >>> 0, Op.acquire, 1], [(s + 1) >>> 0, Op.acquire, 2]]);
+      expect([b.held, c.held]).to.deep.equal([false, false]);
+    });
+
+    it('without retransmission a held request settles with its held reply, and the next request opens a new session', async () => {
+      const { wire, submit, open, reply, outcomes, sessionsEnded } = harness({ retransmit: false });
+      await open();
+      const [a, b] = [submit(Op.acquire, [0]), submit(Op.acquire, [1])];
+      await flush();
+      reply(b.seq, 14, a.seq);
+      expect(outcomes.get(b)!.message).to.deep.equal([b.seq, 14, a.seq]);
+      reply(a.seq, 0);
+      submit(Op.acquire, [2]);
+      await flush();
+      expect(sessionsEnded()).to.equal(1);
+      expect(wire[wire.length - 1]![1], 'a hello first').to.equal(Op.hello);
     });
   });
 

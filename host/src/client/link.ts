@@ -18,9 +18,13 @@
  * seq; the session's requests follow it consecutively (wrapping at 2^32). A request gets its seq
  * when it is first transmitted, so requests queued before the hello wait for it.
  *
- * Retransmission (on unless `retransmit: false`): go-back-N on `[seq, 12, next]`, once per gap;
- * fast retransmit of a request whose transmission the device read without its response coming
- * back; go-back from the oldest unanswered request when its RTO (RFC 6298, Karn's rule, doubled
+ * Retransmission (on unless `retransmit: false`): selective repeat with the device's hold
+ * (§3.3 rule 5): `[seq, 14, next]` marks the request held (it is never resent while held: it will
+ * run once the gap fills) and, like any reply, shows the device read every transmission before it;
+ * go-back-N on `[seq, 12, next]` (a gap the hold could not take), once per gap, resending the
+ * unanswered requests from next that are not held;
+ * fast retransmit of a request whose transmission the device read without a reply (a response or
+ * `held`) coming back for it; go-back from the oldest unanswered request when its RTO (RFC 6298, Karn's rule, doubled
  * on an expiry with nothing heard since the transmission, within rto_max_ms) expires. After maxAttempts transmissions a request fails with
  * RetriesExhausted. Nothing received for deadLinkMs while requests are unanswered fails every
  * unanswered and queued request at once with LinkDead.
@@ -104,8 +108,10 @@ export interface LinkStats {
   outOfSequence: number;
   /** `[seq, out_of_sequence, next]` replies acted on (go-back-N); stale ones are not counted. */
   goBacks: number;
-  /** Requests resent because a later reply showed their response was lost. */
+  /** Requests resent because a later reply showed their request or response was lost. */
   fastRetransmits: number;
+  /** `[seq, held, next]` replies received: requests the device kept past a gap (§3.3 rule 5). */
+  held: number;
   /** Probes written after retransmissions with nothing new behind them (see Link: probes). */
   probes: number;
   /** RTO expiries (each a go-back from the oldest unanswered request). */
@@ -160,8 +166,15 @@ export interface LinkRequest {
   attempts: number;
   firstTxAt: number;
   lastTxAt: number;
+  /** Transmission number of the first transmission. */
+  firstTx: number;
   /** Transmission number of the latest transmission. */
   lastTx: number;
+  /**
+   * The device answered `held` to it in this session: it will run once the gap before it fills,
+   * so it is not resent (a reply to it will come). Cleared when it gets a new seq.
+   */
+  held: boolean;
   done: boolean;
 }
 
@@ -188,6 +201,11 @@ export interface LinkErrors {
   protocol(r: LinkRequest, what: string): Error;
   /** The device answered `[seq, no_session]`: it lost its session (a reboot). */
   noSession(r: LinkRequest): void;
+  /**
+   * The link ended its session itself (a request the device expects settled without running, so
+   * the requests after it need a new session): queue a hello, as for a first request.
+   */
+  sessionEnded(): void;
 }
 
 interface Tx {
@@ -275,8 +293,11 @@ export class Link {
   /** 'lent': open, and lent to a caller writing its own frames (lend()); requests wait for it back. */
   private session: 'none' | 'opening' | 'open' | 'lent' = 'none';
   private nextSeq = 0;
-  /** Without retransmission: the device's next seq after a gap, applied once nothing is unanswered. */
-  private resyncTo: number | undefined;
+  /**
+   * The session is to end once nothing of it is unanswered (restartSession): a request the device
+   * expects settled without running (a failure here; without retransmission, a refusal).
+   */
+  private restartPending = false;
 
   private srtt: number | undefined;
   private rttvar: number | undefined;
@@ -326,7 +347,7 @@ export class Link {
   /** Seqs answered after more than one transmission, the latest SPURIOUS_WATCH: a second answer to one is a needless resend. */
   private readonly resentAnswered = new Set<number>();
   private lastSpuriousAt = -Infinity;
-  private readonly counters = { transmissions: 0, retransmits: 0, retransmittedBytes: 0, outOfSequence: 0, goBacks: 0, fastRetransmits: 0, probes: 0, timeouts: 0, timeoutWaitMs: 0, resyncs: 0, exhausted: 0, deadLinks: 0, spuriousRetransmits: 0, maxAttemptsUsed: 0, idleStarts: 0 };
+  private readonly counters = { transmissions: 0, retransmits: 0, retransmittedBytes: 0, outOfSequence: 0, goBacks: 0, fastRetransmits: 0, held: 0, probes: 0, timeouts: 0, timeoutWaitMs: 0, resyncs: 0, exhausted: 0, deadLinks: 0, spuriousRetransmits: 0, maxAttemptsUsed: 0, idleStarts: 0 };
   private readonly attempts: number[] = [0];
 
   constructor(
@@ -433,14 +454,18 @@ export class Link {
   onReply(seq: number, message: unknown[]): boolean {
     this.consumed = EMPTY;
     const r = this.find(seq);
-    const t = this.consumedThrough(seq);
+    const code = message[1];
+    // Every reply answers one transmission but a response of a request the device held: it comes
+    // when the gap fills, maybe after replies to later transmissions (even to a resend of it), so
+    // a response shows only that the device read the request's first transmission.
+    const response = r !== undefined && code !== 12 && code !== 13 && code !== 14;
+    const t = this.consumedThrough(seq, response ? r.firstTx : Infinity);
     if (r === undefined) {
       if (this.resentAnswered.delete(seq)) this.spurious(seq);
       if (t !== undefined) this.fastRetransmitBefore(t);
       this.schedulePump();
       return t !== undefined && t.req === undefined && t.raw === undefined; // a probe's answer is expected
     }
-    const code = message[1];
     if (code === 12 && message.length === 3 && typeof message[2] === 'number') {
       this.counters.outOfSequence++;
       const next = message[2] >>> 0;
@@ -448,7 +473,7 @@ export class Link {
       if (d !== 0 && d < HALF) {
         this.fail(r, this.errors.protocol(r, `answered out_of_sequence expecting seq ${next}, after this request's seq ${seq}: its response has left the device's replay cache (a host window bug)`));
       } else if (!this.retransmit) {
-        this.resyncTo = next;
+        this.restartPending = true;
         this.answer(r, message);
       } else if (t !== undefined && t.tx > this.goBackTx) {
         this.goBack(next, t);
@@ -458,12 +483,36 @@ export class Link {
       this.schedulePump();
       return true;
     }
+    if (code === 14 && message.length === 3 && typeof message[2] === 'number') {
+      this.counters.held++;
+      const next = message[2] >>> 0;
+      const d = (next - seq) >>> 0;
+      if (d === 0 || d < HALF) {
+        this.fail(r, this.errors.protocol(r, `answered held expecting seq ${next}, not after this request's seq ${seq}: a device bug`));
+      } else if (!this.retransmit) {
+        // Nothing resends the gap: the held request would wait for ever, and its hold must not
+        // outlive the session (restartSession).
+        this.restartPending = true;
+        this.answer(r, message);
+      } else if (this.find(next) === undefined) {
+        // The device waits for a request that settled here (it failed): this one can never run in
+        // this session.
+        this.resync(next);
+      } else {
+        r.held = true;
+        if (t !== undefined) this.fastRetransmitBefore(t);
+      }
+      this.schedulePump();
+      return true;
+    }
     if (code === 13 && message.length === 2) {
       this.errors.noSession(r);
       return true;
     }
-    if (t !== undefined) this.fastRetransmitBefore(t);
-    if (r.attempts === 1) {
+    this.consumed = EMPTY;
+    this.ranBefore(r);
+    if (r.attempts === 1 && !r.held) {
+      // A held request's answer waited for the gap: no round trip of the link (Karn, extended).
       this.sample(this.clock.now() - r.firstTxAt);
       this.delay(this.clock.now() - r.firstTxAt);
     }
@@ -472,6 +521,7 @@ export class Link {
     if (opensSession(r)) {
       this.session = 'open';
       this.nextSeq = (r.seq + 1) >>> 0;
+      this.restartPending = false;
     }
     this.answer(r, message);
     this.schedulePump();
@@ -554,7 +604,7 @@ export class Link {
     this.afterRto = false;
     while (this.cursor < this.span.length) {
       const r = this.span[this.cursor]!;
-      if (r.done || r.lastTx > this.goBackTx) {
+      if (r.done || r.held || r.lastTx > this.goBackTx) {
         this.cursor++;
         continue;
       }
@@ -585,12 +635,14 @@ export class Link {
           (sent ??= []).push(item);
           break;
         }
-        if (this.session !== 'open') break; // waits for the hello
-        if (this.resyncTo !== undefined) {
+        if (this.restartPending && this.session === 'open') {
           if (this.spanHead < this.span.length) break;
-          this.nextSeq = this.resyncTo;
-          this.resyncTo = undefined;
-          this.counters.resyncs++;
+          this.restartSession();
+          continue;
+        }
+        if (this.session !== 'open') {
+          if (this.session === 'none' && this.promoteHello()) continue;
+          break; // waits for the hello
         }
         if (this.span.length - this.spanHead >= this.depthLimit) break;
         if (this.unanswered >= Math.floor(this.cwnd)) break;
@@ -609,7 +661,7 @@ export class Link {
         this.queueHead = 0;
       }
     }
-    if (resent && !fresh && this.queueHead === this.queue.length && this.probeLine && this.session === 'open' && this.unanswered > 0) {
+    if (resent && !fresh && this.probeLine && this.session === 'open' && this.unanswered > 0) {
       // A seq half the seq space away is older than any cache (PROTOCOL.md §3.3 rule 5): the
       // device executes nothing and answers [seq, out_of_sequence, next].
       const seq = (this.nextSeq + HALF + this.counters.probes) >>> 0;
@@ -633,6 +685,7 @@ export class Link {
       return false;
     }
     r.seq = seq;
+    r.held = false;
     r.maxResponse = maxResponseOf(r.code, r.args, messageLength(r.line));
     return true;
   }
@@ -670,6 +723,7 @@ export class Link {
     r.lastTxAt = now;
     this.counters.transmissions++;
     r.lastTx = this.pushTx(r.seq, r, undefined, r.line.length, 0);
+    if (r.attempts === 1) r.firstTx = r.lastTx;
     lines.push(r.line);
     const deadline = this.retransmit ? now + this.rto : r.timeoutMs !== undefined ? now + r.timeoutMs : Infinity;
     this.arm(r.timeoutMs !== undefined ? Math.min(deadline, r.firstTxAt + r.timeoutMs) : deadline);
@@ -700,11 +754,11 @@ export class Link {
    * returns that transmission, or undefined when none is recorded (sent before the last go-back
    * cleared the record, or a seq this client never sent).
    */
-  private consumedThrough(seq: number): Tx | undefined {
+  private consumedThrough(seq: number, maxTx = Infinity): Tx | undefined {
     const fifo = this.fifo;
     let i = this.fifoHead;
     while (i < fifo.length && fifo[i]!.seq !== seq) i++;
-    if (i === fifo.length) return undefined;
+    if (i === fifo.length || fifo[i]!.tx > maxTx) return undefined;
     const t = fifo[i]!;
     this.consumed = i > this.fifoHead ? fifo.slice(this.fifoHead, i) : EMPTY;
     for (let k = this.fifoHead; k <= i; k++) this.fifoBytes -= fifo[k]!.bytes;
@@ -726,9 +780,28 @@ export class Link {
     for (const c of consumed) {
       if (c.raw || !c.req) continue; // raw bytes, or a probe
       const p = c.req!;
-      if (!this.retransmit || p.done || p.lastTx !== c.tx) continue;
+      if (!this.retransmit || p.done || p.held || p.lastTx !== c.tx) continue;
       const i = this.indexOf(p);
       if (i >= this.cursor && i >= 0) continue; // a go-back will resend it anyway
+      this.counters.fastRetransmits++;
+      this.fast.push(p);
+    }
+  }
+
+  /**
+   * A response to r: the device executed every request before it, the held ones included (they
+   * ran when their gap filled), and wrote their responses before r's. One still unanswered whose
+   * latest transmission went out before r's first lost its response (or the reply to that
+   * transmission): resend it (the copy comes from the cache). One resent since may have its
+   * answer on the way; a later response or its RTO decides.
+   */
+  private ranBefore(r: LinkRequest): void {
+    const end = this.indexOf(r);
+    for (let i = this.spanHead; i < end; i++) {
+      const p = this.span[i]!;
+      if (p.done || p.lastTx >= r.firstTx) continue;
+      p.held = false;
+      if (!this.retransmit || i >= this.cursor || this.fast.includes(p)) continue; // a go-back will resend it anyway, or it is already to be resent
       this.counters.fastRetransmits++;
       this.fast.push(p);
     }
@@ -761,11 +834,15 @@ export class Link {
   }
 
   /**
-   * The device expects `next`, whose request has settled (it failed here): nothing from `next`
-   * on was executed, so the unanswered requests after it take the seqs from `next` on, in order.
+   * The device expects `next`, whose request has settled (it failed here): nothing from `next` on
+   * was executed, and the device may hold requests after it that can never run in this session
+   * (§3.3 rule 5: a held request runs only after every one before it). Renumbering them would let
+   * a stale held copy run under a new request's seq, so the session ends instead: the unanswered
+   * requests from `next` on go back to the head of the queue, unsent, and once the ones before
+   * `next` are answered (from the cache, which the new session empties) a hello opens a new
+   * session, whose seqs they take (restartSession).
    */
   private resync(next: number): void {
-    this.counters.resyncs++;
     const keep: LinkRequest[] = [];
     const tail: LinkRequest[] = [];
     for (let i = this.spanHead; i < this.span.length; i++) {
@@ -777,22 +854,54 @@ export class Link {
         keep.push(r);
       }
     }
-    let seq = next;
     for (const r of tail) {
-      r.line = r.encode(seq);
-      r.seq = seq;
-      r.lastTx = 0;
-      seq = (seq + 1) >>> 0;
+      // Never executed: in the new session it is a new request, with attempts of its own.
+      r.line = UNSENT;
+      r.seq = -1;
+      r.attempts = 0;
+      r.firstTx = r.lastTx = 0;
+      r.held = false;
+      this.unanswered--;
     }
-    this.nextSeq = seq;
-    this.span = [...keep, ...tail];
+    this.queue = [...tail, ...this.queue.slice(this.queueHead)];
+    this.queueHead = 0;
+    this.span = keep;
     this.spanHead = 0;
     this.spanResponse = 0;
     for (const r of this.span) this.spanResponse += r.maxResponse;
     this.clearFifo();
     this.goBackTx = this.txCount;
-    this.cursor = keep.length;
+    this.cursor = 0;
+    this.restartPending = true;
     this.advanceHead();
+  }
+
+  /**
+   * Ends the session the link can no longer use (resync) once nothing of it is unanswered, and has
+   * the client queue a hello, which the pump then sends ahead of the requests waiting for it.
+   */
+  private restartSession(): void {
+    this.restartPending = false;
+    this.counters.resyncs++;
+    this.session = 'none';
+    this.clearFifo();
+    if (!this.helloPending) this.errors.sessionEnded();
+    this.promoteHello();
+  }
+
+  /** Moves the first queued hello to the head of the queue (a request needs a session first); false when none is queued. */
+  private promoteHello(): boolean {
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const q = this.queue[i]!;
+      if (isRequest(q) && opensSession(q)) {
+        if (i > this.queueHead) {
+          this.queue.splice(i, 1);
+          this.queue.splice(this.queueHead, 0, q);
+        }
+        return true;
+      }
+    }
+    return false;
   }
 
   private clearFifo(): void {
@@ -1012,6 +1121,9 @@ export class Link {
       // damaged reply) show the device answered within the RTO, so waiting longer gains nothing.
       if (this.lastRxAt <= oldest.lastTxAt) this.rto = Math.min(this.rtoMax, this.rto * 2);
       this.clearFifo(); // the device has had an RTO to read what it got
+      // Everything before the oldest unanswered request is answered or settled: if it was held,
+      // it has run (its response was lost) or never will (restartSession); either way resend it.
+      oldest.held = false;
       const undo = { seq: oldest.seq, cwnd: this.cwnd, lossyUntil: this.lossyUntil };
       this.startGoBack(this.spanHead);
       this.rtoUndo = undo;

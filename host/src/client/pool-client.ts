@@ -502,6 +502,7 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     },
     protocol: (r: LinkRequest, what: string): Error => this.protocolError(r, what),
     noSession: (r: LinkRequest): void => this.boardReset(`the device answered ${r.name} with no_session: it lost its session (it rebooted)`),
+    sessionEnded: (): void => void this.hello().catch(() => {}),
   };
 
   private protocolError(r: LinkRequest, what: string): ProtocolError {
@@ -603,7 +604,9 @@ class PendingRequest implements LinkRequest {
   attempts = 0;
   firstTxAt = 0;
   lastTxAt = 0;
+  firstTx = 0;
   lastTx = 0;
+  held = false;
   done = false;
 
   constructor(
