@@ -14,7 +14,7 @@
  */
 import { expect } from 'chai';
 import { ErrorCode, Framing, HelloKey, LinkBounds, Op, StatsKey, base64DecodeStrict } from '../host/src/index.js';
-import { inRawSession, seqFrom, type RawAnswer } from './support/raw.js';
+import { RawSession, inRawSession, seqFrom, type RawAnswer } from './support/raw.js';
 import { target } from './support/target.js';
 
 /** The stats map of a raw `[seq, 0, {..}]` answer. */
@@ -57,24 +57,102 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
     });
   });
 
-  it('refuses a request past a gap with [seq, out_of_sequence, next] and does not execute it', async function () {
+  it('holds a request past a gap [seq, held, next], runs it once the gap fills, in order, then answers a copy from the cache', async function () {
     await inRawSession(this.test!.fullTitle(), async (s) => {
       const [st0, acq] = (await s.requestAll([{ op: Op.stats }, { op: Op.acquire, args: [0] }], 'stats, acquire')) as [RawAnswer, RawAnswer];
       const before = statsOf(st0);
       expect(acq.message.slice(1)).to.deep.equal([0], 'the acquire succeeded');
       const next = s.next;
-      const ahead = (next + 3) >>> 0;
+      const ahead = (next + 1) >>> 0;
+      const [held] = (await s.sendAll([{ seq: ahead, op: Op.store_global, args: [0, 0, 99] }], 'a store past a gap of one')) as [RawAnswer];
+      expect(held.message).to.deep.equal([ahead, ErrorCode.held, next]);
+      const [again] = (await s.sendAll([{ seq: ahead, op: Op.store_global, args: [0, 0, 99] }], 'the held store again')) as [RawAnswer];
+      expect(again.message, 'a copy of a held request is held again').to.deep.equal([ahead, ErrorCode.held, next]);
+      // The gap: a load that finds 0, so it ran before the held store; the store then runs.
+      const load = await s.request(Op.load_global, [0, 0]);
+      expect(load.message).to.deep.equal([next, 0, 0], 'the gap ran first: the held store had not');
+      s.next = (ahead + 1) >>> 0;
+      const [reload, st1] = (await s.requestAll([{ op: Op.load_global, args: [0, 0] }, { op: Op.stats }], 'load_global, stats')) as [RawAnswer, RawAnswer];
+      expect(reload.message.slice(1)).to.deep.equal([0, 99], 'the held store ran once the gap filled');
+      const [copy] = (await s.sendAll([{ seq: ahead, op: Op.store_global, args: [0, 0, 99] }], 'the store again, now executed')) as [RawAnswer];
+      expect(copy.message, 'a copy of the executed store is answered from the cache').to.deep.equal([ahead, 0]);
+      for (const a of s.answersTo(ahead).filter((x) => x.message[1] === 0)) expect(a.line.equals(copy.line), 'the drained answer and the cached copy are one line').to.equal(true);
+      const after = statsOf(st1);
+      expect(counter(after, StatsKey.held) - counter(before, StatsKey.held)).to.be.within(2, 2 + s.retransmits);
+      expect(counter(after, StatsKey.out_of_sequence) - counter(before, StatsKey.out_of_sequence)).to.be.within(0, s.retransmits);
+      expect(counter(after, StatsKey.ops) - counter(before, StatsKey.ops)).to.equal(5, 'stats, acquire, load, the held store and the second load ran; no copy did');
+    });
+  });
+
+  it('drains the hold up to the next gap: held requests run in seq order as each gap before them fills', async function () {
+    await inRawSession(this.test!.fullTitle(), async (s) => {
+      await s.requestAll([{ op: Op.acquire, args: [0] }], 'acquire');
+      const n = s.next;
+      // n and n + 3 are gaps; n + 1, n + 2 and n + 4 are held behind them.
+      const heldOnes = [1, 2, 4].map((k) => ({ seq: (n + k) >>> 0, op: Op.store_global, args: [0, k, k * 10] }));
+      const replies = await s.sendAll(heldOnes, 'three stores past two gaps');
+      expect(replies.map((a) => a.message)).to.deep.equal(heldOnes.map((r) => [r.seq, ErrorCode.held, n]));
+      // The first gap: a load of global 2, then the held n + 1 and n + 2 run; n + 4 waits for n + 3.
+      const first = await s.request(Op.load_global, [0, 2]);
+      expect(first.message).to.deep.equal([n, 0, 0], 'global 2 was not stored yet');
+      s.next = (n + 3) >>> 0;
+      const second = await s.request(Op.load_global, [0, 4]);
+      expect(second.message, 'n + 1 and n + 2 ran, n + 4 not yet').to.deep.equal([(n + 3) >>> 0, 0, 0]);
+      s.next = (n + 5) >>> 0;
+      const loads = await s.requestAll([1, 2, 4].map((k) => ({ op: Op.load_global, args: [0, k] })), 'loads of globals 1, 2 and 4');
+      expect(loads.map((a) => a.message.slice(1))).to.deep.equal([[0, 10], [0, 20], [0, 40]], 'every held store ran, once');
+    });
+  });
+
+  it('refuses a request past a gap the hold cannot take (beyond hold_depth, longer than hold_message_bytes, older than the cache) with [seq, out_of_sequence, next], and does not execute it', async function () {
+    await inRawSession(this.test!.fullTitle(), async (s) => {
+      const [st0, acq] = (await s.requestAll([{ op: Op.stats }, { op: Op.acquire, args: [0] }], 'stats, acquire')) as [RawAnswer, RawAnswer];
+      const before = statsOf(st0);
+      expect(acq.message.slice(1)).to.deep.equal([0], 'the acquire succeeded');
+      const hello = s.opened.message[2] as Map<number, unknown>;
+      const holdDepth = hello.get(HelloKey.hold_depth) as number;
+      const holdBytes = hello.get(HelloKey.hold_message_bytes) as number;
+      const next = s.next;
+      const far = (next + holdDepth + 1) >>> 0;
+      const edge = (next + holdDepth) >>> 0;
       // Older than the cache holds (the seq before this session's hello): refused the same way.
       const old = (next - 4) >>> 0;
-      const [gap, stale] = (await s.sendAll([{ seq: ahead, op: Op.store_global, args: [0, 0, 99] }, { seq: old, op: Op.store_global, args: [0, 0, 98] }], 'a seq past a gap, an old seq')) as [RawAnswer, RawAnswer];
-      expect(gap.message).to.deep.equal([ahead, ErrorCode.out_of_sequence, next]);
-      expect(stale.message).to.deep.equal([old, ErrorCode.out_of_sequence, next]);
-      // Neither store ran, and the session goes on at `next`.
+      // An echo whose message is one byte over hold_message_bytes: [seq, 10, bstr] with a 5-byte seq.
+      const long = Buffer.alloc(Math.max(0, holdBytes + 1 - 8));
+      const sent = [
+        { seq: far, op: Op.store_global, args: [0, 0, 99] },
+        { seq: old, op: Op.store_global, args: [0, 0, 98] },
+        { seq: (next + 1) >>> 0, op: Op.echo, args: [long] },
+      ];
+      expect(messageLength(RawSession.frame(sent[2]!.seq, Op.echo, [long]).subarray(0, -1)), 'the echo message').to.be.above(holdBytes);
+      const answers = await s.sendAll(sent, 'past the hold, an old seq, a long request past a gap');
+      expect(answers.map((a) => a.message)).to.deep.equal(sent.map((r) => [r.seq, ErrorCode.out_of_sequence, next]));
+      // hold_depth ahead is still held (and left so: closing, the raw session has the client say
+      // hello, which empties the hold).
+      const [atEdge] = (await s.sendAll([{ seq: edge, op: Op.load_global, args: [0, 0] }], 'exactly hold_depth ahead')) as [RawAnswer];
+      expect(atEdge.message).to.deep.equal([edge, ErrorCode.held, next]);
+      // Nothing refused ran, and the session goes on at `next`.
       const [load, st1] = (await s.requestAll([{ op: Op.load_global, args: [0, 0] }, { op: Op.stats }], 'load_global, stats')) as [RawAnswer, RawAnswer];
       expect(load.message).to.deep.equal([next, 0, 0]);
       const after = statsOf(st1);
-      expect(counter(after, StatsKey.out_of_sequence) - counter(before, StatsKey.out_of_sequence)).to.be.within(2, 2 + s.retransmits);
-      expect(counter(after, StatsKey.ops) - counter(before, StatsKey.ops)).to.equal(3, 'stats, acquire and load_global ran; the refused stores did not');
+      expect(counter(after, StatsKey.out_of_sequence) - counter(before, StatsKey.out_of_sequence)).to.be.within(3, 3 + s.retransmits);
+      expect(counter(after, StatsKey.ops) - counter(before, StatsKey.ops)).to.equal(3, 'stats, acquire and load_global ran; the refused ones did not');
+    });
+  });
+
+  it('empties the hold on a hello: a request held before it never runs', async function () {
+    await inRawSession(this.test!.fullTitle(), async (s) => {
+      await s.requestAll([{ op: Op.acquire, args: [0] }], 'acquire');
+      const next = s.next;
+      const ahead = (next + 2) >>> 0;
+      const [held] = (await s.sendAll([{ seq: ahead, op: Op.store_global, args: [0, 0, 77] }], 'a store two past the gap')) as [RawAnswer];
+      expect(held.message).to.deep.equal([ahead, ErrorCode.held, next]);
+      // A hello at `next` (never executed, so no duplicate) opens a session whose next is next + 1;
+      // the held store's slot comes up after the request there, and must be empty.
+      const opened = await s.hello(next);
+      expect(opened.message[1], 'hello answered ok').to.equal(0);
+      const [load1, load2] = (await s.requestAll([{ op: Op.load_global, args: [0, 0] }, { op: Op.load_global, args: [0, 0] }], 'two loads')) as [RawAnswer, RawAnswer];
+      expect([load1.message, load2.message]).to.deep.equal([[(next + 1) >>> 0, 0, 0], [ahead, 0, 0]], 'a fresh load at the held seq, not the old store: it never ran');
     });
   });
 

@@ -75,7 +75,9 @@ export function linkWindow(): () => LinkWindow {
     const s = client.linkStats();
     const h2dFaults = faults() - f0;
     const retransmits = s.retransmits - s0.retransmits + s.probes - s0.probes;
-    const goBack = s.goBacks !== s0.goBacks;
+    // A go-back or a held request: the device refused or held some of the window's requests, so
+    // what it executed may not be what the check sent in the order it sent it.
+    const goBack = s.goBacks !== s0.goBacks || s.held !== s0.held;
     const damageSeen = goBack || client.counters.defectsIn !== d0;
     const intact = emulator ? h2dFaults === 0 && !goBack : !damageSeen;
     return { retransmits, h2dFaults, clean: intact && !(busy && retransmits > 0) };

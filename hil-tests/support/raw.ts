@@ -10,7 +10,8 @@
  * of its own with a hello at a seeded seq, or, when the test needs no hello of its own, goes on in
  * the client's session at the seq the device expects. close() detaches and gives the session back
  * at the seq the device now expects; when that is unknown (a request of its own went unanswered,
- * the device answered no_session), the client re-handshakes (client.hello()) instead.
+ * the device answered no_session) or the device may still hold a request of it past a gap, the
+ * client re-handshakes (client.hello()) instead.
  *
  * A lossy link may drop a request or its answer: exchange() then sends the same bytes again, as
  * any host may (§3.3), and counts it in `retransmits`. A test that checks a device counter allows
@@ -110,6 +111,14 @@ export class RawSession {
     }
   }
 
+  /**
+   * Whether the device may still hold a request of this session (a held reply for a seq not yet
+   * executed): the client must not go on in it, or that request would run under one of its seqs.
+   */
+  private holds(): boolean {
+    return this.answers.some((a) => a.message[1] === ErrorCode.held && a.message.length === 3 && ((a.message[0] as number) - this.next) >>> 0 < 0x80000000);
+  }
+
   /** Sends `[seq, hello]`: a new session (§3.3 rule 2) from `seq`, whatever `next` was. */
   async hello(seq: number): Promise<RawAnswer> {
     this.opened = await this.exchange(RawSession.frame(seq, Op.hello), seq >>> 0, 'hello');
@@ -190,10 +199,11 @@ export class RawSession {
    *
    * Sent in groups small enough for the device's replay cache to hold every answer of a group
    * (its replay_depth, answers within its replay_bytes), so a lost request or answer is
-   * recovered as the client recovers it (go-back-N, PROTOCOL.md §3.3): the group is sent again
-   * from its first unanswered seq after the retransmission timeout; what the device already
-   * executed it answers from its cache, and a request past a gap it refuses with out_of_sequence
-   * (not an answer: it comes again). Each request sent again counts in `retransmits`. Rejects as exchange().
+   * recovered (PROTOCOL.md §3.3): the group is sent again from its first unanswered seq after the
+   * retransmission timeout; what the device already executed it answers from its cache, a request
+   * past a gap it holds ([seq, held, next]: not an answer, which comes when the gap fills) or
+   * refuses with out_of_sequence (not an answer: it comes again). Each request sent again counts
+   * in `retransmits`. Rejects as exchange().
    */
   async requestAll(requests: readonly { op: number; args?: readonly unknown[] }[], what: string): Promise<RawAnswer[]> {
     // The replay cache this session's hello reported, or (a borrowed session) the client's hello.
@@ -223,12 +233,13 @@ export class RawSession {
   /**
    * Writes `lines` (the requests of `seqs`, one each) at once; resolves with one answer per seq,
    * resending from the first unanswered after the retransmission timeout (see requestAll). With
-   * `refusals`, an out_of_sequence refusal is an answer like any other (sendAll's out-of-turn
-   * requests); without, it is not (the request comes again).
+   * `refusals`, an out_of_sequence refusal or a held reply is an answer like any other (sendAll's
+   * out-of-turn requests); without, it is not (the request comes again, or its response does).
    */
   private async exchangeGroup(lines: Buffer[], seqs: readonly number[], refusals: boolean, what: string): Promise<RawAnswer[]> {
     const got: (RawAnswer | undefined)[] = new Array(lines.length);
-    const isAnswer = (a: RawAnswer, k: number) => a.message[0] === seqs[k] && (refusals || !(a.message[1] === ErrorCode.out_of_sequence && a.message.length === 3));
+    const linkReply = (a: RawAnswer) => (a.message[1] === ErrorCode.out_of_sequence || a.message[1] === ErrorCode.held) && a.message.length === 3;
+    const isAnswer = (a: RawAnswer, k: number) => a.message[0] === seqs[k] && (refusals || !linkReply(a));
     let rto = Math.max(Link.rtoMinMs, this.client.linkStats().rtoMs);
     const start = Date.now();
     const base = this.answers.length;
@@ -286,12 +297,12 @@ export class RawSession {
 
   /**
    * Detaches, then gives the client the session back at `next`; when the device's session is
-   * unknown (or the client had none to lend), re-handshakes the client instead, so it works in a
-   * session of its own again.
+   * unknown, the device may hold a request of this session, or the client had none to lend,
+   * re-handshakes the client instead, so it works in a session of its own again.
    */
   async close(): Promise<void> {
     this.detach();
-    if (this.lent && this.known) return this.lent.giveBack(this.next);
+    if (this.lent && this.known && !this.holds()) return this.lent.giveBack(this.next);
     this.lent?.giveBack(undefined);
     await this.client.hello();
   }

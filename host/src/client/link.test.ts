@@ -411,7 +411,7 @@ describe('Link (the host link layer)', () => {
     });
 
     it('a drained response lost: a later response shows it (the device runs held requests in order), the copy comes from the cache', async () => {
-      const { link, wire, submit, open, reply } = harness();
+      const { wire, submit, open, reply } = harness();
       await open();
       const [a, b, c] = [submit(Op.acquire, [0]), submit(Op.acquire, [1]), submit(Op.acquire, [2])];
       await flush();

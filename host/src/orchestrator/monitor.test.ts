@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { encodeCbor } from '../codec/cbor.js';
 import { liveChildPids } from '../process/managed.js';
 import { needTools } from '../testing/tools.js';
-import { Op } from '../protocol/constants.js';
+import { Op, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { makeStandInFlasher, startSimBoard } from '../boards/testing/harness.js';
 import { decodeFrame, formatRecord, monitorTarget, readCapture, replayCapture, type CaptureRecord } from './monitor.js';
 
@@ -96,7 +96,7 @@ describe('hil monitor (logic)', function () {
     // The sim boots once its pty is open (as QEMU resumes), so its banner is captured first.
     const s = await monitorTarget('sim', { hello: true, count: 3, onRecord: (r) => recs.push(r) });
     expect(s).to.deep.include({ stoppedBy: 'count', frames: 1, logs: 1 });
-    expect(recs.find((r) => r.kind === 'log')!.text).to.match(/^CVM-BOOT proto=2 fw=cvm-fw\/0\.1\.0\+sim\./);
+    expect(recs.find((r) => r.kind === 'log')!.text).to.match(new RegExp(`^CVM-BOOT proto=${PROTOCOL_VERSION} fw=` + 'cvm-fw/0\\.1\\.0\\+sim\\.'));
     const answer = recs.find((r) => r.dir === 'rx' && r.kind === 'frame')!;
     expect(answer.decoded).to.deep.include({ op: 'hello', status: 'ok' });
     expect((answer.decoded!.result as { firmwareId: string }).firmwareId).to.match(/\+sim\.vms4/);
@@ -110,7 +110,7 @@ describe('hil monitor (logic)', function () {
       const recs: CaptureRecord[] = [];
       await monitorTarget(`serial:${board.path}`, { count: 1, onRecord: (r) => recs.push(r) });
       expect(recs[1]!.kind).to.equal('log');
-      expect(recs[1]!.text).to.match(/^CVM-BOOT proto=2 fw=cvm-fw\//);
+      expect(recs[1]!.text).to.match(new RegExp(`^CVM-BOOT proto=${PROTOCOL_VERSION} fw=` + 'cvm-fw/'));
       expect(formatRecord(recs[1]!)).to.match(/^\d\d:\d\d:\d\d\.\d{3} {2}dev→host {2}log {5}CVM-BOOT /);
     } finally {
       await board.close();

@@ -27,7 +27,7 @@ describe('protocol limits (one type for hello, banner, build configs, twin, diff
       .map(([name]) => camel(name));
     assert.deepEqual(POOL_LIMIT_KEYS, ['maxVms', 'maxGlobals', 'maxArrays', 'arrayElements']);
     assert.deepEqual(helloNames.filter((n) => (POOL_LIMIT_KEYS as readonly string[]).includes(n)), [...POOL_LIMIT_KEYS]);
-    assert.ok(helloNames.includes('replayDepth') && helloNames.includes('replayBytes'));
+    for (const k of ['replayDepth', 'replayBytes', 'holdDepth', 'holdMessageBytes']) assert.ok(helloNames.includes(k), k);
   });
 
   it('takes the defaults and maxima from protocol/constants.json, one limit to one entry', () => {
@@ -35,7 +35,12 @@ describe('protocol limits (one type for hello, banner, build configs, twin, diff
     assert.equal(entries.length, POOL_LIMIT_KEYS.length);
     assert.deepEqual(POOL_LIMIT_KEYS.map((k) => DEFAULT_POOL_LIMITS[k]), entries.map((e) => e.value));
     assert.deepEqual(POOL_LIMIT_KEYS.map((k) => POOL_LIMIT_MAXIMA[k]), entries.map((e) => e.max));
-    assert.deepEqual({ ...DEFAULT_REPLAY_LIMITS }, { replayDepth: source.link['replay_depth']!.value, replayBytes: source.link['replay_bytes']!.value });
+    assert.deepEqual({ ...DEFAULT_REPLAY_LIMITS }, {
+      replayDepth: source.link['replay_depth']!.value,
+      replayBytes: source.link['replay_bytes']!.value,
+      holdDepth: source.link['hold_depth']!.value,
+      holdMessageBytes: source.link['hold_message_bytes']!.value,
+    });
     for (const o of [DEFAULT_POOL_LIMITS, POOL_LIMIT_MAXIMA, DEFAULT_REPLAY_LIMITS, POOL_LIMIT_KEYS]) assert.ok(Object.isFrozen(o));
   });
 
@@ -69,10 +74,13 @@ describe('protocol limits (one type for hello, banner, build configs, twin, diff
   describe('resolveReplayLimits', () => {
     it('fills in the defaults and checks each size against LinkBounds', () => {
       assert.deepEqual(resolveReplayLimits(), { ...DEFAULT_REPLAY_LIMITS });
-      assert.deepEqual(resolveReplayLimits({ replayDepth: 3, replayBytes: 400 }), { replayDepth: 3, replayBytes: 400 });
+      assert.deepEqual(resolveReplayLimits({ replayDepth: 3, replayBytes: 400 }), { replayDepth: 3, replayBytes: 400, holdDepth: 16, holdMessageBytes: 32 });
+      assert.deepEqual(resolveReplayLimits({ holdDepth: 1, holdMessageBytes: 382 }), { replayDepth: 32, replayBytes: 2048, holdDepth: 1, holdMessageBytes: 382 });
+      assert.throws(() => resolveReplayLimits({ holdDepth: 256 }), { message: 'limits: holdDepth must be an integer in 1..255, got 256' });
+      assert.throws(() => resolveReplayLimits({ holdMessageBytes: 383 }), { message: 'limits: holdMessageBytes must be an integer in 7..382, got 383' });
       assert.throws(() => resolveReplayLimits({ replayDepth: 256 }), { message: 'limits: replayDepth must be an integer in 1..255, got 256' });
       assert.throws(() => resolveReplayLimits({ replayBytes: 381 }), { message: 'limits: replayBytes must be an integer in 382..65535, got 381' });
-      assert.throws(() => resolveReplayLimits({ maxVms: 2 } as never), { message: 'limits: maxVms is not a limit; use replayDepth, replayBytes' });
+      assert.throws(() => resolveReplayLimits({ maxVms: 2 } as never), { message: 'limits: maxVms is not a limit; use replayDepth, replayBytes, holdDepth, holdMessageBytes' });
     });
   });
 

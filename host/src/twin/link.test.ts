@@ -108,6 +108,18 @@ describe('twin link layer (cvm_link.c)', () => {
       assert.ok(!dup.execute && dup.rule === 1, 'a drained request is a duplicate now');
       assert.equal(dup.message, link.cached(0));
     });
+    it('slots follow next, not seq mod holdDepth: with a depth that does not divide 2^32, seqs either side of the wrap keep their own slots', () => {
+      const link = new LinkLayer({ holdDepth: 3 });
+      execute(link, 0xfffffffd, 5, true); // next = 0xfffffffe; 0xffffffff and 0 are both ≡ 0 mod 3
+      const [m1, m2] = [Buffer.from([1]), Buffer.from([2])];
+      assert.ok(!link.receive(0xffffffff, false, m1).execute);
+      assert.ok(!link.receive(0, false, m2).execute);
+      assert.equal(link.heldCount, 2);
+      execute(link, 0xfffffffe, 4);
+      assert.equal(link.takeHeld(), m1);
+      link.cache(Buffer.alloc(4));
+      assert.equal(link.takeHeld(), m2);
+    });
     it('a hello empties the hold: nothing held before it runs after it', () => {
       const link = new LinkLayer();
       execute(link, 10, 5, true);

@@ -5,8 +5,8 @@
  *
  * It holds the session (open or not, and `next`, the seq executed next), the replay cache (the
  * response messages of the session's most recent executed requests, a run of consecutive seqs
- * ending at next − 1), the hold (requests 1..holdDepth ahead of next, kept until the gap fills:
- * slot seq mod holdDepth) and the counters stats reports as keys 15..19. The cache's index is a
+ * ending at next − 1), the hold (requests 1..holdDepth ahead of next, kept until the gap fills,
+ * in a ring of holdDepth slots whose head is next's slot: k ahead is k slots past it) and the counters stats reports as keys 15..19. The cache's index is a
  * ring of `depth` slots like the C core's; the C core also keeps the bytes in a ring of `bytes`,
  * the twin keeps each message as its own Buffer and only accounts for its length, which is all the
  * eviction rule looks at.
@@ -46,8 +46,10 @@ export class LinkLayer {
   private first = 0;
   private count = 0;
   private used = 0;
-  /** The hold: slot seq mod holdDepth keeps the message of a request seq 1..holdDepth ahead of next. */
+  /** The hold: slot (holdHead + k) mod holdDepth keeps the message of the request k ahead of next (1..holdDepth). */
   private readonly hold: (Buffer | undefined)[];
+  /** next's slot: seq mod holdDepth at the hello, one on each time next advances (C: hold_next). */
+  private holdHead = 0;
   private readonly counters: SessionCounters = { replayed: 0, outOfSequence: 0, noSession: 0, sessions: 0, held: 0 };
 
   /**
@@ -96,6 +98,7 @@ export class LinkLayer {
     this.nextSeq = 0;
     this.empty();
     this.hold.fill(undefined);
+    this.holdHead = 0;
     for (const k of Object.keys(this.counters) as (keyof SessionCounters)[]) this.counters[k] = 0;
   }
 
@@ -115,6 +118,7 @@ export class LinkLayer {
       this.hold.fill(undefined);
       this.open = true;
       this.nextSeq = seq;
+      this.holdHead = seq % this.limits.holdDepth;
       this.counters.sessions = inc(this.counters.sessions);
       return NEW_SESSION;
     }
@@ -125,7 +129,7 @@ export class LinkLayer {
     if (d === 0) return EXECUTE;
     const ahead = (seq - this.nextSeq) >>> 0;
     if (ahead <= this.limits.holdDepth && message.length <= this.limits.holdMessageBytes) {
-      this.hold[seq % this.limits.holdDepth] = message;
+      this.hold[(this.holdHead + ahead) % this.limits.holdDepth] = message;
       this.counters.held = inc(this.counters.held);
       return { execute: false, rule: 5, message: encodeCbor([seq, ErrorCode.held, this.nextSeq]) };
     }
@@ -142,6 +146,7 @@ export class LinkLayer {
    */
   cache(message: Buffer): void {
     this.nextSeq = (this.nextSeq + 1) >>> 0;
+    this.holdHead = (this.holdHead + 1) % this.limits.holdDepth;
     const { replayDepth, replayBytes } = this.limits;
     if (message.length > replayBytes) {
       this.empty();
@@ -161,12 +166,12 @@ export class LinkLayer {
 
   /**
    * Rule 4's drain: the held request of seq next, taken out of the hold, or undefined when its slot
-   * is empty. Execute it and cache() its response before the next call. C: cvm_link_take_held.
+   * is empty. Only right after cache() (before it, next's slot is the one of next + holdDepth).
+   * Execute it and cache() its response before the next call. C: cvm_link_take_held.
    */
   takeHeld(): Buffer | undefined {
-    const slot = this.nextSeq % this.limits.holdDepth;
-    const message = this.hold[slot];
-    this.hold[slot] = undefined;
+    const message = this.hold[this.holdHead];
+    this.hold[this.holdHead] = undefined;
     return message;
   }
 
