@@ -7,8 +7,11 @@
  *                                noise, CRLF, overlong lines, whole sessions, and the link layer
  *                                (PROTOCOL.md §3.3): requests before any hello, duplicates, gaps,
  *                                a hello mid-session, the replay cache's eviction and wrap-around,
- *                                seqs wrapping from 0xFFFFFFFF to 0.
- *   cvm-mkreq store-global N     writes to stdout a v2 session for callgrind: `hello` (seq 0),
+ *                                seqs wrapping from 0xFFFFFFFF to 0, and the hold (requests past
+ *                                a gap held and drained, copies, its reach and length bound, a gap
+ *                                of two, its slots cycling and across the seq wrap, a hello or a
+ *                                reset_pool with requests held).
+ *   cvm-mkreq store-global N     writes to stdout a session for callgrind: `hello` (seq 0),
  *                                `acquire 0` (seq 1), then N `store_global(0, i % 64, i)` lines
  *                                (seq i + 2).
  *
@@ -224,6 +227,19 @@ static void put_echo(seed *s, uint32_t seq, size_t len)
     (void)cvm_cbor_put_uint(&w, CVM_OP_ECHO);
     (void)cvm_cbor_put_bstr(&w, payload, len);
     put_frame(s, msg, done(&w));
+}
+
+/* [seq, 10, bstr] whose message is exactly len bytes (seq < 24, 7 <= len <= 382). */
+static void put_echo_of_len(seed *s, uint32_t seq, size_t len)
+{
+    for (size_t p = 0; p < len; p++) {
+        size_t head = p < 24u ? 1u : p < 256u ? 2u : 3u;
+        if (3u + head + p == len) {
+            put_echo(s, seq, p);
+            return;
+        }
+    }
+    fail("no echo payload makes that message length (a bug in this tool)", NULL);
 }
 
 /* ---- seeds ---- */
@@ -601,6 +617,93 @@ static void make_seeds(void)
     }
     REQ0(&s, 2, CVM_OP_STATS);
     save("link-evict-by-bytes-and-wrap", &s);
+
+    /* The hold (§3.3 rule 5) and its drain (rule 4): 2..4 past the gap at 1 are held (3 twice,
+     * with another value: the copy replaces it), 1 fills the gap and they run in seq order; their
+     * duplicates are replayed. */
+    BEGIN();
+    HELLO(&s, 0);
+    REQ(&s, 4, CVM_OP_LOAD_GLOBAL, 0, 1);                     /* [4, 14, 1] */
+    REQ(&s, 3, CVM_OP_STORE_GLOBAL, 0, 1, 5);
+    REQ(&s, 3, CVM_OP_STORE_GLOBAL, 0, 1, 6);                 /* a copy: held again */
+    REQ(&s, 2, CVM_OP_CREATE_ARRAY, 0, 0, 4);
+    REQ(&s, 1, CVM_OP_ACQUIRE, 0);                            /* 1, then 2, 3 (6), 4 */
+    REQ(&s, 3, CVM_OP_STORE_GLOBAL, 0, 1, 7);                 /* a duplicate now */
+    REQ(&s, 4, CVM_OP_LOAD_GLOBAL, 0, 1);
+    REQ0(&s, 5, CVM_OP_STATS);
+    save("link-hold-and-drain", &s);
+
+    /* The hold's reach (hold_depth ahead held, one more refused) and length bound (an echo of
+     * hold_message_bytes held, one byte longer refused, a batch refused), then the gap filled one
+     * request at a time up to the farthest held one. */
+    BEGIN();
+    HELLO(&s, 0);
+    REQ(&s, 1u + CVM_DEFAULT_HOLD_DEPTH, CVM_OP_LOAD_GLOBAL, 0, 0);
+    REQ(&s, 2u + CVM_DEFAULT_HOLD_DEPTH, CVM_OP_LOAD_GLOBAL, 0, 0); /* too far: [seq, 12, 1] */
+    put_echo_of_len(&s, 2, CVM_DEFAULT_HOLD_MESSAGE_BYTES);
+    put_echo_of_len(&s, 3, CVM_DEFAULT_HOLD_MESSAGE_BYTES + 1u);  /* too long: [3, 12, 1] */
+    put_batch(&s, 4, 4,
+              (const batch_op[]){{CVM_OP_ACQUIRE, 1, {1}},
+                                 {CVM_OP_STORE_GLOBAL, 3, {1, 2, 300000}},
+                                 {CVM_OP_LOAD_GLOBAL, 2, {1, 2}},
+                                 {CVM_OP_RELEASE, 1, {1}}});
+    REQ(&s, 1, CVM_OP_ACQUIRE, 0);                            /* 1, then 2 (the echo) */
+    for (uint32_t i = 3; i <= CVM_DEFAULT_HOLD_DEPTH; i++) {
+        REQ(&s, i, CVM_OP_STORE_GLOBAL, 0, 0, (int64_t)i);
+    }
+    REQ0(&s, 1u + CVM_DEFAULT_HOLD_DEPTH + 1u, CVM_OP_STATS);
+    save("link-hold-reach-and-length", &s);
+
+    /* A gap of two: 1 and 3 missing; 1 drains up to 3, 3 drains the rest. */
+    BEGIN();
+    HELLO(&s, 0);
+    REQ(&s, 2, CVM_OP_ACQUIRE, 0);
+    REQ(&s, 4, CVM_OP_LOAD_GLOBAL, 0, 1);
+    REQ(&s, 5, CVM_OP_RELEASE, 0);
+    REQ(&s, 1, CVM_OP_ACQUIRE, 1);                            /* 1, 2 */
+    REQ(&s, 4, CVM_OP_LOAD_GLOBAL, 0, 1);                     /* still held: [4, 14, 3] */
+    REQ(&s, 3, CVM_OP_STORE_GLOBAL, 0, 1, 2);                 /* 3, 4, 5 */
+    save("link-hold-gap-of-two", &s);
+
+    /* The whole window held across the seq wrap (next 0xFFFFFFF9, held 0xFFFFFFFA..8), then
+     * drained by next; duplicates from both sides of the wrap. */
+    BEGIN();
+    HELLO(&s, 0xFFFFFFF8u);
+    for (uint32_t k = CVM_DEFAULT_HOLD_DEPTH; k >= 1u; k--) {
+        REQ(&s, (uint32_t)(0xFFFFFFF9u + k), CVM_OP_STORE_GLOBAL, 0, k % 64u, (int64_t)k);
+    }
+    REQ(&s, 0xFFFFFFF9u, CVM_OP_ACQUIRE, 0);                  /* 17 lines */
+    REQ(&s, 0xFFFFFFFFu, CVM_OP_STORE_GLOBAL, 0, 6, 6);
+    REQ(&s, 3, CVM_OP_STORE_GLOBAL, 0, 10, 10);
+    REQ(&s, 9, CVM_OP_LOAD_GLOBAL, 0, 6);
+    save("link-hold-seq-wrap", &s);
+
+    /* The hold's slots cycling: one request held and drained at a time, over two rounds of the
+     * slots and more, so every slot is reused. */
+    BEGIN();
+    HELLO(&s, 0);
+    for (uint32_t i = 0; i < 2u * CVM_DEFAULT_HOLD_DEPTH + 3u; i++) {
+        REQ0(&s, 2u * i + 2u, CVM_OP_RESET_POOL);             /* held */
+        REQ0(&s, 2u * i + 1u, CVM_OP_RESET_POOL);             /* fills: drains it */
+    }
+    save("link-hold-ring", &s);
+
+    /* A hello with requests held empties the hold (at next, and far from it); a reset_pool keeps
+     * it (the acquire held before it runs after it). */
+    BEGIN();
+    HELLO(&s, 0);
+    REQ(&s, 1, CVM_OP_ACQUIRE, 0);
+    REQ(&s, 3, CVM_OP_STORE_GLOBAL, 0, 1, 99);                /* held */
+    REQ(&s, 4, CVM_OP_ACQUIRE, 1);                            /* held */
+    HELLO(&s, 2);                                             /* at next: a new session */
+    REQ(&s, 3, CVM_OP_LOAD_GLOBAL, 0, 1);                     /* runs now: 0, not 99 */
+    REQ(&s, 6, CVM_OP_ACQUIRE, 2);                            /* held */
+    HELLO(&s, 500);                                           /* far from next */
+    REQ(&s, 6, CVM_OP_ACQUIRE, 2);                            /* the old session's: 12 */
+    REQ(&s, 502, CVM_OP_ACQUIRE, 0);                          /* held */
+    REQ0(&s, 501, CVM_OP_RESET_POOL);                         /* 501, then 502 on a fresh pool */
+    REQ0(&s, 503, CVM_OP_STATS);
+    save("link-hold-hello-and-reset", &s);
 #undef BEGIN
 }
 

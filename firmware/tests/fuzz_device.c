@@ -13,16 +13,24 @@
  *   - a log line never starts with '~' (cvm_device.h: the host must never mistake it for a frame);
  *   - a frame line is canonical base64 (it re-encodes to the same text) of 3..CVM_MAX_FRAME_BYTES
  *     bytes, its CRC-16 matches, its CBOR is one well-formed item that is an array [seq, 0] /
- *     [seq, 0, result] / [seq, 1..13] / [seq, 12, next] with seq a uint <= 0xFFFFFFFF (§3, §4);
+ *     [seq, 0, result] / [seq, 1..14] / [seq, 12, next] / [seq, 14, next] with seq a uint <=
+ *     0xFFFFFFFF (§3, §4);
  *   - responses answer, in order, exactly the requests that pass §3.1 steps 1 and 2, each with its
- *     seq (§3.2). The expected seqs come from the core's own line assembler and CBOR checker run
- *     over the input beforehand: this checks the device's glue and dispatcher, not those modules;
+ *     seq (§3.2), each answer followed by the responses of the held requests it lets run (§3.3
+ *     rule 4's drain). The expected seqs (and message lengths) come from the core's own line
+ *     assembler and CBOR checker run over the input beforehand: this checks the device's glue and
+ *     dispatcher, not those modules;
  *   - the link layer's rules (§3.3), against a model of them kept here from the responses alone:
  *     a duplicate of a seq the model still caches is answered with exactly the line first written
- *     for that seq (a replay equals the original bytes); before any hello, [seq, 13]; a gap or an
- *     evicted seq, [seq, 12, next]; executed requests never answer 12 or 13. The model caches
- *     CVM_REPLAY_DEPTH responses in CVM_REPLAY_BYTES, evicting FIFO as §3.3 says, so it also
- *     checks that the device evicts neither too early nor too late;
+ *     for that seq (a replay equals the original bytes); before any hello, [seq, 13]; a request
+ *     1..CVM_HOLD_DEPTH ahead of next whose message is at most CVM_HOLD_MESSAGE_BYTES,
+ *     [seq, 14, next], and the model holds its seq; any other gap or an evicted seq,
+ *     [seq, 12, next]; after each executed response, while the model holds next, the next line is
+ *     next's response (a drained one), and nothing else; executed requests never answer 12, 13 or
+ *     14; a hello empties the model's hold. The model caches CVM_REPLAY_DEPTH responses in
+ *     CVM_REPLAY_BYTES, evicting FIFO as §3.3 says, so it also checks that the device evicts
+ *     neither too early nor too late; and a drained response is cached like any other (its
+ *     duplicates replay it);
  *   - feeding in one call and in chunks writes the same bytes (compared by hash).
  * The harness also logs the input (up to its first NUL) with cvm_device_log() to check that log
  * lines are sanitised, and writes the banner.
@@ -62,8 +70,9 @@ typedef struct {
 static struct {
     uint32_t expected_seq[FUZZ_MAX_EXPECTED];
     bool expected_hello[FUZZ_MAX_EXPECTED];  /* exactly [seq, 0] */
+    size_t expected_len[FUZZ_MAX_EXPECTED];  /* the request message's bytes (CBOR, no CRC) */
     size_t expected;         /* requests that must be answered */
-    size_t answered;         /* frame lines written so far in this pass */
+    size_t answered;         /* requests answered so far in this pass */
     bool feeding;            /* only frames may be written while feeding */
     uint64_t hash;           /* FNV-1a of everything written in this pass */
     /* The model of §3.3. */
@@ -73,6 +82,9 @@ static struct {
     size_t count;
     size_t used;             /* message bytes of the entries */
     fuzz_cached cache[CVM_REPLAY_DEPTH];
+    uint32_t held[CVM_HOLD_DEPTH];  /* the seqs the model holds: held[0..held_count) */
+    size_t held_count;
+    bool draining;           /* the model holds next: the next line must be its response */
 } fz;
 
 static void fuzz_fail(const char *why, const uint8_t *line, size_t len);
@@ -95,6 +107,32 @@ static void fuzz_model_cache(const uint8_t *line, size_t line_len, size_t msg_le
     fz.next++;
 }
 
+/* The model holds seq (§3.3 rule 5; a copy of a held seq is still one). */
+static void fuzz_model_hold(uint32_t seq, const uint8_t *line, size_t len)
+{
+    for (size_t i = 0; i < fz.held_count; i++) {
+        if (fz.held[i] == seq) {
+            return;
+        }
+    }
+    if (fz.held_count == CVM_HOLD_DEPTH) {
+        fuzz_fail("the model holds more than hold_depth seqs (a bug in the model)", line, len);
+    }
+    fz.held[fz.held_count++] = seq;
+}
+
+/* After an executed response: whether the model holds next, which it then lets go (the drain). */
+static bool fuzz_model_take_next(void)
+{
+    for (size_t i = 0; i < fz.held_count; i++) {
+        if (fz.held[i] == fz.next) {
+            fz.held[i] = fz.held[--fz.held_count];
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Checks the response line (message msg[0..m), status, element count) of request k against the
  * model of §3.3, and updates the model. */
 static void fuzz_check_link(const uint8_t *data, size_t len, const uint8_t *msg, size_t m,
@@ -115,6 +153,7 @@ static void fuzz_check_link(const uint8_t *data, size_t len, const uint8_t *msg,
         fz.first = 0;
         fz.count = 0;
         fz.used = 0;
+        fz.held_count = 0;
     } else if (!fz.open) {
         if (count != 2u || status != CVM_ERR_NO_SESSION) {
             fuzz_fail("a request before any hello is not answered [seq, no_session]", data, len);
@@ -122,16 +161,41 @@ static void fuzz_check_link(const uint8_t *data, size_t len, const uint8_t *msg,
         return;
     } else if (d != 0u) {
         uint8_t want[16];
-        if (cvm_test_gap_reply(seq, fz.next, want) != m || memcmp(want, msg, m) != 0) {
-            fuzz_fail("a gap or evicted seq is not answered [seq, out_of_sequence, next]", data,
-                      len);
+        uint32_t ahead = seq - fz.next;
+        if (ahead <= CVM_HOLD_DEPTH && fz.expected_len[k] <= CVM_HOLD_MESSAGE_BYTES) {
+            if (cvm_test_held_reply(seq, fz.next, want) != m || memcmp(want, msg, m) != 0) {
+                fuzz_fail("a request the hold takes is not answered [seq, held, next]", data, len);
+            }
+            fuzz_model_hold(seq, data, len);
+        } else if (cvm_test_gap_reply(seq, fz.next, want) != m || memcmp(want, msg, m) != 0) {
+            fuzz_fail("a gap the hold cannot take or an evicted seq is not answered "
+                      "[seq, out_of_sequence, next]",
+                      data, len);
         }
         return;
     }
-    if (status == CVM_ERR_OUT_OF_SEQUENCE || status == CVM_ERR_NO_SESSION) {
-        fuzz_fail("an executed request answered out_of_sequence or no_session", data, len);
+    if (status == CVM_ERR_OUT_OF_SEQUENCE || status == CVM_ERR_NO_SESSION ||
+        status == CVM_ERR_HELD) {
+        fuzz_fail("an executed request answered out_of_sequence, no_session or held", data, len);
     }
     fuzz_model_cache(data, len, m);
+    fz.draining = fuzz_model_take_next();
+}
+
+/* Checks a drained response (message msg[0..m)): the model held next, so this is its response,
+ * executed and cached like any other (§3.3 rule 4), and the drain goes on while next is held. */
+static void fuzz_check_drained(const uint8_t *data, size_t len, size_t m, uint64_t seq,
+                               uint64_t status)
+{
+    if (seq != fz.next) {
+        fuzz_fail("a drained response is not the response of next", data, len);
+    }
+    if (status == CVM_ERR_OUT_OF_SEQUENCE || status == CVM_ERR_NO_SESSION ||
+        status == CVM_ERR_HELD) {
+        fuzz_fail("a drained request answered out_of_sequence, no_session or held", data, len);
+    }
+    fuzz_model_cache(data, len, m);
+    fz.draining = fuzz_model_take_next();
 }
 
 static void fuzz_fail(const char *why, const uint8_t *line, size_t len)
@@ -181,22 +245,30 @@ static void fuzz_check_frame(const uint8_t *data, size_t len)
         fuzz_fail("response is not an array starting with a uint32 seq", data, len);
     }
     if (count < 2u || count > 3u || cvm_cbor_read_uint(&r, &status) != CVM_CBOR_OK ||
-        status > CVM_ERR_NO_SESSION ||
-        (count == 3u && status != CVM_ERR_OK && status != CVM_ERR_OUT_OF_SEQUENCE) ||
-        (count == 2u && status == CVM_ERR_OUT_OF_SEQUENCE)) {
-        fuzz_fail("response is not [seq, 0], [seq, 0, result], [seq, 1..13] or [seq, 12, next]",
+        status > CVM_ERR_HELD ||
+        (count == 3u && status != CVM_ERR_OK && status != CVM_ERR_OUT_OF_SEQUENCE &&
+         status != CVM_ERR_HELD) ||
+        (count == 2u && (status == CVM_ERR_OUT_OF_SEQUENCE || status == CVM_ERR_HELD))) {
+        fuzz_fail("response is not [seq, 0], [seq, 0, result], [seq, 1..13], [seq, 12, next] or "
+                  "[seq, 14, next]",
                   data, len);
     }
-    if (fz.answered < fz.expected && fz.answered < FUZZ_MAX_EXPECTED) {
-        if (seq != fz.expected_seq[fz.answered]) {
-            fuzz_fail("response seq is not the next request's", data, len);
-        }
-        fuzz_check_link(data, len, frame, m, count, status, fz.answered);
+    if (fz.expected > FUZZ_MAX_EXPECTED) {
+        return; /* too many requests to model: only each line's form is checked */
     }
+    if (fz.draining) {
+        fuzz_check_drained(data, len, m, seq, status);
+        return;
+    }
+    if (fz.answered >= fz.expected) {
+        fuzz_fail("more responses than requests that passed §3.1 step 2 and drained ones", data,
+                  len);
+    }
+    if (seq != fz.expected_seq[fz.answered]) {
+        fuzz_fail("response seq is not the next request's", data, len);
+    }
+    fuzz_check_link(data, len, frame, m, count, status, fz.answered);
     fz.answered++;
-    if (fz.answered > fz.expected) {
-        fuzz_fail("more responses than requests that passed §3.1 step 2", data, len);
-    }
 }
 
 /* ---- cvm_port.h ---- */
@@ -287,6 +359,7 @@ static void fuzz_expect(const uint8_t *data, size_t size)
         if (fz.expected < FUZZ_MAX_EXPECTED) {
             uint64_t op;
             fz.expected_seq[fz.expected] = (uint32_t)seq;
+            fz.expected_len[fz.expected] = len;
             fz.expected_hello[fz.expected] = count == 2u &&
                                              cvm_cbor_read_uint(&r, &op) == CVM_CBOR_OK &&
                                              op == CVM_OP_HELLO;
@@ -309,6 +382,8 @@ static uint64_t fuzz_pass(const uint8_t *data, size_t size, uint64_t *split)
     fz.first = 0;
     fz.count = 0;
     fz.used = 0;
+    fz.held_count = 0;
+    fz.draining = false;
     fz.feeding = false;
     cvm_device_init();
     cvm_device_banner();
@@ -345,8 +420,9 @@ static uint64_t fuzz_pass(const uint8_t *data, size_t size, uint64_t *split)
         pos += n;
     }
     fz.feeding = false;
-    if (fz.answered != fz.expected) {
-        fuzz_fail("fewer responses than requests that passed §3.1 step 2", data, size);
+    if (fz.expected <= FUZZ_MAX_EXPECTED && (fz.answered != fz.expected || fz.draining)) {
+        fuzz_fail("fewer responses than requests that passed §3.1 step 2 and drained ones", data,
+                  size);
     }
     return fz.hash;
 }

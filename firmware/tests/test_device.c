@@ -78,7 +78,7 @@ static uint32_t stats_field(unsigned key)
         r.cur >= r.end || (*r.cur & 0xE0u) != 0xA0u) {
         return 0xDEADBEEFu;
     }
-    r.cur++; /* map head (18 pairs) */
+    r.cur++; /* map head (19 pairs) */
     for (unsigned k = 1; k <= key && k <= 13u; k++) {
         (void)cvm_cbor_skip(&r);
         (void)cvm_cbor_read_uint(&r, &v);
@@ -273,7 +273,8 @@ static void test_hello_and_reset(void)
                             'r',  '_',  'o',  'n',  0x0c, 0x4c, 1,    2,    3,    4,
                             5,    6,    7,    8,    9,    10,   11,   12,   0x0d, 0x18,
                             CVM_REPLAY_DEPTH, 0x0e, 0x19, (uint8_t)(CVM_REPLAY_BYTES >> 8),
-                            (uint8_t)CVM_REPLAY_BYTES};
+                            (uint8_t)CVM_REPLAY_BYTES, 0x0f, CVM_HOLD_DEPTH, 0x10, 0x18,
+                            CVM_HOLD_MESSAGE_BYTES};
     CHECK(n > sizeof tail);
     CHECK_MEM(msg + n - sizeof tail, sizeof tail, tail, sizeof tail);
     fake_port_clear();
@@ -284,7 +285,7 @@ static void test_hello_and_reset(void)
     cvm_device_init();
     feed(cvm_test_frame("82 01 00"));
     n = last_message(msg, sizeof msg);
-    CHECK(n > 9u && msg[n - 9u] == 0x0c && msg[n - 8u] == 0x40); /* then keys 13, 14 */
+    CHECK(n > 14u && msg[n - 14u] == 0x0c && msg[n - 13u] == 0x40); /* then keys 13..16 */
 
     /* reset_pool: pool counters cleared, link counters kept, ops = 1 after. */
     boot();
@@ -295,7 +296,7 @@ static void test_hello_and_reset(void)
     feed(cvm_test_frame("82 04 08"));
     n = last_message(msg, sizeof msg);
     /* [4, 0, {1: 0, 2: 0, 3: 0, 4: 0, 5: 1, 6: 0, 7: 5 (boot's hello too), ...}] */
-    const uint8_t head[] = {0x83, 0x04, 0x00, 0xb2, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00, 0x04,
+    const uint8_t head[] = {0x83, 0x04, 0x00, 0xb3, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00, 0x04,
                             0x00, 0x05, 0x01, 0x06, 0x00, 0x07, 0x05};
     CHECK(n > sizeof head);
     CHECK_MEM(msg, sizeof head, head, sizeof head);
@@ -324,6 +325,39 @@ static void test_hello_and_reset(void)
     CHECK(n > 4u + sizeof pool);
     CHECK_MEM(msg + 4, sizeof pool, pool, sizeof pool);
     fake_port_clear();
+}
+
+/* Held requests (§3.3 rule 5) and the drain (rule 4) through the device's output: several
+ * requests in one call, then byte by byte, write the same lines, one write each, in order. */
+static void test_hold_pipelined(void)
+{
+    char req[400];
+    snprintf(req, sizeof req, "%s", cvm_test_frame("84 04 03 01 00"));  /* load_global(1, 0) */
+    strcat(req, cvm_test_frame("85 03 04 01 00 18 2a"));                /* store_global(1, 0, 42) */
+    strcat(req, cvm_test_frame("83 02 01 01"));                         /* acquire 1 */
+    strcat(req, cvm_test_frame("82 03 0b"));                            /* 3 again: reset_pool */
+    strcat(req, cvm_test_frame("84 01 03 01 00"));                      /* fills the gap */
+    char want[600];
+    snprintf(want, sizeof want, "%s", cvm_test_frame("83 04 0e 01"));
+    strcat(want, cvm_test_frame("83 03 0e 01"));
+    strcat(want, cvm_test_frame("83 02 0e 01"));
+    strcat(want, cvm_test_frame("83 03 0e 01"));  /* a copy held again (it replaces 3) */
+    strcat(want, cvm_test_frame("82 01 04"));     /* 1 runs: not_acquired */
+    strcat(want, cvm_test_frame("82 02 00"));     /* then 2, 3 (its last copy), 4 */
+    strcat(want, cvm_test_frame("82 03 00"));
+    strcat(want, cvm_test_frame("82 04 04"));     /* the reset_pool ran, not the store */
+    boot();
+    feed(req);
+    CHECK_EQ(fake_port_writes, 8);
+    EXPECT_OUT(want);
+    boot();
+    for (size_t i = 0; req[i] != '\0'; i++) {
+        cvm_device_feed((const uint8_t *)&req[i], 1);
+    }
+    CHECK_EQ(fake_port_writes, 8);
+    EXPECT_OUT(want);
+    stats_seq = 5;
+    CHECK_EQ(stats_field(CVM_STATS_OPS), 2);      /* the reset_pool (it restarts ops), 4 */
 }
 
 static void test_log(void)
@@ -395,6 +429,7 @@ int main(void)
     test_link_rules();
     test_splits_and_pipelining();
     test_hello_and_reset();
+    test_hold_pipelined();
     test_log();
     test_large_frames();
     return cvm_test_end();

@@ -176,6 +176,27 @@ static bool resp_is(const char *hex, const char *file, int line)
     } while (0)
 #define NO_REPLY(request) CHECK_EQ(req(request), 0)
 
+/* True when out holds [seq, 0, map] whose map has exactly the keys 1..count, ascending. */
+static bool map_keys_are_1_to(unsigned count)
+{
+    cvm_cbor_reader r;
+    uint64_t n;
+    uint64_t k;
+    cvm_cbor_reader_init(&r, out, out_len);
+    if (cvm_cbor_enter_array(&r, &n) != CVM_CBOR_OK || n != 3u || cvm_cbor_skip(&r) != 0 ||
+        cvm_cbor_read_uint(&r, &k) != CVM_CBOR_OK || k != 0u || r.cur >= r.end ||
+        *r.cur != 0xA0u + count) {
+        return false;
+    }
+    r.cur++;
+    for (unsigned key = 1; key <= count; key++) {
+        if (cvm_cbor_read_uint(&r, &k) != CVM_CBOR_OK || k != key || cvm_cbor_skip(&r) != 0) {
+            return false;
+        }
+    }
+    return cvm_cbor_at_end(&r);
+}
+
 /* ---- tests ---- */
 
 static void test_malformed(void)
@@ -340,34 +361,44 @@ static void test_pool_ops(void)
     inject = CVM_ERR_OK;
 }
 
+/* The hello tails below write hold_depth as a one-byte uint, hold_message_bytes and replay_depth
+ * as two bytes, replay_bytes as three. */
+_Static_assert(CVM_HOLD_DEPTH < 24u && CVM_HOLD_MESSAGE_BYTES >= 24u &&
+                   CVM_HOLD_MESSAGE_BYTES < 256u && CVM_REPLAY_DEPTH >= 24u &&
+                   CVM_REPLAY_DEPTH < 256u && CVM_REPLAY_BYTES >= 256u,
+               "test_dispatch.c's hello tails assume the default encodings of these sizes");
+
 static void test_hello(void)
 {
     setup();
     fake_port_uptime = 1000;
 #if MAX_CONCURRENT_VMS == 4 && VM_MAX_GLOBALS == 64 && VM_MAX_ARRAYS == 16 && VM_ARRAY_ELEMENTS == 64
     EXPECT("82 01 00",
-           "83 01 00 ae 01 02 02 62 6677 03 04 04 18 40 05 10 06 18 40 07 19 0208 08 18 20"
+           "83 01 00 b0 01 03 02 62 6677 03 04 04 18 40 05 10 06 18 40 07 19 0208 08 18 20"
            " 09 1a 12345678 0a 19 03e8 0b 68 706f7765725f6f6e 0c 4c 0102030405060708090a0b0c"
-           " 0d 18 20 0e 19 0800");
+           " 0d 18 20 0e 19 0800 0f 10 10 18 20");
 #elif MAX_CONCURRENT_VMS == 2 && VM_MAX_GLOBALS == 16 && VM_MAX_ARRAYS == 4 && VM_ARRAY_ELEMENTS == 16
     EXPECT("82 01 00",
-           "83 01 00 ae 01 02 02 62 6677 03 02 04 10 05 04 06 10 07 19 0208 08 18 20"
+           "83 01 00 b0 01 03 02 62 6677 03 02 04 10 05 04 06 10 07 19 0208 08 18 20"
            " 09 1a 12345678 0a 19 03e8 0b 68 706f7765725f6f6e 0c 4c 0102030405060708090a0b0c"
-           " 0d 18 20 0e 19 0800");
+           " 0d 18 20 0e 19 0800 0f 10 10 18 20");
 #endif
     CHECK_EQ(cvm_cbor_check(out, out_len, 4), CVM_CBOR_OK);
     CHECK_EQ(ncalls, 0);
+    CHECK_EQ(CVM_HELLO_KEY_COUNT, 16);
+    CHECK(map_keys_are_1_to(CVM_HELLO_KEY_COUNT)); /* keys 1..16, ascending */
     /* No unique id, an unknown reset cause, uptime wrapping past 2^32 is just a uint32. */
     cvm_identity id = {.firmware_id = "", .boot_nonce = 0, .reset_cause = (cvm_reset_cause)99,
                        .unique_id_len = 0};
     cvm_dispatch_init(&D, &mock_ops, NULL, NULL, &id);
     fake_port_uptime = 0xFFFFFFFFu;
     req("82 00 00");
-    /* ... 02 60 ... 09 00 0a 1a ffffffff 0b 67 "unknown" 0c 40 0d 18 20 0e 19 0800 */
+    /* ... 02 60 ... 09 00 0a 1a ffffffff 0b 67 "unknown" 0c 40 0d 18 20 0e 19 0800 0f 10 10 18 20 */
     const uint8_t tail[] = {0x09, 0x00, 0x0a, 0x1a, 0xff, 0xff, 0xff, 0xff, 0x0b, 0x67,
                             'u',  'n',  'k',  'n',  'o',  'w',  'n',  0x0c, 0x40,
                             0x0d, 0x18, CVM_REPLAY_DEPTH, 0x0e, 0x19,
-                            (uint8_t)(CVM_REPLAY_BYTES >> 8), (uint8_t)CVM_REPLAY_BYTES};
+                            (uint8_t)(CVM_REPLAY_BYTES >> 8), (uint8_t)CVM_REPLAY_BYTES,
+                            0x0f, CVM_HOLD_DEPTH, 0x10, 0x18, CVM_HOLD_MESSAGE_BYTES};
     CHECK(out_len > sizeof tail);
     CHECK_MEM(out + out_len - sizeof tail, sizeof tail, tail, sizeof tail);
     CHECK(out[6] == 0x02 && out[7] == 0x60);
@@ -400,14 +431,14 @@ static void test_hello(void)
         cvm_dispatch_init(&D, &mock_ops, NULL, NULL, &id);
         req("82 00 00");
         size_t n = strlen(names[c]);
-        /* ... 0b <text head> <name> 0c 40 0d 18 20 0e 19 0800 */
-        CHECK(out_len > n + 9u && memcmp(out + out_len - 9u - n, names[c], n) == 0);
+        /* ... 0b <text head> <name> 0c 40 0d 18 20 0e 19 0800 0f 10 10 18 20 */
+        CHECK(out_len > n + 14u && memcmp(out + out_len - 14u - n, names[c], n) == 0);
     }
     /* The first value past the names is "unknown" too (the bound is exclusive). */
     id.reset_cause = (cvm_reset_cause)CVM_RESET_CAUSE_COUNT;
     cvm_dispatch_init(&D, &mock_ops, NULL, NULL, &id);
     req("82 00 00");
-    CHECK(out_len > 16u && memcmp(out + out_len - 16u, "unknown", 7) == 0);
+    CHECK(out_len > 21u && memcmp(out + out_len - 21u, "unknown", 7) == 0);
 }
 
 /* Appends the shortest CBOR uint head of v as hex. */
@@ -441,13 +472,14 @@ static void test_stats(void)
                                         .rx_overlong = 10, .rx_noise = 12};
     fake_port_overruns = 70000;
     session_counters = (cvm_link_counters){.replayed = 15, .out_of_sequence = 16,
-                                           .no_session = 0x10000u, .sessions = 1};
+                                           .no_session = 0x10000u, .sessions = 1,
+                                           .held = 0xFFFFFFFFu};
     NO_REPLY("ff");                  /* rx_malformed = 1 */
     EXPECT("82 01 0c", "82 01 01");  /* ops 1, op_errors 1 */
     EXPECT("82 02 0a", "82 02 02");  /* ops 2, op_errors 2 */
     EXPECT("83 03 0a 40", "83 03 00 40"); /* ops 3 */
 
-    char want[1024] = "83 18 20 00 b2";
+    char want[1024] = "83 18 20 00 b3";
     const uint32_t values[13] = {1, 2, 0xFFFFFFFFu, 300, 3, 2, 7, 8, 9, 10, 1, 12, 70000};
     for (uint32_t k = 0; k < 13u; k++) {
         hex_uint(want, k + 1u);
@@ -462,9 +494,9 @@ static void test_stats(void)
             hex_uint(want, f[i]);
         }
     }
-    /* Keys 15..18 after the contexts (key 14): ascending key order. */
-    const uint32_t link_values[4] = {15, 16, 0x10000u, 1};
-    for (uint32_t k = 0; k < 4u; k++) {
+    /* Keys 15..19 after the contexts (key 14): ascending key order. */
+    const uint32_t link_values[5] = {15, 16, 0x10000u, 1, 0xFFFFFFFFu};
+    for (uint32_t k = 0; k < 5u; k++) {
         hex_uint(want, 15u + k);
         hex_uint(want, link_values[k]);
     }
@@ -479,6 +511,8 @@ static void test_stats(void)
     }
     req("82 18 20 08");
     resp_is(want, __FILE__, __LINE__);
+    CHECK_EQ(CVM_STATS_KEY_COUNT, 19);
+    CHECK(map_keys_are_1_to(CVM_STATS_KEY_COUNT)); /* keys 1..19, ascending */
     CHECK(ncalls == 1u && calls[0].op == 'T');
     CHECK_EQ(out_len <= CVM_STATS_RESPONSE_MAX, 1);
     /* stats counts itself after answering: the next one sees ops = 4. */
@@ -494,7 +528,7 @@ static void test_stats(void)
     const uint8_t zeros[] = {0x05, 0x00, 0x06, 0x00, 0x07, 0x00, 0x08, 0x00, 0x09, 0x00,
                              0x0a, 0x00, 0x0b, 0x00, 0x0c, 0x00, 0x0d, 0x1a, 0x00, 0x01, 0x11, 0x70};
     CHECK(contains(out, out_len, zeros, sizeof zeros));
-    const uint8_t link_zeros[] = {0x0f, 0x00, 0x10, 0x00, 0x11, 0x00, 0x12, 0x00};
+    const uint8_t link_zeros[] = {0x0f, 0x00, 0x10, 0x00, 0x11, 0x00, 0x12, 0x00, 0x13, 0x00};
     CHECK(out_len > sizeof link_zeros &&
           memcmp(out + out_len - sizeof link_zeros, link_zeros, sizeof link_zeros) == 0);
 }

@@ -1,5 +1,6 @@
 /*
- * Build-time limits of the pool and of the link layer's replay cache. Each is #ifndef-guarded so a build overrides it with -D, e.g.
+ * Build-time limits of the pool and of the link layer's replay cache and hold. Each is
+ * #ifndef-guarded so a build overrides it with -D, e.g.
  * `-DMAX_CONCURRENT_VMS=2 -DVM_MAX_GLOBALS=16 -DVM_MAX_ARRAYS=4 -DVM_ARRAY_ELEMENTS=16` (the
  * "small" configuration of firmware/Makefile). Defaults come from protocol/constants.json through
  * the generated cvm_protocol.h; the protocol's maxima are enforced here at compile time.
@@ -60,6 +61,24 @@ _Static_assert(CVM_REPLAY_BYTES >= CVM_LIMIT_MIN_REPLAY_BYTES &&
 _Static_assert(CVM_REPLAY_BYTES >= CVM_MAX_MESSAGE_BYTES,
                "CVM_REPLAY_BYTES must hold the largest response (CVM_MAX_MESSAGE_BYTES)");
 
+/** Requests past a gap the link layer's hold keeps, one slot each (§3.3 rule 5; hello key 15). */
+#ifndef CVM_HOLD_DEPTH
+#define CVM_HOLD_DEPTH CVM_DEFAULT_HOLD_DEPTH
+#endif
+
+/** Longest request message (CBOR, without CRC) a hold slot keeps, in bytes (§3.3; hello key 16). */
+#ifndef CVM_HOLD_MESSAGE_BYTES
+#define CVM_HOLD_MESSAGE_BYTES CVM_DEFAULT_HOLD_MESSAGE_BYTES
+#endif
+
+_Static_assert(CVM_HOLD_DEPTH >= CVM_LIMIT_MIN_HOLD_DEPTH &&
+                   CVM_HOLD_DEPTH <= CVM_LIMIT_HOLD_DEPTH,
+               "CVM_HOLD_DEPTH must be CVM_LIMIT_MIN_HOLD_DEPTH..CVM_LIMIT_HOLD_DEPTH");
+_Static_assert(CVM_HOLD_MESSAGE_BYTES >= CVM_LIMIT_MIN_HOLD_MESSAGE_BYTES &&
+                   CVM_HOLD_MESSAGE_BYTES <= CVM_LIMIT_HOLD_MESSAGE_BYTES,
+               "CVM_HOLD_MESSAGE_BYTES must be "
+               "CVM_LIMIT_MIN_HOLD_MESSAGE_BYTES..CVM_LIMIT_HOLD_MESSAGE_BYTES");
+
 /*
  * Worst-case response sizes, computed from the limits above, so that a configuration whose
  * answers could not fit one frame fails to compile instead of failing on the wire.
@@ -67,8 +86,8 @@ _Static_assert(CVM_REPLAY_BYTES >= CVM_MAX_MESSAGE_BYTES,
  * CVM_CBOR_UINT_SIZE(v) is the size of the shortest CBOR head carrying v (RFC 8949 §4.2.1).
  * A response starts with [seq, 0, ...]: array head 1 + seq (uint32) 5 + status 1 = 7 bytes.
  *
- * stats = 7 + map head 1 + keys 1..18 (18 x 1) + 17 uint32 counters (keys 1..13 and 15..18,
- *         17 x 5) + key 14's array head + MAX_CONCURRENT_VMS x context entry, where a context
+ * stats = 7 + map head 1 + keys 1..19 (19 x 1) + 18 uint32 counters (keys 1..13 and 15..19,
+ *         18 x 5) + key 14's array head + MAX_CONCURRENT_VMS x context entry, where a context
  *         entry is
  *         array head 1 + acquired 1 + globals_in_use + arrays_active + elements + bytes_used
  *         + the three high-water marks, each at most its limit:
@@ -76,7 +95,7 @@ _Static_assert(CVM_REPLAY_BYTES >= CVM_MAX_MESSAGE_BYTES,
  *           arrays_active, hw_arrays   <= VM_MAX_ARRAYS
  *           elements, hw_elements      <= VM_MAX_ARRAYS * VM_ARRAY_ELEMENTS
  *           bytes_used                 <= 4 * (VM_MAX_GLOBALS + VM_MAX_ARRAYS * VM_ARRAY_ELEMENTS)
- *         Defaults (4, 64, 16, 64): 17 bytes an entry, 180 bytes in all.
+ *         Defaults (4, 64, 16, 64): 17 bytes an entry, 186 bytes in all.
  *
  * batch = 7 + array head (<= 32 entries: 2) + CVM_MAX_BATCH_OPS x 7, the largest result being
  *         [0, int32] = array head 1 + 0 + int32 5. 233 bytes.

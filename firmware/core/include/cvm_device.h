@@ -24,8 +24,9 @@
 #define CVM_FIRMWARE_VERSION "0.1.0"
 
 /**
- * Boot state: empties the pool, zeroes every counter, empties the line assembler, opens no
- * session (the link layer answers no_session until a hello, §3.3), and reads the
+ * Boot state: empties the pool, zeroes every counter, empties the line assembler and the link
+ * layer's replay cache and hold, opens no session (the link layer answers no_session until a
+ * hello, §3.3), and reads the
  * boot nonce, reset cause and unique id from the port (cvm_port_boot_nonce(),
  * cvm_port_reset_cause(), cvm_port_unique_id()). Call once before anything else; calling again
  * is a reboot of the core. Writes nothing.
@@ -42,9 +43,11 @@ void cvm_device_banner(void);
 /**
  * Feeds received bytes (any split: a line may span calls, a call may hold many lines). Each
  * complete line is handled at once (§2.1, §3, the link layer of §3.3); each answered request
- * (executed, refused, or a duplicate replayed from the cache) writes its response frame
+ * (executed, refused, held, or a duplicate replayed from the cache) writes its response frame
  * line "~" base64(CBOR ‖ CRC-16 big-endian) "\n" (no '\r') with one cvm_port_write() call,
- * before this function returns. data may be NULL when len is 0.
+ * before this function returns. A request that fills the gap before held ones is answered first,
+ * then each held request it lets run (§3.3 rule 4's drain), in seq order, one line each. data may
+ * be NULL when len is 0.
  */
 void cvm_device_feed(const uint8_t *data, size_t len);
 

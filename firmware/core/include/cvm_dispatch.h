@@ -45,7 +45,7 @@ typedef struct {
 typedef struct {
     const cvm_memory_ops *mem;        /**< The pool, or a test's mock. */
     const cvm_line_counters *link;    /**< Line counters stats reports; NULL reports zeros. */
-    const cvm_link_counters *session; /**< Link-layer counters (keys 15..18); NULL: zeros. */
+    const cvm_link_counters *session; /**< Link-layer counters (keys 15..19); NULL: zeros. */
     cvm_identity identity;
     uint32_t ops;           /**< Operations completed (stats key 5); wraps. */
     uint32_t op_errors;     /**< Of those, how many answered an error (key 6); wraps. */

@@ -156,9 +156,40 @@ void cvm_device_log(const char *text)
 }
 
 /*
+ * Writes the response message cvm_device_response[0..n) as one frame line: "~" base64(message ‖
+ * CRC-16 big-endian) "\n". Nothing when n is 0. The same message always makes the same line, so a
+ * replay is byte for byte the original.
+ */
+static void cvm_device_write_response(size_t n)
+{
+    if (n == 0u) {
+        return;
+    }
+    uint16_t crc = cvm_crc16(cvm_device_response, n);
+    cvm_device_response[n] = (uint8_t)(crc >> 8);
+    cvm_device_response[n + 1u] = (uint8_t)crc;
+    cvm_device_out[0] = CVM_FRAME_MARKER;
+    size_t k = cvm_base64_encode(cvm_device_response, n + CVM_CRC_BYTES,
+                                 (char *)&cvm_device_out[1]);
+    cvm_device_out[1u + k] = '\n';
+    cvm_port_write(cvm_device_out, k + 2u);
+}
+
+/* Executes a request the link layer let through, caches its response (next += 1), writes it. */
+static void cvm_device_execute(const cvm_dispatch_request *req)
+{
+    size_t n = cvm_dispatch_execute(&cvm_device_dispatcher, req, cvm_device_response,
+                                    CVM_MAX_MESSAGE_BYTES);
+    cvm_link_cache(&cvm_device_link, cvm_device_response, n);
+    cvm_device_write_response(n);
+}
+
+/*
  * Answers the frame the line assembler just completed, if it is a request: §3.1 steps 1 and 2,
  * then the link layer's rules (§3.3), which either answer it themselves (a replay, no_session,
- * out_of_sequence) or have it executed and cache the response.
+ * held, out_of_sequence) or have it executed and cache the response. After an executed request,
+ * rule 4's drain: each held request whose turn has come is parsed again from its hold slot (the
+ * bytes it was held with; they stay put while it runs) and executed, cached and answered in turn.
  */
 static void cvm_device_answer(void)
 {
@@ -169,25 +200,20 @@ static void cvm_device_answer(void)
         return;
     }
     size_t n;
-    cvm_link_action action = cvm_link_receive(&cvm_device_link, req.seq, req.is_hello,
+    cvm_link_action action = cvm_link_receive(&cvm_device_link, req.seq, req.is_hello, msg, len,
                                               cvm_device_response, CVM_MAX_MESSAGE_BYTES, &n);
-    if (action == CVM_LINK_EXECUTE || action == CVM_LINK_NEW_SESSION) {
-        n = cvm_dispatch_execute(&cvm_device_dispatcher, &req, cvm_device_response,
-                                 CVM_MAX_MESSAGE_BYTES);
-        cvm_link_cache(&cvm_device_link, cvm_device_response, n);
-    }
-    if (n == 0u) {
+    if (action != CVM_LINK_EXECUTE && action != CVM_LINK_NEW_SESSION) {
+        cvm_device_write_response(n);
         return;
     }
-    /* The same message always makes the same line, so a replay is byte for byte the original. */
-    uint16_t crc = cvm_crc16(cvm_device_response, n);
-    cvm_device_response[n] = (uint8_t)(crc >> 8);
-    cvm_device_response[n + 1u] = (uint8_t)crc;
-    cvm_device_out[0] = CVM_FRAME_MARKER;
-    size_t k = cvm_base64_encode(cvm_device_response, n + CVM_CRC_BYTES,
-                                 (char *)&cvm_device_out[1]);
-    cvm_device_out[1u + k] = '\n';
-    cvm_port_write(cvm_device_out, k + 2u);
+    cvm_device_execute(&req);
+    while ((msg = cvm_link_take_held(&cvm_device_link, &len)) != NULL) {
+        /* It passed steps 1 and 2 when it was held, so it passes again. Were it refused, next
+         * would not move and the next take would find next's slot empty: the drain ends. */
+        if (cvm_dispatch_parse(&cvm_device_dispatcher, msg, len, &req)) {
+            cvm_device_execute(&req);
+        }
+    }
 }
 
 void cvm_device_feed(const uint8_t *data, size_t len)

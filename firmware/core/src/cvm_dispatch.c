@@ -6,16 +6,17 @@
 #include "cvm_port.h"
 
 /*
- * Largest hello response: head 7, map head 1, 14 one-byte keys, then the values: version 1,
+ * Largest hello response: head 7, map head 1, 16 one-byte keys, then the values: version 1,
  * firmware id (head 2 + CVM_FIRMWARE_ID_MAX), the four limits (at most 1 + 2 + 2 + 3 at their
  * protocol maxima), max_line 3, max_batch 2, nonce 5, uptime 5, reset cause (head 1 + 9), unique
- * id (head 1 + 12), replay_depth (at most 2), replay_bytes (at most 3).
+ * id (head 1 + 12), replay_depth, replay_bytes, hold_depth, hold_message_bytes (2, 3, 2, 3).
  */
 #define CVM_HELLO_RESPONSE_MAX                                                                      \
     (7u + 1u + CVM_HELLO_KEY_COUNT + 1u + 2u + CVM_FIRMWARE_ID_MAX + 8u + 3u + 2u + 5u + 5u + 10u + \
-     13u + CVM_CBOR_UINT_SIZE(CVM_LIMIT_REPLAY_DEPTH) + CVM_CBOR_UINT_SIZE(CVM_LIMIT_REPLAY_BYTES))
+     13u + CVM_CBOR_UINT_SIZE(CVM_LIMIT_REPLAY_DEPTH) + CVM_CBOR_UINT_SIZE(CVM_LIMIT_REPLAY_BYTES) \
+     + CVM_CBOR_UINT_SIZE(CVM_LIMIT_HOLD_DEPTH) + CVM_CBOR_UINT_SIZE(CVM_LIMIT_HOLD_MESSAGE_BYTES))
 _Static_assert(CVM_HELLO_RESPONSE_MAX <= CVM_MAX_MESSAGE_BYTES, "hello response may not fit");
-_Static_assert(CVM_HELLO_KEY_COUNT == CVM_HELLO_REPLAY_BYTES && CVM_HELLO_KEY_COUNT < 24u,
+_Static_assert(CVM_HELLO_KEY_COUNT == CVM_HELLO_HOLD_MESSAGE_BYTES && CVM_HELLO_KEY_COUNT < 24u,
                "hello keys moved: update cvm_dispatch_put_hello");
 _Static_assert(CVM_FIRMWARE_ID_MAX < 256u, "firmware id head must stay 2 bytes");
 
@@ -222,6 +223,10 @@ static void cvm_dispatch_put_hello(const cvm_dispatch *d, cvm_cbor_writer *w)
     (void)cvm_cbor_put_uint(w, CVM_REPLAY_DEPTH);
     (void)cvm_cbor_put_uint(w, CVM_HELLO_REPLAY_BYTES);
     (void)cvm_cbor_put_uint(w, CVM_REPLAY_BYTES);
+    (void)cvm_cbor_put_uint(w, CVM_HELLO_HOLD_DEPTH);
+    (void)cvm_cbor_put_uint(w, CVM_HOLD_DEPTH);
+    (void)cvm_cbor_put_uint(w, CVM_HELLO_HOLD_MESSAGE_BYTES);
+    (void)cvm_cbor_put_uint(w, CVM_HOLD_MESSAGE_BYTES);
 }
 
 /* Writes stats' result map (§6): the counters as they are before this operation is counted. */
@@ -234,15 +239,15 @@ static void cvm_dispatch_put_stats(const cvm_dispatch *d, cvm_cbor_writer *w)
     const cvm_link_counters *link = d->session != NULL ? d->session : &no_link;
 
     d->mem->telemetry(&t);
-    /* Keys 1..13, then (after key 14, the contexts) keys 15..18: ascending, as §3.1 requires. */
+    /* Keys 1..13, then (after key 14, the contexts) keys 15..19: ascending, as §3.1 requires. */
     const uint32_t before[13] = {
         t.contexts_acquired, t.contexts_hw,    t.acquires,        t.releases,
         d->ops,              d->op_errors,     line->rx_frames,   line->rx_bad_frame,
         line->rx_bad_crc,    line->rx_overlong, d->rx_malformed,  line->rx_noise,
         cvm_port_rx_overruns(),
     };
-    const uint32_t after[4] = {link->replayed, link->out_of_sequence, link->no_session,
-                               link->sessions};
+    const uint32_t after[5] = {link->replayed, link->out_of_sequence, link->no_session,
+                               link->sessions, link->held};
     (void)cvm_cbor_put_map(w, CVM_STATS_KEY_COUNT);
     for (unsigned k = 0; k < 13u; k++) {
         (void)cvm_cbor_put_uint(w, CVM_STATS_CONTEXTS_ACQUIRED + k);
@@ -262,14 +267,15 @@ static void cvm_dispatch_put_stats(const cvm_dispatch *d, cvm_cbor_writer *w)
         (void)cvm_cbor_put_uint(w, c->hw_arrays);
         (void)cvm_cbor_put_uint(w, c->hw_elements);
     }
-    for (unsigned k = 0; k < 4u; k++) {
+    for (unsigned k = 0; k < 5u; k++) {
         (void)cvm_cbor_put_uint(w, CVM_STATS_REPLAYED + k);
         (void)cvm_cbor_put_uint(w, after[k]);
     }
 }
 _Static_assert(CVM_STATS_CONTEXTS_ACQUIRED == 1 && CVM_STATS_RX_OVERRUN == 13 &&
                    CVM_STATS_CONTEXTS == 14 && CVM_STATS_REPLAYED == 15 &&
-                   CVM_STATS_SESSIONS == 18 && CVM_STATS_KEY_COUNT == 18,
+                   CVM_STATS_SESSIONS == 18 && CVM_STATS_HELD == 19 &&
+                   CVM_STATS_KEY_COUNT == 19,
                "stats keys moved: update cvm_dispatch_put_stats");
 
 /* [seq, code]: an error, or success without a result. */

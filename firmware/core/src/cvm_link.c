@@ -62,8 +62,16 @@ size_t cvm_link_cached(const cvm_link *l, uint32_t seq, uint8_t *out, size_t cap
     return len;
 }
 
-cvm_link_action cvm_link_receive(cvm_link *l, uint32_t seq, bool is_hello, uint8_t *out,
-                                 size_t cap, size_t *out_len)
+/* Empties the hold (a new session). */
+static void cvm_link_empty_hold(cvm_link *l)
+{
+    for (size_t i = 0; i < CVM_HOLD_DEPTH; i++) {
+        l->hold[i].len = 0;
+    }
+}
+
+cvm_link_action cvm_link_receive(cvm_link *l, uint32_t seq, bool is_hello, const uint8_t *msg,
+                                 size_t msg_len, uint8_t *out, size_t cap, size_t *out_len)
 {
     uint32_t d = l->next - seq;
     *out_len = 0;
@@ -76,8 +84,10 @@ cvm_link_action cvm_link_receive(cvm_link *l, uint32_t seq, bool is_hello, uint8
     /* Rule 2: a hello opens a new session, whatever next is. */
     if (is_hello) {
         cvm_link_empty(l);
+        cvm_link_empty_hold(l);
         l->open = true;
         l->next = seq;
+        l->hold_next = (uint16_t)(seq % CVM_HOLD_DEPTH);
         l->counters.sessions++;
         return CVM_LINK_NEW_SESSION;
     }
@@ -91,15 +101,40 @@ cvm_link_action cvm_link_receive(cvm_link *l, uint32_t seq, bool is_hello, uint8
     if (d == 0u) {
         return CVM_LINK_EXECUTE;
     }
-    /* Rule 5: a gap, or older than the cache. */
+    /* Rule 5: 1..CVM_HOLD_DEPTH ahead and short enough: held (a copy replaces the one held). */
+    uint32_t ahead = seq - l->next;
+    if (ahead <= CVM_HOLD_DEPTH && msg_len >= 1u && msg_len <= CVM_HOLD_MESSAGE_BYTES) {
+        cvm_link_slot *slot = &l->hold[((size_t)l->hold_next + ahead) % CVM_HOLD_DEPTH];
+        memcpy(slot->msg, msg, msg_len);
+        slot->len = (uint16_t)msg_len;
+        l->counters.held++;
+        *out_len = cvm_link_put_refusal(out, cap, seq, CVM_ERR_HELD, true, l->next);
+        return CVM_LINK_HELD;
+    }
+    /* Rule 6: a gap the hold cannot take, or older than the cache. */
     l->counters.out_of_sequence++;
     *out_len = cvm_link_put_refusal(out, cap, seq, CVM_ERR_OUT_OF_SEQUENCE, true, l->next);
     return CVM_LINK_OUT_OF_SEQUENCE;
 }
 
+const uint8_t *cvm_link_take_held(cvm_link *l, size_t *len)
+{
+    /* Without a session the hold is empty: init empties it and only rule 5, after rule 3, fills
+     * it. */
+    cvm_link_slot *slot = &l->hold[l->hold_next];
+    size_t n = slot->len;
+    *len = n;
+    if (n == 0u) {
+        return NULL;
+    }
+    slot->len = 0;
+    return slot->msg;
+}
+
 void cvm_link_cache(cvm_link *l, const uint8_t *msg, size_t len)
 {
     l->next++;
+    l->hold_next = (uint16_t)(l->hold_next + 1u == CVM_HOLD_DEPTH ? 0u : l->hold_next + 1u);
     if (len > CVM_REPLAY_BYTES) {
         cvm_link_empty(l);
         return;
