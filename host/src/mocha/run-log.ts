@@ -16,7 +16,7 @@ export interface LoggedLine {
 /**
  * The link's quality over the run: the client's own counters (retransmits, gaps, RTO, ...; whatever
  * its link statistics hold, numbers only), the link emulator's when there is one, and the device's link-layer counters from a last
- * `stats` (PROTOCOL.md §6 keys 15..18; C: the link fields of struct cvm_stats). Either side is
+ * `stats` (PROTOCOL.md §6 keys 15..19; C: the link fields of struct cvm_stats). Either side is
  * undefined when it could not be read, and `note` says why.
  */
 export interface LinkQuality {
@@ -24,7 +24,7 @@ export interface LinkQuality {
   client: Record<string, number> | undefined;
   /** What the link emulator injected (`h2d.flips`, `d2h.drops`, ..., and its seed), when the run went through one. */
   emulator?: Record<string, number>;
-  device: { replayed: number; outOfSequence: number; noSession: number; sessions: number } | undefined;
+  device: { replayed: number; outOfSequence: number; noSession: number; sessions: number; held: number } | undefined;
   /** Round-trip times the client measured (ms, to the microsecond, oldest first; at most the latest 4096): the report's histogram. */
   rttMs?: number[];
   /** Instances of the target the run opened (a reopen after a link error adds one); absent from `hil diag`. */

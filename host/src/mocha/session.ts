@@ -157,7 +157,7 @@ async function linkQuality(earlier: InstanceCounters, t: OpenTarget | undefined)
   if (!t) return { ...base, device: undefined, note: 'no target was open at the end of the run: the device\'s counters were not read' };
   try {
     const s = await t.client.stats();
-    return { ...base, device: { replayed: s.replayed, outOfSequence: s.outOfSequence, noSession: s.noSession, sessions: s.sessions } };
+    return { ...base, device: { replayed: s.replayed, outOfSequence: s.outOfSequence, noSession: s.noSession, sessions: s.sessions, held: s.held } };
   } catch (e) {
     return { ...base, device: undefined, note: `the device's counters could not be read: ${(e as Error).message}` };
   }

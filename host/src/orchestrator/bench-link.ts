@@ -386,7 +386,7 @@ export async function writeThenVerify(target: string, ber: number, seed: number,
 /** The counts of `b` less those of `a`; states (RTO, SRTT, cwnd) are `b`'s. */
 function since(a: LinkStats, b: LinkStats): LinkStats {
   const out = { ...b };
-  for (const k of ['transmissions', 'retransmits', 'retransmittedBytes', 'outOfSequence', 'goBacks', 'fastRetransmits', 'timeouts', 'timeoutWaitMs', 'resyncs', 'exhausted', 'deadLinks'] as const) out[k] = b[k] - a[k];
+  for (const k of ['transmissions', 'retransmits', 'retransmittedBytes', 'outOfSequence', 'goBacks', 'fastRetransmits', 'held', 'probes', 'timeouts', 'timeoutWaitMs', 'resyncs', 'exhausted', 'deadLinks'] as const) out[k] = b[k] - a[k];
   return out;
 }
 

@@ -11,7 +11,7 @@ import { LinkEmulator } from '../transport/emulator.js';
 import { SerialTransport } from '../transport/serial.js';
 import type { Transport } from '../transport/transport.js';
 
-/** The device's link-layer counters (stats keys 15..18, PROTOCOL.md §3.3, §6). */
+/** The device's link-layer counters (stats keys 15..19, PROTOCOL.md §3.3, §6). */
 export interface DeviceLinkCounters {
   /** Duplicates answered from the replay cache. */
   replayed: number;
@@ -21,6 +21,8 @@ export interface DeviceLinkCounters {
   noSession: number;
   /** Sessions opened (hellos that were not duplicates). */
   sessions: number;
+  /** Requests held past a gap (selective repeat). */
+  held: number;
 }
 
 /** Link quality after the measurement: the client's retransmission figures and the device's counters. */
@@ -117,7 +119,7 @@ export async function collectDiagnostics(client: PoolClient, options: { samples?
   const link = await measureLink(client, options.samples ?? 200);
   // Read after the measurement, so the counters cover it.
   const after = (await client.stats()) as Stats & Partial<DeviceLinkCounters>;
-  const device: DeviceLinkCounters = { replayed: after.replayed ?? 0, outOfSequence: after.outOfSequence ?? 0, noSession: after.noSession ?? 0, sessions: after.sessions ?? 0 };
+  const device: DeviceLinkCounters = { replayed: after.replayed ?? 0, outOfSequence: after.outOfSequence ?? 0, noSession: after.noSession ?? 0, sessions: after.sessions ?? 0, held: after.held ?? 0 };
   return { target: client.target, hello, stats, link, linkQuality: { client: client.linkStats(), device }, ...(options.adapter ? { adapter: options.adapter } : {}) };
 }
 
@@ -158,7 +160,7 @@ export function formatLinkQuality(q: LinkQuality): string[] {
   const c = q.client;
   const d = q.device;
   return [
-    `link quality    ${c.transmissions} transmissions, ${c.retransmits} retransmits (${c.goBacks} go-backs, ${c.fastRetransmits} fast, ${c.timeouts} timeouts), most attempts ${c.maxAttemptsUsed}; RTO ${ms(c.rtoMs)}, SRTT ${ms(c.srttMs)}, RTTVAR ${ms(c.rttvarMs)}`,
-    `device link     ${d.replayed} replayed from cache, ${d.outOfSequence} out of sequence, ${d.noSession} no session, ${d.sessions} sessions`,
+    `link quality    ${c.transmissions} transmissions, ${c.retransmits} retransmits (${c.goBacks} go-backs, ${c.fastRetransmits} fast, ${c.timeouts} timeouts), ${c.held} held, most attempts ${c.maxAttemptsUsed}; RTO ${ms(c.rtoMs)}, SRTT ${ms(c.srttMs)}, RTTVAR ${ms(c.rttvarMs)}`,
+    `device link     ${d.replayed} replayed from cache, ${d.held} held past a gap, ${d.outOfSequence} out of sequence, ${d.noSession} no session, ${d.sessions} sessions`,
   ];
 }

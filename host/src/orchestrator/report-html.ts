@@ -282,7 +282,7 @@ function headerTable(e: ReportEntry): string {
     ['tests', esc(`${r.tests.length}: ${r.passed} passed, ${r.failed} failed, ${r.pending} pending, ${r.notRun} not run${r.notRunLink ? ` (${r.notRunLink} for the link)` : ''}`)],
     ['board resets', esc(r.resets.length ? r.resets.map((x) => `${x.t} ${x.reason}`).join('; ') : 'none')],
     ['link (client)', c ? esc(`${num(c.transmissions)} transmissions, ${num(c.retransmits)} retransmits (${num(c.goBacks)} go-backs, ${num(c.fastRetransmits)} fast, ${num(c.timeouts)} timeouts), ${num(c.exhausted)} exhausted, ${num(c.deadLinks)} dead links; RTO ${num(c.rtoMs)} ms, SRTT ${num(c.srttMs)} ms`) : '–'],
-    ['link (device)', d ? esc(`${d.replayed} replayed from cache, ${d.outOfSequence} out of sequence, ${d.noSession} no session, ${d.sessions} sessions`) : esc(r.link?.note ?? '–')],
+    ['link (device)', d ? esc(`${d.replayed} replayed from cache, ${d.held ?? 0} held past a gap, ${d.outOfSequence} out of sequence, ${d.noSession} no session, ${d.sessions} sessions`) : esc(r.link?.note ?? '–')],
   ];
   if (r.link?.emulator) rows.push(['link emulator', esc(Object.entries(r.link.emulator).map(([k, v]) => `${k} ${v}`).join(', '))]);
   const table = (part: [string, string][]) => `<table class="header">${part.map(([k, v]) => `<tr><th>${k}</th><td data-field="${esc(k)}">${v}</td></tr>`).join('')}</table>`;
