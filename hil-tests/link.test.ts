@@ -13,7 +13,8 @@
  * each one's answer depends on what it executed before them, not on the others).
  */
 import { expect } from 'chai';
-import { ErrorCode, Framing, HelloKey, LinkBounds, Op, StatsKey, base64DecodeStrict } from '../host/src/index.js';
+import { ErrorCode, Framing, HelloKey, LinkBounds, Op, StatsKey, base64DecodeStrict, encodeCbor } from '../host/src/index.js';
+import { emulatorFaults } from './support/expect.js';
 import { RawSession, inRawSession, seqFrom, type RawAnswer } from './support/raw.js';
 import { target } from './support/target.js';
 
@@ -30,6 +31,20 @@ const counter = (m: Map<number, unknown>, key: number): number => {
   return v as number;
 };
 
+/**
+ * A store_array request at `seq` whose message is exactly `length` bytes, its ids out of range
+ * (so it changes nothing if it ever runs): the ids' and value's CBOR widths are chosen to fit.
+ */
+function requestOfLength(seq: number, length: number): { seq: number; op: number; args: number[] } {
+  const ids = [1, 300, 70_000, 2 ** 40]; // 1, 3, 5 and 9 bytes (as ids, out of range past the first)
+  const values = [1, 200, 40_000, 2 ** 30]; // 1, 2, 3 and 5 bytes
+  for (const vm of ids) for (const array of ids) for (const index of ids) for (const value of values) {
+    const args = [vm === 1 ? 2 ** 40 : vm, array, index, value];
+    if (encodeCbor([seq, Op.store_array, ...args]).length === length) return { seq, op: Op.store_array, args };
+  }
+  throw new Error(`no store_array request of exactly ${length} bytes`);
+}
+
 /** Bytes of the CBOR message a frame line carries (its decoded length minus the CRC). */
 function messageLength(line: Buffer): number {
   const raw = base64DecodeStrict(line, 1, line.length);
@@ -43,7 +58,10 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
       const [st0, acq] = (await s.requestAll([{ op: Op.stats }, { op: Op.acquire, args: [0] }], 'stats, acquire')) as [RawAnswer, RawAnswer];
       expect(acq.message).to.deep.equal([acq.message[0], 0], 'the acquire succeeded');
       // Once both are answered: the same acquire again, and an older duplicate (the stats before the acquire).
-      const [dup, oldStats] = (await s.sendAll([{ seq: acq.message[0] as number, op: Op.acquire, args: [0] }, { seq: st0.message[0] as number, op: Op.stats }], 'two duplicates')) as [RawAnswer, RawAnswer];
+      const helloSeq = s.opened.message[0] as number;
+      const [dup, oldStats, oldHello] = (await s.sendAll([{ seq: acq.message[0] as number, op: Op.acquire, args: [0] }, { seq: st0.message[0] as number, op: Op.stats }, { seq: helloSeq, op: Op.hello }], 'three duplicates')) as [RawAnswer, RawAnswer, RawAnswer];
+      // The session's first answer (cached alone until the stats came) is intact too.
+      expect(oldHello.line.equals(s.opened.line), 'the cached hello answer, byte for byte').to.equal(true);
       // The original [seq, 0], not already_acquired.
       expect(dup.line.equals(acq.line), `duplicate answered ${dup.line.toString('latin1')}, first answer ${acq.line.toString('latin1')}`).to.equal(true);
       // Its old answer, byte for byte, not fresh counters.
@@ -51,7 +69,7 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
       const st1 = statsOf(await s.request(Op.stats));
       const before = statsOf(st0);
       const replayed = counter(st1, StatsKey.replayed) - counter(before, StatsKey.replayed);
-      expect(replayed).to.be.within(2, 2 + s.retransmits, 'two duplicates answered from the cache');
+      expect(replayed).to.be.within(3, 3 + s.retransmits, 'three duplicates answered from the cache');
       expect(counter(st1, StatsKey.acquires) - counter(before, StatsKey.acquires)).to.equal(1, 'the acquire ran once');
       expect(counter(st1, StatsKey.ops) - counter(before, StatsKey.ops)).to.equal(2, 'stats and acquire ran; the duplicates did not');
     });
@@ -101,6 +119,18 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
       s.next = (n + 5) >>> 0;
       const loads = await s.requestAll([1, 2, 4].map((k) => ({ op: Op.load_global, args: [0, k] })), 'loads of globals 1, 2 and 4');
       expect(loads.map((a) => a.message.slice(1))).to.deep.equal([[0, 10], [0, 20], [0, 40]], 'every held store ran, once');
+      // Round the hold's ring again: a slot the drain took from is empty, so nothing runs twice.
+      const depth = (s.opened.message[2] as Map<number, unknown>).get(HelloKey.hold_depth) as number;
+      const faults = () => emulatorFaults('h2d') + emulatorFaults('d2h');
+      const f0 = faults();
+      const more = await s.requestAll(Array.from({ length: depth + 2 }, (_, i) => ({ op: Op.store_global, args: [0, 8, i] })), `${depth + 2} stores past the drained slots`).catch((e: Error) => {
+        // A stale held request run again would take one of these seqs, and its answer would never
+        // come: on a link that damaged nothing, that is the device's doing, not the cable's.
+        if (faults() === f0) expect.fail(`${e.message}, over a link that damaged nothing: a drained slot ran again?`);
+        throw e;
+      });
+      expect(more.map((a) => a.message), 'each answered in turn, ok').to.deep.equal(more.map((_, i) => [(n + 8 + i) >>> 0, 0]));
+      expect((await s.request(Op.load_global, [0, 8])).message.slice(1)).to.deep.equal([0, depth + 1], 'the last store is the last to run');
     });
   });
 
@@ -127,10 +157,12 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
       expect(messageLength(RawSession.frame(sent[2]!.seq, Op.echo, [long]).subarray(0, -1)), 'the echo message').to.be.above(holdBytes);
       const answers = await s.sendAll(sent, 'past the hold, an old seq, a long request past a gap');
       expect(answers.map((a) => a.message)).to.deep.equal(sent.map((r) => [r.seq, ErrorCode.out_of_sequence, next]));
-      // hold_depth ahead is still held (and left so: closing, the raw session has the client say
-      // hello, which empties the hold).
-      const [atEdge] = (await s.sendAll([{ seq: edge, op: Op.load_global, args: [0, 0] }], 'exactly hold_depth ahead')) as [RawAnswer];
+      // hold_depth ahead is still held, and so is a message of exactly hold_message_bytes (both are
+      // left held: closing, the raw session has the client say hello, which empties the hold).
+      const exact = requestOfLength((next + 2) >>> 0, holdBytes);
+      const [atEdge, atSize] = (await s.sendAll([{ seq: edge, op: Op.load_global, args: [0, 0] }, exact], 'exactly hold_depth ahead, exactly hold_message_bytes long')) as [RawAnswer, RawAnswer];
       expect(atEdge.message).to.deep.equal([edge, ErrorCode.held, next]);
+      expect(atSize.message, `a ${holdBytes}-byte message is held`).to.deep.equal([exact.seq, ErrorCode.held, next]);
       // Nothing refused ran, and the session goes on at `next`.
       const [load, st1] = (await s.requestAll([{ op: Op.load_global, args: [0, 0] }, { op: Op.stats }], 'load_global, stats')) as [RawAnswer, RawAnswer];
       expect(load.message).to.deep.equal([next, 0, 0]);
@@ -196,14 +228,19 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
         used += length;
       };
       executed(s.opened);
+      // Every cached answer is replayed byte for byte (those whose bytes wrap around the end of the
+      // device's ring included), and the one before the oldest is refused: it was evicted.
       const check = async (what: string) => {
-        const oldest = cache[0]!.answer;
-        const oldestSeq = oldest.message[0] as number;
+        const oldestSeq = cache[0]!.answer.message[0] as number;
         const gone = (oldestSeq - 1) >>> 0;
-        const [replay, refused] = (await s.sendAll([{ seq: oldestSeq, op: Op.echo, args: [Buffer.alloc(0)] }, { seq: gone, op: Op.echo, args: [Buffer.alloc(0)] }], `${what}: the oldest cached seq and the one before`)) as [RawAnswer, RawAnswer];
-        expect(replay.line.equals(oldest.line), `${what}: the oldest cached answer (seq ${oldestSeq}) is replayed`).to.equal(true);
-        expect(refused.message, `${what}: the answer before it was evicted`).to.deep.equal([gone, ErrorCode.out_of_sequence, s.next]);
+        const copies = [...cache.map((c) => ({ seq: c.answer.message[0] as number, op: Op.echo, args: [Buffer.alloc(0)] })), { seq: gone, op: Op.echo, args: [Buffer.alloc(0)] }];
+        const answers = await s.sendAll(copies, `${what}: every cached seq and the one before the oldest`);
+        const refused = answers.pop()!;
+        answers.forEach((replay, i) => expect(replay.line.equals(cache[i]!.answer.line), `${what}: the cached answer of seq ${copies[i]!.seq} is replayed`).to.equal(true));
+        expect(refused.message, `${what}: the answer before the oldest was evicted`).to.deep.equal([gone, ErrorCode.out_of_sequence, s.next]);
       };
+      /** Length of the answer to an echo of n bytes at the session's next seq. */
+      const echoAnswerLength = (n: number) => encodeCbor([s.next, 0, Buffer.alloc(n)]).length;
       // Small answers: the depth is the bound.
       const small = Array.from({ length: depth + 1 }, (_, i) => ({ op: Op.echo, args: [Buffer.from([i & 0xff])] }));
       for (const answer of await s.requestAll(small, 'small echoes')) executed(answer);
@@ -214,6 +251,30 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
       for (const answer of await s.requestAll(large, 'large echoes')) executed(answer);
       expect(cache.length).to.be.below(depth);
       await check(`after ${Math.ceil(bytes / big) + 2} answers of ${big + 7} bytes`);
+      // An answer that fills replay_bytes exactly evicts nothing (`used + L > replay_bytes`, not ≥):
+      // first an echo that leaves a gap an echo's answer can fill, then that echo.
+      const after = (n: number) => {
+        let u = used;
+        let k = 0;
+        const l = echoAnswerLength(n);
+        while (cache.length - k === depth || u + l > bytes) u -= cache[k++]!.length;
+        return bytes - (u + l);
+      };
+      /** The echo payload whose answer is exactly `gap` bytes, or -1 (answer lengths skip a byte where the bstr head grows). */
+      const fillFor = (gap: number) => {
+        for (let n = 0; n <= big; n++) if (echoAnswerLength(n) === gap) return n;
+        return -1;
+      };
+      let shaper = 0;
+      while (shaper < big && fillFor(after(shaper)) < 0) shaper++;
+      expect(shaper, 'a shaper size exists').to.be.below(big);
+      executed(await s.request(Op.echo, [Buffer.alloc(shaper, 0xa5)]));
+      const fill = fillFor(bytes - used);
+      expect(fill, 'an echo whose answer fills the cache exactly').to.be.at.least(0);
+      const evictedBefore = cache.length;
+      executed(await s.request(Op.echo, [Buffer.alloc(fill, 0x5a)]));
+      expect([used, cache.length], 'the model: full to the byte, nothing evicted').to.deep.equal([bytes, evictedBefore + 1]);
+      await check(`after an answer that fills replay_bytes exactly`);
     });
   });
 

@@ -60,6 +60,14 @@ describe('twin link layer (cvm_link.c)', () => {
     const d = link.receive(1, false, Buffer.alloc(3));
     assert.ok(!d.execute && d.rule === 6, 'no gap is ever cached');
   });
+  it('a response of exactly replay_bytes is cached (the smallest cache holds one largest response)', () => {
+    const link = new LinkLayer({ replayBytes: Framing.maxMessageBytes });
+    execute(link, 1, 10, true);
+    assert.equal(link.receive(2, false, Buffer.alloc(3)).execute, true);
+    const largest = Buffer.alloc(Framing.maxMessageBytes, 7);
+    link.cache(largest);
+    assert.deepEqual([link.cachedCount, link.cachedBytes, link.cached(2)], [1, Framing.maxMessageBytes, largest]);
+  });
   it('counters wrap at 2^32; reset() is the boot state', () => {
     const link = new LinkLayer();
     (link as unknown as { counters: { noSession: number } }).counters.noSession = 0xffffffff;

@@ -28,12 +28,11 @@ export type SessionCounters = Pick<Stats, 'replayed' | 'outOfSequence' | 'noSess
 /** What receive() decided, in the order of the rules of §3.3. C: cvm_link_action. */
 export type LinkDecision =
   /** Rule 2 (a hello opened a new session: the cache is empty, next is seq) or rule 4 (seq = next): execute, then cache(). */
-  | { readonly execute: true; readonly newSession: boolean }
+  | { readonly execute: true }
   /** Rule 1 (a duplicate: its cached response), 3 ([seq, 13]), 5 (held: [seq, 14, next]) or 6 ([seq, 12, next]): send message; nothing executed. */
   | { readonly execute: false; readonly rule: 1 | 3 | 5 | 6; readonly message: Buffer };
 
-const EXECUTE: LinkDecision = { execute: true, newSession: false };
-const NEW_SESSION: LinkDecision = { execute: true, newSession: true };
+const EXECUTE: LinkDecision = { execute: true };
 
 const inc = (n: number): number => (n + 1) >>> 0;
 
@@ -120,7 +119,7 @@ export class LinkLayer {
       this.nextSeq = seq;
       this.holdHead = seq % this.limits.holdDepth;
       this.counters.sessions = inc(this.counters.sessions);
-      return NEW_SESSION;
+      return EXECUTE;
     }
     if (!this.open) {
       this.counters.noSession = inc(this.counters.noSession);
