@@ -248,14 +248,16 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
       };
       executed(s.opened);
       // Every cached answer is replayed byte for byte (those whose bytes wrap around the end of the
-      // device's ring included), and the one before the oldest is refused: it was evicted.
-      const check = async (what: string) => {
+      // device's ring included), or with `every` false the oldest only; the one before the oldest
+      // is refused: it was evicted.
+      const check = async (what: string, every = true) => {
         const oldestSeq = cache[0]!.answer.message[0] as number;
         const gone = (oldestSeq - 1) >>> 0;
-        const copies = [...cache.map((c) => ({ seq: c.answer.message[0] as number, op: Op.echo, args: [Buffer.alloc(0)] })), { seq: gone, op: Op.echo, args: [Buffer.alloc(0)] }];
+        const kept = every ? cache : cache.slice(0, 1);
+        const copies = [...kept.map((c) => ({ seq: c.answer.message[0] as number, op: Op.echo, args: [Buffer.alloc(0)] })), { seq: gone, op: Op.echo, args: [Buffer.alloc(0)] }];
         const answers = await s.sendAll(copies, `${what}: every cached seq and the one before the oldest`);
         const refused = answers.pop()!;
-        answers.forEach((replay, i) => expect(replay.line.equals(cache[i]!.answer.line), `${what}: the cached answer of seq ${copies[i]!.seq} is replayed`).to.equal(true));
+        answers.forEach((replay, i) => expect(replay.line.equals(kept[i]!.answer.line), `${what}: the cached answer of seq ${copies[i]!.seq} is replayed`).to.equal(true));
         expect(refused.message, `${what}: the answer before the oldest was evicted`).to.deep.equal([gone, ErrorCode.out_of_sequence, s.next]);
       };
       /** Length of the answer to an echo of n bytes at the session's next seq. */
@@ -293,7 +295,7 @@ describe('link layer: exactly once, in order (PROTOCOL.md §3.3)', () => {
       const evictedBefore = cache.length;
       executed(await s.request(Op.echo, [Buffer.alloc(fill, 0x5a)]));
       expect([used, cache.length], 'the model: full to the byte, nothing evicted').to.deep.equal([bytes, evictedBefore + 1]);
-      await check(`after an answer that fills replay_bytes exactly`);
+      await check(`after an answer that fills replay_bytes exactly`, false); // the oldest stays: nothing was evicted
     });
   });
 
