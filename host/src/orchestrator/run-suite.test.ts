@@ -66,7 +66,7 @@ describe('runSuite: the link fails mid-run', function () {
     // Link quality: the client's counters and the device's, at the end of the run.
     expect(run.link?.client?.transmissions).to.be.greaterThan(0);
     expect(run.link?.client?.retransmits, 'the hung twin made the client retransmit').to.be.greaterThan(0);
-    expect(run.link?.device).to.have.all.keys('replayed', 'outOfSequence', 'noSession', 'sessions');
+    expect(run.link?.device).to.have.all.keys('replayed', 'outOfSequence', 'noSession', 'sessions', 'held');
     expect(run.link!.device!.sessions, 'the first hello and two re-handshakes').to.be.at.least(3);
     expect(run.link?.instances, 'the client counters are summed over every instance the run opened').to.be.at.least(1);
     expect(junit).to.match(/<property name="link.client.retransmits" value="[1-9]\d*"\/>/);
