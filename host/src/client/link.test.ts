@@ -202,6 +202,27 @@ describe('Link (the host link layer)', () => {
       expect(at115200).to.be.within(1020 / 11.52, 1020 / 11.52 + 10); // 1,020 bytes of 10 bits at 115200, plus a settle margin
       expect(at921600).to.be.within(1020 / 92.16, 1020 / 92.16 + 10);
     });
+
+    it('a transmission no reply will show read (a resend whose request an earlier copy answered) leaves the window at line time: an idle link never stays closed', async () => {
+      const { link, wire, writes, submit, open, reply, clock } = harness({ maxInflightBytes: 1024, rtoInitialMs: 100 });
+      await open(50);
+      const r = submit(Op.acquire, [0]);
+      await flush();
+      await clock.advance(200); // its answer is late: the RTO resends it
+      expect(wire.filter((m) => m[0] === r.seq)).to.have.length(2);
+      reply(r.seq, 0); // the first copy's answer: the resend's is still to come (and may be lost)
+      await flush();
+      expect(r.done).to.equal(true);
+      // 1,010 raw bytes fit only once the resend has left the window: at its line time, not never.
+      const before = writes.length;
+      link.submit({ line: Buffer.alloc(1010, 0x41), frame: false, settle: () => {} });
+      await flush();
+      expect(writes.length, 'held back behind the resend').to.equal(before);
+      const t0 = clock.now();
+      while (writes.length === before && clock.now() - t0 < 1000) await clock.advance(1);
+      expect(clock.now() - t0).to.be.below(50);
+      expect(writes[writes.length - 1]!.length).to.equal(1010);
+    });
   });
 
   describe('retransmission', () => {

@@ -214,7 +214,7 @@ interface Tx {
   raw: LinkRaw | undefined;
   bytes: number;
   tx: number;
-  /** Raw bytes only: when they have surely been read even if no reply follows. */
+  /** When they have surely been read even if no reply shows it (at the line's rate); raw bytes, probes and settled requests leave the window then. */
   deadline: number;
 }
 
@@ -619,7 +619,7 @@ export class Link {
         if (!isRequest(item)) {
           if (!this.fits(item.line.length)) break;
           this.queueHead++;
-          this.pushTx(-1, undefined, item, item.line.length, now + RAW_SETTLE_MS + item.line.length / this.lineBytesPerMs);
+          this.pushTx(-1, undefined, item, item.line.length, this.readBy(now, item.line.length));
           lines.push(item.line);
           (raws ??= []).push(item);
           continue;
@@ -667,7 +667,7 @@ export class Link {
       const seq = (this.nextSeq + HALF + this.counters.probes) >>> 0;
       const line = this.probeLine(seq);
       this.counters.probes++;
-      this.pushTx(seq, undefined, undefined, line.length, 0);
+      this.pushTx(seq, undefined, undefined, line.length, this.readBy(now, line.length));
       lines.push(line);
     }
     if (lines.length === 0) return;
@@ -722,12 +722,17 @@ export class Link {
     }
     r.lastTxAt = now;
     this.counters.transmissions++;
-    r.lastTx = this.pushTx(r.seq, r, undefined, r.line.length, 0);
+    r.lastTx = this.pushTx(r.seq, r, undefined, r.line.length, this.readBy(now, r.line.length));
     if (r.attempts === 1) r.firstTx = r.lastTx;
     lines.push(r.line);
     const deadline = this.retransmit ? now + this.rto : r.timeoutMs !== undefined ? now + r.timeoutMs : Infinity;
     this.arm(r.timeoutMs !== undefined ? Math.min(deadline, r.firstTxAt + r.timeoutMs) : deadline);
     return true;
+  }
+
+  /** When `bytes` written at `now` have surely been read, if nothing is to show it sooner: at the line's rate. */
+  private readBy(now: number, bytes: number): number {
+    return now + RAW_SETTLE_MS + bytes / this.lineBytesPerMs;
   }
 
   private pushTx(seq: number, req: LinkRequest | undefined, raw: LinkRaw | undefined, bytes: number, deadline: number): number {
@@ -957,7 +962,13 @@ export class Link {
       this.spanHead = 0;
       this.cursor = 0;
       this.spanResponse = 0;
-      if (this.fifoHead === this.fifo.length && this.timer !== undefined) this.clock.refTimer(this.timer, false);
+      if (this.fifoHead < this.fifo.length) {
+        // Transmissions no reply will show read (a resend answered by an earlier copy's answer, a
+        // probe or a duplicate whose answer was lost): they leave the byte window once they have
+        // surely been read, or they would hold it closed for good on an idle link.
+        this.arm(this.fifo[this.fifoHead]!.deadline);
+      }
+      if (this.timer !== undefined) this.clock.refTimer(this.timer, false);
     } else if (this.spanHead > 1024) {
       this.span = span.slice(this.spanHead);
       this.cursor = Math.max(0, this.cursor - this.spanHead);
@@ -1056,11 +1067,11 @@ export class Link {
     if (this.closed) return;
     const now = this.clock.now() + 1; // timers may fire up to a millisecond early against performance.now()
     let next = Infinity;
-    while (this.fifoHead < this.fifo.length && this.fifo[this.fifoHead]!.raw && this.fifo[this.fifoHead]!.deadline <= now) {
+    while (this.fifoHead < this.fifo.length && settled(this.fifo[this.fifoHead]!) && this.fifo[this.fifoHead]!.deadline <= now) {
       this.fifoBytes -= this.fifo[this.fifoHead++]!.bytes;
     }
     for (let i = this.fifoHead; i < this.fifo.length; i++) {
-      if (this.fifo[i]!.raw) {
+      if (settled(this.fifo[i]!)) {
         next = Math.min(next, this.fifo[i]!.deadline);
         break;
       }
@@ -1156,6 +1167,11 @@ const NEWLINE = Buffer.from('\n');
 /** The line of a request not yet given a seq. */
 export const UNSENT: Buffer = Buffer.alloc(0);
 const EMPTY: Tx[] = [];
+
+/** A transmission no answer is awaited for: raw bytes, a probe, or a request already settled. */
+function settled(t: Tx): boolean {
+  return t.req === undefined || t.req.done;
+}
 
 function isRequest(item: LinkRequest | LinkRaw): item is LinkRequest {
   return (item as LinkRequest).encode !== undefined;
