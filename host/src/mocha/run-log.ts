@@ -5,7 +5,7 @@
  * both; no module state. Device log lines are attributed to the test running when they arrived;
  * lines between tests are kept with the run.
  */
-import type { Hello } from '../protocol/messages.js';
+import type { Hello, LinkCounters } from '../protocol/messages.js';
 
 export interface LoggedLine {
   /** ISO time of arrival. */
@@ -24,7 +24,7 @@ export interface LinkQuality {
   client: Record<string, number> | undefined;
   /** What the link emulator injected (`h2d.flips`, `d2h.drops`, ..., and its seed), when the run went through one. */
   emulator?: Record<string, number>;
-  device: { replayed: number; outOfSequence: number; noSession: number; sessions: number; held: number } | undefined;
+  device: LinkCounters | undefined;
   /** Round-trip times the client measured (ms, to the microsecond, oldest first; at most the latest 4096): the report's histogram. */
   rttMs?: number[];
   /** Instances of the target the run opened (a reopen after a link error adds one); absent from `hil diag`. */

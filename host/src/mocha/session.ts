@@ -9,7 +9,7 @@
  * this session: the state is the session's, handed to the suite, never module or global state.
  */
 import type { ClientOptions, PoolClient } from '../client/pool-client.js';
-import type { Hello } from '../protocol/messages.js';
+import { type Hello, linkCountersOf } from '../protocol/messages.js';
 import type { LinkSpec } from '../transport/emulator.js';
 import type { TwinDevice } from '../twin/device.js';
 import { liveChildPids } from '../process/managed.js';
@@ -157,7 +157,7 @@ async function linkQuality(earlier: InstanceCounters, t: OpenTarget | undefined)
   if (!t) return { ...base, device: undefined, note: 'no target was open at the end of the run: the device\'s counters were not read' };
   try {
     const s = await t.client.stats();
-    return { ...base, device: { replayed: s.replayed, outOfSequence: s.outOfSequence, noSession: s.noSession, sessions: s.sessions, held: s.held } };
+    return { ...base, device: linkCountersOf(s) };
   } catch (e) {
     return { ...base, device: undefined, note: `the device's counters could not be read: ${(e as Error).message}` };
   }

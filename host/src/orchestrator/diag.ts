@@ -5,25 +5,14 @@
 import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { LinkStats, PoolClient } from '../client/pool-client.js';
-import type { Hello, Stats } from '../protocol/messages.js';
+import { type Hello, type LinkCounters, type Stats, linkCountersOf } from '../protocol/messages.js';
 import { latencyAdvice, readLatencyTimer } from '../transport/adapter-latency.js';
 import { LinkEmulator } from '../transport/emulator.js';
 import { SerialTransport } from '../transport/serial.js';
 import type { Transport } from '../transport/transport.js';
 
 /** The device's link-layer counters (stats keys 15..19, PROTOCOL.md §3.3, §6). */
-export interface DeviceLinkCounters {
-  /** Duplicates answered from the replay cache. */
-  replayed: number;
-  /** Requests refused with out_of_sequence. */
-  outOfSequence: number;
-  /** Requests refused with no_session. */
-  noSession: number;
-  /** Sessions opened (hellos that were not duplicates). */
-  sessions: number;
-  /** Requests held past a gap (selective repeat). */
-  held: number;
-}
+export type DeviceLinkCounters = LinkCounters;
 
 /** Link quality after the measurement: the client's retransmission figures and the device's counters. */
 export interface LinkQuality {
@@ -118,8 +107,7 @@ export async function collectDiagnostics(client: PoolClient, options: { samples?
   const stats = await client.stats();
   const link = await measureLink(client, options.samples ?? 200);
   // Read after the measurement, so the counters cover it.
-  const after = (await client.stats()) as Stats & Partial<DeviceLinkCounters>;
-  const device: DeviceLinkCounters = { replayed: after.replayed ?? 0, outOfSequence: after.outOfSequence ?? 0, noSession: after.noSession ?? 0, sessions: after.sessions ?? 0, held: after.held ?? 0 };
+  const device = linkCountersOf(await client.stats());
   return { target: client.target, hello, stats, link, linkQuality: { client: client.linkStats(), device }, ...(options.adapter ? { adapter: options.adapter } : {}) };
 }
 

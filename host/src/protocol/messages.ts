@@ -63,6 +63,14 @@ export interface Stats {
   held: number;
 }
 
+/** The link layer's counters (stats keys 15..19, PROTOCOL.md §3.3). C: cvm_link_counters. */
+export type LinkCounters = Pick<Stats, 'replayed' | 'outOfSequence' | 'noSession' | 'sessions' | 'held'>;
+
+/** The link counters of a stats result; any one missing (a device of an older protocol) reads 0. */
+export function linkCountersOf(s: Partial<LinkCounters>): LinkCounters {
+  return { replayed: s.replayed ?? 0, outOfSequence: s.outOfSequence ?? 0, noSession: s.noSession ?? 0, sessions: s.sessions ?? 0, held: s.held ?? 0 };
+}
+
 /** A response whose shape breaks the schema: a device bug, never a user error. */
 export class ProtocolError extends Error {}
 

@@ -20,10 +20,10 @@
 import { encodeCbor } from '../codec/cbor.js';
 import { ErrorCode } from '../protocol/constants.js';
 import { type ReplayLimits, resolveReplayLimits } from '../protocol/limits.js';
-import type { Stats } from '../protocol/messages.js';
+import type { LinkCounters } from '../protocol/messages.js';
 
 /** The link layer's counters (stats keys 15..19). uint32, wrapping. C: cvm_link_counters. */
-export type SessionCounters = Pick<Stats, 'replayed' | 'outOfSequence' | 'noSession' | 'sessions' | 'held'>;
+export type SessionCounters = LinkCounters;
 
 /** What receive() decided, in the order of the rules of §3.3. C: cvm_link_action. */
 export type LinkDecision =
