@@ -194,7 +194,7 @@ function specWithSchema(): string {
   if (e < 0 || f < e) throw new Error(`protocol/PROTOCOL.md: markers ${mBegin} / ${mEnd} are missing`);
   const timing = ['| constant | value | what and why |', '|---|---|---|'];
   for (const [k, v] of Object.entries<{ value: number; doc: string }>(src.link)) {
-    if (k.endsWith('_ms') || k === 'max_attempts') timing.push(`| \`${k}\` | ${v.value}${k.endsWith('_ms') ? ' ms' : ''} | ${v.doc.replace(/^Host: /, '')} |`);
+    if (k.endsWith('_ms') || k === 'max_attempts' || k === 'attempt_bytes') timing.push(`| \`${k}\` | ${v.value}${k.endsWith('_ms') ? ' ms' : ''} | ${v.doc.replace(/^Host: /, '')} |`);
   }
   out = out.slice(0, e + mBegin.length) + '\n' + timing.join('\n') + '\n' + out.slice(f);
   return out;

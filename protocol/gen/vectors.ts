@@ -292,7 +292,9 @@ exchange('link: a duplicate is answered from the cache', 'the same line again, n
     again(a, 'from the cache', [{ same_as: 1 }]),
     again(c, 'from the cache', [{ same_as: 3 }]),
     { send: frame([1, Op.release, 0]), meaning: '[1, 2, 0]: another request under a cached seq gets the cached answer', expect: [{ same_as: 1 }] },
-    stats({ acq: 1, hw: 1, acquires: 1, ops: 4, frames: 8, replayed: 3, ctx: [[1, 2, 0, 0, 8, 2, 0, 0], idle, idle, idle] }),
+    { send: frame([3]), meaning: '[3]: the bare seq of an executed request (a host\'s recall, §3.3) gets the cached answer', expect: [{ same_as: 3 }] },
+    { send: frame([0x80000004]), meaning: '[2147483652]: a bare seq half the seq space from next (a host\'s probe) is refused, naming next', expect: [[0x80000004, E.out_of_sequence, 4]] },
+    stats({ acq: 1, hw: 1, acquires: 1, ops: 4, frames: 10, replayed: 4, outOfSequence: 1, ctx: [[1, 2, 0, 0, 8, 2, 0, 0], idle, idle, idle] }),
   ];
 });
 exchange('link: a gap, held', 'a request past a gap is held [seq, held, next], not executed nor cached; the gap filled, both execute in order; then a copy is a duplicate', () => {

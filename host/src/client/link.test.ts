@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { decodeCbor, encodeCbor } from '../codec/cbor.js';
 import { classifyLine, encodeFrame } from '../framing/frame.js';
 import { Framing, Link as LinkDefaults, Op } from '../protocol/constants.js';
-import { Link, RTT_SAMPLES_KEPT, UNSENT, maxResponseOf, type Clock, type LinkErrors, type LinkOptions, type LinkRequest } from './link.js';
+import { Link, RTT_SAMPLES_KEPT, UNSENT, attemptBudget, lineBytesOf, maxResponseOf, type Clock, type LinkErrors, type LinkOptions, type LinkRequest } from './link.js';
 
 class FakeClock implements Clock {
   t = 1000;
@@ -84,7 +84,7 @@ function harness(options: LinkOptions = {}, probes = false) {
       code, name, args, timeoutMs: undefined,
       encode: (seq) => encodeFrame(encodeCbor([seq, code, ...args])),
       settle: (error, message) => void outcomes.set(r, { error, message }),
-      seq: -1, line: UNSENT, maxResponse: 0, attempts: 0, firstTxAt: 0, lastTxAt: 0, firstTx: 0, lastTx: 0, held: false, done: false,
+      seq: -1, line: UNSENT, maxResponse: 0, attempts: 0, firstTxAt: 0, lastTxAt: 0, firstTx: 0, lastTx: 0, held: false, ran: false, done: false,
     };
     link.submit(r);
     return r;
@@ -348,11 +348,51 @@ describe('Link (the host link layer)', () => {
       expect(reply(probe, 12, r.seq), 'a probe answer is expected, not unsolicited').to.equal(true);
       await flush();
       expect(wire.map((m) => m[0]), 'resent at once, before its RTO, with a probe behind it again').to.deep.equal([r.seq, r.seq, probe, r.seq, (probe + 1) >>> 0]);
-      expect(link.stats).to.include({ fastRetransmits: 1, timeouts: 1, probes: 2, rtoMs: 300 }); // backed off once: nothing was heard before that expiry
+      // Backed off once (nothing was heard before that expiry), then set again from the probe's
+      // round trip, 5 ms (a probe is sent once: Karn allows the sample): SRTT 50 → 44.375, RTTVAR 25 → 30, RTO 44.375 + 4 × 30.
+      expect(link.stats).to.include({ fastRetransmits: 1, timeouts: 1, probes: 2, rtoMs: 164.375 });
       reply(r.seq, 0);
       await flush();
       expect(outcomes.get(r)?.message).to.deep.equal([r.seq, 0]);
       expect(link.stats.attempts[3]).to.equal(1);
+    });
+
+    it('a request a reply shows executed is recalled as the bare [seq], never resent whole (PROTOCOL.md §3.3 rule 1)', async () => {
+      const { link, wire, submit, open, reply, clock, outcomes } = harness({}, true);
+      await open(50); // RTO 150
+      const r = submit(Op.echo, [new Uint8Array(200)]);
+      await flush();
+      await clock.advance(150); // no answer: the RTO resends it whole (nothing shows it ran), a probe behind it
+      expect(wire.map((m) => m.length)).to.deep.equal([3, 3, 1]);
+      const probe = wire[2]![0] as number;
+      await clock.advance(5);
+      // The probe's answer names a next past r: r ran, its answer was lost. It is recalled at once.
+      reply(probe, 12, (r.seq + 1) >>> 0);
+      await flush();
+      expect(wire.slice(3), 'the recall, then a probe').to.deep.equal([[r.seq], [(probe + 1) >>> 0]]);
+      expect(link.stats).to.include({ recalls: 1, retransmits: 2 });
+      // Recalls from then on, on an RTO too.
+      await clock.advance(400);
+      expect(wire[5], 'after the RTO: recalled again').to.deep.equal([r.seq]);
+      reply(r.seq, 0, new Uint8Array(200));
+      await flush();
+      expect(outcomes.get(r)?.message?.[0]).to.equal(r.seq);
+    });
+
+    it('a response to a later request, or a held or gap reply naming a later next, marks the ones before it executed', async () => {
+      const { link, wire, submit, open, reply } = harness({}, true);
+      await open();
+      const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => submit(Op.acquire, [i]));
+      await flush();
+      reply(b.seq, 0); // a's answer was lost: a ran
+      reply(d.seq, 14, c.seq); // d held behind c: c did not run
+      await flush();
+      expect([a.ran, c.ran, d.ran, d.held]).to.deep.equal([true, false, false, true]);
+      expect(wire.slice(5, 7), 'a recalled, c resent whole').to.deep.equal([[a.seq], [c.seq, Op.acquire, 2]]);
+      reply(e.seq, 12, e.seq); // refused past a gap at e: c and d ran (d drained when c filled its gap)
+      await flush();
+      expect([c.ran, d.ran, d.held, e.ran]).to.deep.equal([true, true, false, false]);
+      expect(link.stats.recalls).to.be.at.least(1);
     });
 
     it('no probe while new requests follow the retransmissions (they show the gap themselves)', async () => {
@@ -393,13 +433,22 @@ describe('Link (the host link layer)', () => {
       expect(link.stats.fastRetransmits).to.equal(1);
     });
 
-    it('after maxAttempts transmissions the request fails', async () => {
+    it('after maxAttempts transmissions per ATTEMPT_BYTES of its round trip the request fails', async () => {
       const { outcomes, submit, open, clock } = harness({ maxAttempts: 2 });
       await open();
       const r = submit(Op.acquire, [0]);
       await flush();
       await clock.advance(5000);
-      expect(outcomes.get(r)!.error!.message).to.equal('exhausted op1 after 2');
+      // acquire: an 18-byte line, a 7-byte response (a 14-byte line): 32 bytes, 2 × 16.
+      expect([r.line.length, attemptBudget(2, r.line.length, r.maxResponse)]).to.deep.equal([18, 4]);
+      expect(outcomes.get(r)!.error!.message).to.equal('exhausted op1 after 4');
+    });
+
+    it('a long request is given attempts in proportion to its round trip, at least maxAttempts', () => {
+      // A full-size message: a 514-byte line each way (max_line_bytes, 520, leaves room for a CR).
+      expect(lineBytesOf(Framing.maxMessageBytes)).to.equal(514);
+      expect(attemptBudget(40, 514, Framing.maxMessageBytes)).to.equal(40 * 65);
+      expect(attemptBudget(40, 1, 0), 'never fewer than maxAttempts').to.equal(40);
     });
 
     it('a gap reply naming a seq after the request: its response left the cache', async () => {
@@ -500,8 +549,10 @@ describe('Link (the host link layer)', () => {
       reply(b.seq, 14, a.seq); // a damaged: b and c held behind it, a resent
       reply(c.seq, 14, a.seq);
       for (let i = 0; i < 400 && !outcomes.get(a); i++) await clock.advance(5); // a's resend is lost too: it fails
-      await clock.advance(160); // b is now the oldest unanswered request: its RTO resends it
-      expect(outcomes.get(a)!.error!.message).to.equal('exhausted op1 after 2');
+      // b is now the oldest unanswered request: its RTO (backed off by a's silent expiries) resends it.
+      const isB = (m: unknown[] | undefined) => m !== undefined && m[0] === b.seq;
+      for (let i = 0; i < 200 && !isB(wire[wire.length - 1]); i++) await clock.advance(5);
+      expect(outcomes.get(a)!.error!.message).to.equal(`exhausted op1 after ${attemptBudget(2, a.line.length, a.maxResponse)}`);
       expect(wire[wire.length - 1]).to.deep.equal([b.seq, Op.acquire, 1]);
       expect([b.done, c.done, c.held]).to.deep.equal([false, false, true]);
       reply(b.seq, 14, a.seq); // still held: the device expects a's seq, which has settled here

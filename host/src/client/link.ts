@@ -37,6 +37,18 @@
  * link from looking dead: a long request that the noise keeps damaging gets no answer at all,
  * but the probe behind it, a dozen bytes, almost always does (the RTO then does not back off).
  *
+ * Recalls (with the same encoder): a request the device is known to have executed (a reply showed
+ * a `next` past it, or answered a later request) whose response did not arrive is resent as the
+ * bare `[seq]`: the device answers a duplicate from its cache whatever the message holds (§3.3
+ * rule 1), so the full request need not cross again. On a noisy line that is what lets a long
+ * request through: its answer must arrive intact once, and each recall costs a dozen bytes
+ * instead of the whole request, whose own chance of crossing is as small as its answer's. A recall
+ * is only ever sent for a seq the device is known to be past: at `next` it would run as a request
+ * of its own (and be answered bad_arg).
+ *
+ * Attempts: a request is given attemptBudget() transmissions, max_attempts per ATTEMPT_BYTES of
+ * its round trip (a long frame is hit more often).
+ *
  * Congestion window (a fourth bound, on unanswered requests only): halved on each go-back or RTO,
  * and between losses held near the link's bandwidth-delay product by the round trips (TCP Vegas):
  * on a paced wire a go-back resends every request queued after the gap, so a queue beyond the
@@ -81,7 +93,7 @@ export interface LinkOptions {
    * 115200 (a pty, whose device side reads as fast as it can, is bounded as a 115200 line).
    */
   lineBaud?: number;
-  /** Transmissions of one request before it fails with RetriesExhausted; default Link.maxAttempts (40). */
+  /** Transmissions of one request per ATTEMPT_BYTES of its round trip before it fails with RetriesExhausted (attemptBudget); default Link.maxAttempts (40). */
   maxAttempts?: number;
   /** RTO before the first round-trip sample, ms; default Link.rtoInitialMs (250). */
   rtoInitialMs?: number;
@@ -114,6 +126,8 @@ export interface LinkStats {
   held: number;
   /** Probes written after retransmissions with nothing new behind them (see Link: probes). */
   probes: number;
+  /** Retransmissions sent as the bare `[seq]` of a request the device had executed (see Link: recalls). */
+  recalls: number;
   /** RTO expiries (each a go-back from the oldest unanswered request). */
   timeouts: number;
   /** Time the RTO expiries waited: from the later of the last answer and the oldest request's transmission to the expiry, ms. */
@@ -175,7 +189,35 @@ export interface LinkRequest {
    * so it is not resent (a reply to it will come). Cleared when it gets a new seq.
    */
   held: boolean;
+  /**
+   * A reply showed the device executed it in this session (a response to a later request, or a
+   * `held`/`out_of_sequence` reply naming a `next` past it) and its response has not arrived: it
+   * is resent as a recall, the bare `[seq]` (see Link: recalls). Cleared when it gets a new seq.
+   */
+  ran: boolean;
   done: boolean;
+}
+
+/** Round-trip bytes (request line plus largest response line) per max_attempts transmissions (attemptBudget; constants.json link.attempt_bytes). */
+export const ATTEMPT_BYTES: number = LinkDefaults.attemptBytes;
+
+/** Length of the frame line `~base64(message + CRC)\n` that carries a message of `messageBytes` bytes. */
+export function lineBytesOf(messageBytes: number): number {
+  return 2 + 4 * Math.ceil((messageBytes + Framing.crcBytes) / 3);
+}
+
+/**
+ * Transmissions a request is given before it fails with RetriesExhausted: `maxAttempts` for each
+ * ATTEMPT_BYTES of its round trip (its request line plus the line of its largest response), and
+ * at least `maxAttempts`. A frame's chance of crossing a noisy line intact falls with its length,
+ * so a fixed count fails the long requests first and on a cable the short ones cross easily: at a
+ * byte error rate of 1e-2 a 520-byte line arrives intact once in 185 tries, a 20-byte one 82 times
+ * in 100. Scaled so, a full-size echo (520 bytes each way) gets 2,600 transmissions, enough that
+ * at 1e-2 it fails about once in 10^5 (its request once intact, its answer once recalled intact);
+ * a store (about 36 bytes) gets 120. A dead link still fails everything at once (dead_link_ms).
+ */
+export function attemptBudget(maxAttempts: number, requestLineBytes: number, maxResponseBytes: number): number {
+  return maxAttempts * Math.max(1, Math.ceil((requestLineBytes + lineBytesOf(maxResponseBytes)) / ATTEMPT_BYTES));
 }
 
 /**
@@ -216,6 +258,8 @@ interface Tx {
   tx: number;
   /** When they have surely been read even if no reply shows it (at the line's rate); raw bytes, probes and settled requests leave the window then. */
   deadline: number;
+  /** When it was written (a probe's answer is a round-trip sample). */
+  at: number;
 }
 
 /** The line rate assumed when none is given (LinkOptions.lineBaud), in baud. */
@@ -343,11 +387,12 @@ export class Link {
   private afterRto = false;
   private closed = false;
 
+  /** Encodes the bare `[seq]`: a probe (at a seq half the seq space away) or a recall (at an executed request's seq). */
   private readonly probeLine: ((seq: number) => Buffer) | undefined;
   /** Seqs answered after more than one transmission, the latest SPURIOUS_WATCH: a second answer to one is a needless resend. */
   private readonly resentAnswered = new Set<number>();
   private lastSpuriousAt = -Infinity;
-  private readonly counters = { transmissions: 0, retransmits: 0, retransmittedBytes: 0, outOfSequence: 0, goBacks: 0, fastRetransmits: 0, held: 0, probes: 0, timeouts: 0, timeoutWaitMs: 0, resyncs: 0, exhausted: 0, deadLinks: 0, spuriousRetransmits: 0, maxAttemptsUsed: 0, idleStarts: 0 };
+  private readonly counters = { transmissions: 0, retransmits: 0, retransmittedBytes: 0, outOfSequence: 0, goBacks: 0, fastRetransmits: 0, held: 0, probes: 0, recalls: 0, timeouts: 0, timeoutWaitMs: 0, resyncs: 0, exhausted: 0, deadLinks: 0, spuriousRetransmits: 0, maxAttemptsUsed: 0, idleStarts: 0 };
   private readonly attempts: number[] = [0];
 
   constructor(
@@ -430,6 +475,22 @@ export class Link {
     this.schedulePump();
   }
 
+  /**
+   * The borrower of a lent session saw the device answer a frame that ended its latest raw write
+   * (the answer to a probe it put last): every raw byte written so far has been read, so those
+   * bytes leave the byte window now instead of at line time (a borrower that resends long frames
+   * on a noisy line would otherwise wait the line time of each resend).
+   */
+  rawRead(): void {
+    let last = -1;
+    for (let i = this.fifoHead; i < this.fifo.length; i++) if (this.fifo[i]!.raw) last = i;
+    if (last < 0) return;
+    for (let k = this.fifoHead; k <= last; k++) this.fifoBytes -= this.fifo[k]!.bytes;
+    this.fifoHead = last + 1;
+    if (this.fifoHead === this.fifo.length) this.clearFifo();
+    this.schedulePump();
+  }
+
   /** Whether a hello is queued or unanswered. */
   get helloPending(): boolean {
     if (this.session === 'opening') return true;
@@ -463,6 +524,12 @@ export class Link {
     if (r === undefined) {
       if (this.resentAnswered.delete(seq)) this.spurious(seq);
       if (t !== undefined) this.fastRetransmitBefore(t);
+      if (t !== undefined && (code === 12 || code === 14) && message.length === 3 && typeof message[2] === 'number') this.ranThrough(message[2] >>> 0, t);
+      // A probe is sent once (each has a seq of its own), so its answer is a round trip Karn's rule
+      // allows: it sets the RTO back from a backoff that a stuck request's lost replies had built
+      // (a long request on a noisy line gets no sample of its own for hundreds of attempts, and
+      // each lost probe answer would then cost rto_max_ms).
+      if (t !== undefined && t.req === undefined && t.raw === undefined) this.sample(this.clock.now() - t.at);
       this.schedulePump();
       return t !== undefined && t.req === undefined && t.raw === undefined; // a probe's answer is expected
     }
@@ -476,9 +543,11 @@ export class Link {
         this.restartPending = true;
         this.answer(r, message);
       } else if (t !== undefined && t.tx > this.goBackTx) {
+        this.ranThrough(next, undefined);
         this.goBack(next, t);
       } else if (t !== undefined) {
         this.fastRetransmitBefore(t);
+        this.ranThrough(next, t);
       }
       this.schedulePump();
       return true;
@@ -500,7 +569,10 @@ export class Link {
         this.resync(next);
       } else {
         r.held = true;
-        if (t !== undefined) this.fastRetransmitBefore(t);
+        if (t !== undefined) {
+          this.fastRetransmitBefore(t);
+          this.ranThrough(next, t);
+        }
       }
       this.schedulePump();
       return true;
@@ -608,7 +680,7 @@ export class Link {
         this.cursor++;
         continue;
       }
-      if (!this.fits(r.line.length)) break;
+      if (!this.fits(this.lineOf(r).length)) break;
       this.cursor++;
       if (this.transmit(r, now, lines)) ((sent ??= []).push(r), (resent = true));
     }
@@ -686,6 +758,7 @@ export class Link {
     }
     r.seq = seq;
     r.held = false;
+    r.ran = false;
     r.maxResponse = maxResponseOf(r.code, r.args, messageLength(r.line));
     return true;
   }
@@ -707,24 +780,31 @@ export class Link {
     this.arm(Math.max(this.lastRxAt, this.busySince) + this.deadLinkMs);
   }
 
+  /** The line r's next transmission writes: its request, or its recall once it is known to have run. */
+  private lineOf(r: LinkRequest): Buffer {
+    return r.ran && this.probeLine ? this.probeLine(r.seq) : r.line;
+  }
+
   /** Writes one transmission of r into `lines`; false when r has used its attempts (and is failed). */
   private transmit(r: LinkRequest, now: number, lines: Buffer[]): boolean {
-    if (r.attempts >= this.maxAttempts) {
+    if (r.attempts >= attemptBudget(this.maxAttempts, r.line.length, r.maxResponse)) {
       this.counters.exhausted++;
       this.fail(r, this.errors.exhausted(r, this.stats));
       return false;
     }
+    const line = this.lineOf(r);
     r.attempts++;
     if (r.attempts === 1) r.firstTxAt = now;
     else {
       this.counters.retransmits++;
-      this.counters.retransmittedBytes += r.line.length;
+      this.counters.retransmittedBytes += line.length;
+      if (line !== r.line) this.counters.recalls++;
     }
     r.lastTxAt = now;
     this.counters.transmissions++;
-    r.lastTx = this.pushTx(r.seq, r, undefined, r.line.length, this.readBy(now, r.line.length));
+    r.lastTx = this.pushTx(r.seq, r, undefined, line.length, this.readBy(now, line.length));
     if (r.attempts === 1) r.firstTx = r.lastTx;
-    lines.push(r.line);
+    lines.push(line);
     const deadline = this.retransmit ? now + this.rto : r.timeoutMs !== undefined ? now + r.timeoutMs : Infinity;
     this.arm(r.timeoutMs !== undefined ? Math.min(deadline, r.firstTxAt + r.timeoutMs) : deadline);
     return true;
@@ -737,7 +817,7 @@ export class Link {
 
   private pushTx(seq: number, req: LinkRequest | undefined, raw: LinkRaw | undefined, bytes: number, deadline: number): number {
     const tx = ++this.txCount;
-    this.fifo.push({ seq, req, raw, bytes, tx, deadline });
+    this.fifo.push({ seq, req, raw, bytes, tx, deadline, at: this.clock.now() });
     this.fifoBytes += bytes;
     if (raw) this.arm(deadline);
     return tx;
@@ -804,9 +884,34 @@ export class Link {
     const end = this.indexOf(r);
     for (let i = this.spanHead; i < end; i++) {
       const p = this.span[i]!;
-      if (p.done || p.lastTx >= r.firstTx) continue;
+      if (p.done) continue;
+      p.ran = true;
+      if (p.lastTx >= r.firstTx) continue;
       p.held = false;
       if (!this.retransmit || i >= this.cursor || this.fast.includes(p)) continue; // a go-back will resend it anyway, or it is already to be resent
+      this.counters.fastRetransmits++;
+      this.fast.push(p);
+    }
+  }
+
+  /**
+   * A reply (to transmission `t`, when known) names the seq the device expects: every request
+   * before it ran, so one still unanswered lost its response and is resent as a recall from now on
+   * (it is no longer held either: it ran when its gap filled). With `t`, one whose latest
+   * transmission the device read before writing that reply is resent now (its answer was lost),
+   * as ranBefore() does for a response. Only replies to transmissions of this session (`t`
+   * recorded, or a request of the span) are taken: a probe's reply from before a new session
+   * names the old session's `next`.
+   */
+  private ranThrough(next: number, t: Tx | undefined): void {
+    for (let i = this.spanHead; i < this.span.length; i++) {
+      const p = this.span[i]!;
+      const d = (next - p.seq) >>> 0;
+      if (d === 0 || d >= HALF) break; // the span's seqs are consecutive: the rest are not before next
+      if (p.done) continue;
+      p.ran = true;
+      p.held = false;
+      if (t === undefined || !this.retransmit || p.lastTx >= t.tx || i >= this.cursor || this.fast.includes(p)) continue;
       this.counters.fastRetransmits++;
       this.fast.push(p);
     }
@@ -866,6 +971,7 @@ export class Link {
       r.attempts = 0;
       r.firstTx = r.lastTx = 0;
       r.held = false;
+      r.ran = false;
       this.unanswered--;
     }
     this.queue = [...tail, ...this.queue.slice(this.queueHead)];
@@ -1071,8 +1177,11 @@ export class Link {
       this.fifoBytes -= this.fifo[this.fifoHead++]!.bytes;
     }
     for (let i = this.fifoHead; i < this.fifo.length; i++) {
-      if (settled(this.fifo[i]!)) {
-        next = Math.min(next, this.fifo[i]!.deadline);
+      const e = this.fifo[i]!;
+      if (settled(e)) {
+        // One whose time has come waits behind an unanswered transmission (the window is FIFO):
+        // it leaves with that one's reply or RTO, so no timer for it (it would fire at once, for ever).
+        if (e.deadline > now) next = Math.min(next, e.deadline);
         break;
       }
     }

@@ -623,13 +623,14 @@ describe('PoolClient', () => {
       await client.close();
     });
 
-    it('after maxAttempts transmissions the request fails with RetriesExhausted naming op, arguments, attempts and counters', async () => {
+    it('after maxAttempts transmissions per ATTEMPT_BYTES of its round trip the request fails with RetriesExhausted naming op, arguments, attempts and counters', async () => {
       const { client, device } = await setup({ retransmit: true, timeoutMs: undefined, maxAttempts: 3 });
       device.dropIn = (req) => req[1] === Op.store_global;
       const e = (await rejection(client.storeGlobal(1, 7, 99))) as RetriesExhausted;
       expect(e).to.be.instanceOf(RetriesExhausted);
-      expect(e).to.include({ target: 'fake', op: 'store_global', args: 'vm 1, global 7', attempts: 3 });
-      expect(e.message).to.match(/^fake: store_global\(vm 1, global 7\) got no response after 3 transmissions; last heard from the target: .*; link: \d+ transmissions, 2 retransmits, 0 go-backs, 2 fast retransmits, 1 timeouts, RTO \d+ ms$/);
+      // A 21-byte line and a 14-byte response line: 35 bytes, 3 × 16 (attemptBudget).
+      expect(e).to.include({ target: 'fake', op: 'store_global', args: 'vm 1, global 7', attempts: 9 });
+      expect(e.message).to.match(/^fake: store_global\(vm 1, global 7\) got no response after 9 transmissions; last heard from the target: .*; link: \d+ transmissions, 8 retransmits, 0 go-backs, 8 fast retransmits, 1 timeouts, RTO \d+ ms$/);
       // The request the device never executed has left the session: the next one takes its seq.
       device.dropIn = () => false;
       expect(await client.loadGlobal(1, 7)).to.equal(1007);

@@ -342,6 +342,15 @@ export class PoolClient extends EventEmitter<ClientEvents> {
     return this.enqueueRaw([line], true);
   }
 
+  /**
+   * Says the device answered a frame that ended the latest raw write (see Link.rawRead): what was
+   * written raw leaves the in-flight window now. For a borrower of the session (lendSession) that
+   * reads its own answers; a wrong call lets later writes overrun the device's receive ring.
+   */
+  rawRead(): void {
+    this.link.rawRead();
+  }
+
   /** Writes raw bytes to the link (noise, damaged frames), in order with requests and within the in-flight window. */
   writeRaw(bytes: Uint8Array): Promise<void> {
     if (bytes.length === 0) return Promise.resolve();
@@ -607,6 +616,7 @@ class PendingRequest implements LinkRequest {
   firstTx = 0;
   lastTx = 0;
   held = false;
+  ran = false;
   done = false;
 
   constructor(

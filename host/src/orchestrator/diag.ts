@@ -148,7 +148,7 @@ export function formatLinkQuality(q: LinkQuality): string[] {
   const c = q.client;
   const d = q.device;
   return [
-    `link quality    ${c.transmissions} transmissions, ${c.retransmits} retransmits (${c.goBacks} go-backs, ${c.fastRetransmits} fast, ${c.timeouts} timeouts), ${c.held} held, most attempts ${c.maxAttemptsUsed}; RTO ${ms(c.rtoMs)}, SRTT ${ms(c.srttMs)}, RTTVAR ${ms(c.rttvarMs)}`,
+    `link quality    ${c.transmissions} transmissions, ${c.retransmits} retransmits (${c.goBacks} go-backs, ${c.fastRetransmits} fast, ${c.timeouts} timeouts; ${c.recalls} recalls), ${c.held} held, most attempts ${c.maxAttemptsUsed}; RTO ${ms(c.rtoMs)}, SRTT ${ms(c.srttMs)}, RTTVAR ${ms(c.rttvarMs)}`,
     `device link     ${d.replayed} replayed from cache, ${d.held} held past a gap, ${d.outOfSequence} out of sequence, ${d.noSession} no session, ${d.sessions} sessions`,
   ];
 }

@@ -41,8 +41,10 @@ export const Link = {
   rtoMinMs: 10,
   /** Host: ceiling of the retransmission timeout, backoff included (a full-size request and response at 115200 baud take about 90 ms; several attempts fit in dead_link_ms). */
   rtoMaxMs: 400,
-  /** Host: transmissions of one request before it fails with RetriesExhausted. */
+  /** Host: transmissions of one request for each attempt_bytes of its round trip (its request line and the line of its largest response; at least max_attempts) before it fails with RetriesExhausted. */
   maxAttempts: 40,
+  /** Host: round-trip bytes per max_attempts transmissions (a long frame is hit more often: a full-size echo, 514 bytes each way, gets 2,600 transmissions, a store 80 to 120). */
+  attemptBytes: 16,
   /** Host: nothing at all received for this long while requests are pending means the link is dead: every pending and queued request fails at once with LinkDead. */
   deadLinkMs: 1500,
   /** Host: recommended wait, from power-on or reset release, for the banner before asking hello anyway. */
