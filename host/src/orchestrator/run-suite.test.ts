@@ -190,6 +190,17 @@ describe('guardTests: a test slowed by the cable', function () {
     expect(r.abandoned).to.equal(0);
   });
 
+  it('grants a test more time while the link retransmits within it: one that needs twice its timeout passes', async () => {
+    const r = await run(true, () => new Promise((resolve) => setTimeout(resolve, 800)));
+    expect(r.outcome).to.include({ failures: 0, pending: 0, passes: 1 });
+    expect(r.abandoned).to.equal(0);
+  });
+
+  it('grants nothing on a quiet link: the same test fails at its timeout', async () => {
+    const r = await run(false, () => new Promise((resolve) => setTimeout(resolve, 800)));
+    expect(r.outcome).to.include({ failures: 1, pending: 0, passes: 0 });
+  });
+
   it('does not touch a test that finishes in time, however much the link retransmits', async () => {
     const r = await run(true, () => new Promise((resolve) => setTimeout(resolve, 50)));
     expect(r.outcome).to.include({ failures: 0, pending: 0, passes: 1 });
