@@ -14,12 +14,18 @@
  * client re-handshakes (client.hello()) instead.
  *
  * A lossy link may drop a request or its answer: exchange() then sends the same bytes again, as
- * any host may (§3.3), and counts it in `retransmits`. A test that checks a device counter allows
- * for those: each retransmission may add one duplicate (replayed) or one refusal.
+ * any host may (§3.3), and counts it in `retransmits`; as the client does (host/src/client/link.ts),
+ * each resend is followed by a probe `[seq]` half the seq space away (answered `[p,
+ * out_of_sequence, next]`, executing nothing: it shows at once that the device read the resend,
+ * and which requests ran), and a request the session executes is, once a reply shows it ran,
+ * recalled as the bare `[seq]` (answered from the cache, §3.3 rule 1) instead of resent whole: on a noisy line a long request and its long answer
+ * seldom both cross in one attempt. A test that checks a device counter allows for those: each
+ * retransmission (a probe counts as one) may add one duplicate (replayed) or one refusal. A
+ * request is given as many transmissions as the client gives it (attemptBudget).
  */
-import { ErrorCode, HelloKey, Link, Op, RequestTimeout, classifyLine, decodeCbor, encodeCbor, encodeFrame, type PoolClient } from '../../host/src/index.js';
+import { ErrorCode, Framing, HelloKey, Link, Op, RequestTimeout, classifyLine, decodeCbor, encodeCbor, encodeFrame, type PoolClient } from '../../host/src/index.js';
 import { LineReader } from '../../host/src/framing/line-reader.js';
-import { maxResponseOf } from '../../host/src/client/link.js';
+import { attemptBudget, maxResponseOf } from '../../host/src/client/link.js';
 import { target } from './target.js';
 import { prng, seedFor } from './expect.js';
 
@@ -30,7 +36,10 @@ export interface RawAnswer {
 }
 
 /** Longest a raw request is retried before giving up (the link, not the device, failed), ms: within a test's timeout. */
-const RAW_BUDGET_MS = 15_000;
+const RAW_BUDGET_MS = 150_000;
+const HALF = 0x80000000;
+/** Bytes a probe's line takes at most (`~` + base64 of a 5-byte seq's message and CRC + `\n`). */
+const PROBE_ROOM = 14;
 
 export class RawSession {
   /** The seq the device expects next in this session. */
@@ -121,7 +130,7 @@ export class RawSession {
 
   /** Sends `[seq, hello]`: a new session (§3.3 rule 2) from `seq`, whatever `next` was. */
   async hello(seq: number): Promise<RawAnswer> {
-    this.opened = await this.exchange(RawSession.frame(seq, Op.hello), seq >>> 0, 'hello');
+    this.opened = await this.exchange(RawSession.frame(seq, Op.hello), seq >>> 0, 'hello', true);
     this.next = (seq + 1) >>> 0;
     if (this.opened.message[1] === 0) this.known = true;
     return this.opened;
@@ -142,23 +151,14 @@ export class RawSession {
    * Writes `line` (a whole frame line) and resolves with the first frame answering `seq` that
    * arrives after it; sends the same bytes again when none comes within the retransmission
    * timeout (the client's current RTO, doubled on each expiry up to Link.rtoMaxMs), as the client
-   * itself would. Rejects with RequestTimeout (a link error) after Link.maxAttempts transmissions
-   * or RAW_BUDGET_MS, whichever comes first.
+   * itself would, with a probe behind each resend; with `executes` (the session's next request, or
+   * a hello) the request is recalled once it is known to have run (see the top). Rejects
+   * with RequestTimeout (a link error) after attemptBudget() transmissions or RAW_BUDGET_MS,
+   * whichever comes first.
    */
-  async exchange(line: Buffer, seq: number, what: string): Promise<RawAnswer> {
-    let rto = Math.max(Link.rtoMinMs, this.client.linkStats().rtoMs);
-    const start = Date.now();
-    let attempt = 0;
-    while (attempt < Link.maxAttempts && Date.now() - start < RAW_BUDGET_MS) {
-      if (attempt++ > 0) this.retransmits++;
-      const from = this.answers.length;
-      await this.client.writeRaw(line);
-      const found = await this.waitFor((a) => a.message[0] === seq, from, rto);
-      if (found) return found;
-      rto = Math.min(rto * 2, Link.rtoMaxMs);
-    }
-    this.known = false;
-    throw new RequestTimeout(this.client.target, `raw ${what} (seq ${seq})`, Date.now() - start, `no answer to ${attempt} transmissions`);
+  async exchange(line: Buffer, seq: number, what: string, executes = false): Promise<RawAnswer> {
+    const [answer] = await this.exchangeGroup([line], [seq >>> 0], !executes, what, executes);
+    return answer!;
   }
 
   private async waitFor(match: (a: RawAnswer) => boolean, from: number, ms: number): Promise<RawAnswer | undefined> {
@@ -186,7 +186,7 @@ export class RawSession {
   /** Sends the session's next request and advances `next` (it is executed: §3.3 rule 4). */
   async request(op: number, args: readonly unknown[] = []): Promise<RawAnswer> {
     const seq = this.next;
-    const answer = await this.exchange(RawSession.frame(seq, op, args), seq, `op ${op}`);
+    const answer = await this.exchange(RawSession.frame(seq, op, args), seq, `op ${op}`, true);
     this.next = (seq + 1) >>> 0;
     return answer;
   }
@@ -224,7 +224,7 @@ export class RawSession {
         group.push(encodeFrame(message));
       }
       const seqs = group.map((_, k) => (this.next + k) >>> 0);
-      for (const a of await this.exchangeGroup(group, seqs, false, what)) out.push(a);
+      for (const a of await this.exchangeGroup(group, seqs, false, what, true)) out.push(a);
       this.next = (this.next + group.length) >>> 0;
     }
     return out;
@@ -235,37 +235,100 @@ export class RawSession {
    * resending from the first unanswered after the retransmission timeout (see requestAll). With
    * `refusals`, an out_of_sequence refusal or a held reply is an answer like any other (sendAll's
    * out-of-turn requests); without, it is not (the request comes again, or its response does).
+   * Each resend has a probe behind it: answered while the first unanswered request is not, it is a
+   * resend at once (the device read that request's copy, and its answer was lost or the copy
+   * damaged), as the client's fast retransmit. With `executes` (consecutive seqs from the one the
+   * device expects), the `next` a probe's answer (or a held or gap reply) names shows which
+   * requests ran: those are recalled as `[seq]` from then on.
    */
-  private async exchangeGroup(lines: Buffer[], seqs: readonly number[], refusals: boolean, what: string): Promise<RawAnswer[]> {
+  private async exchangeGroup(lines: Buffer[], seqs: readonly number[], refusals: boolean, what: string, executes = false): Promise<RawAnswer[]> {
     const got: (RawAnswer | undefined)[] = new Array(lines.length);
     const linkReply = (a: RawAnswer) => (a.message[1] === ErrorCode.out_of_sequence || a.message[1] === ErrorCode.held) && a.message.length === 3;
     const isAnswer = (a: RawAnswer, k: number) => a.message[0] === seqs[k] && (refusals || !linkReply(a));
-    let rto = Math.max(Link.rtoMinMs, this.client.linkStats().rtoMs);
+    // Transmissions the group is given: the client's for its longest request with the largest
+    // answer (a raw request's answer is not known here; RAW_BUDGET_MS bounds the time).
+    let budget = 0;
+    for (const l of lines) budget = Math.max(budget, attemptBudget(Link.maxAttempts, l.length, Framing.maxMessageBytes));
+    // The wait before a resend: the link's smoothed round trip (not the client's RTO, which backs
+    // off on its own silent expiries) plus the line time at 115200 baud of the bytes written;
+    // doubled on each wait that heard nothing, probe answer included, up to Link.rtoMaxMs.
+    const st = this.client.linkStats();
+    const rtt = Math.max(Link.rtoMinMs, st.srttMs === undefined ? st.rtoMs : st.srttMs + 4 * (st.rttvarMs ?? 0));
+    let backoff = 1;
+    let wait = 0;
     const start = Date.now();
-    const base = this.answers.length;
+    let seen = this.answers.length;
     let from = 0;
     let attempt = 0;
     let send = true;
+    // seqs[0..ran) are known to have run (executes only).
+    let ran = 0;
+    let probe: number | undefined;
+    const learn = (a: RawAnswer): void => {
+      if (!executes) return;
+      const k = seqs.indexOf(a.message[0] as number);
+      if (k >= 0 && !linkReply(a)) ran = Math.max(ran, k + 1);
+      if (linkReply(a) && typeof a.message[2] === 'number') {
+        const n = ((a.message[2] as number) - seqs[0]!) >>> 0;
+        if (n <= seqs.length) ran = Math.max(ran, n);
+      }
+    };
     while (Date.now() - start < RAW_BUDGET_MS) {
       if (send) {
-        if (attempt === Link.maxAttempts) break;
+        if (attempt === budget) break;
+        // A resend goes in one window's bytes (Framing.maxInflightBytes, the device's receive ring,
+        // a probe's room left): beyond it the client holds raw bytes back for their line time, and
+        // on a noisy line the lines after the first unanswered one are mostly refused anyway (the
+        // hold takes only short requests): they follow once it is answered.
+        const out: Buffer[] = [];
+        let bytes = 0;
+        for (let k = from; k < lines.length; k++) {
+          if (got[k] !== undefined) continue;
+          const l = k < ran ? RawSession.bare(seqs[k]!) : lines[k]!;
+          if (attempt > 0 && out.length > 0 && bytes + l.length > Framing.maxInflightBytes - PROBE_ROOM) break;
+          out.push(l);
+          bytes += l.length;
+        }
         // Each request sent again may put one more copy before the device (a duplicate, a refusal).
-        if (attempt++ > 0) this.retransmits += lines.length - from;
-        await this.client.writeRaw(Buffer.concat(lines.slice(from)));
+        if (attempt++ > 0) {
+          this.retransmits += out.length;
+          // The probe's seq is new on each resend, so its answer names this resend.
+          probe = (seqs[0]! + HALF + attempt) >>> 0;
+          out.push(RawSession.bare(probe));
+          this.retransmits++;
+        }
+        const data = Buffer.concat(out);
+        wait = (data.length * 10) / 115.2;
+        await this.client.writeRaw(data);
       }
-      const found = await this.waitFor((a) => isAnswer(a, from), base, rto);
-      for (let j = base; j < this.answers.length; j++) {
-        const a = this.answers[j]!;
+      const rto = Math.min(Link.rtoMaxMs, rtt * backoff + wait);
+      const p = probe;
+      const found = await this.waitFor((a) => isAnswer(a, from) || (p !== undefined && a.message[0] === p), seen, rto);
+      for (; seen < this.answers.length; seen++) {
+        const a = this.answers[seen]!;
+        learn(a);
         for (let k = from; k < lines.length; k++) if (got[k] === undefined && isAnswer(a, k)) got[k] = a;
       }
       while (from < lines.length && got[from] !== undefined) from++;
       if (from === lines.length) return got as RawAnswer[];
-      // An answer came: wait on for the rest of the group. None within the timeout: go back.
-      send = !found;
-      if (!found) rto = Math.min(rto * 2, Link.rtoMaxMs);
+      // An answer came: wait on for the rest of the group. The probe's: resend now. None within
+      // the timeout: go back.
+      const probed = found !== undefined && p !== undefined && found.message[0] === p;
+      if (probed) {
+        // The probe ended the latest write: the device has read all of it.
+        this.client.rawRead();
+        probe = undefined;
+      }
+      send = !found || probed;
+      backoff = found ? 1 : Math.min(backoff * 2, 64);
     }
     this.known = false;
-    throw new RequestTimeout(this.client.target, `raw ${what} (seqs ${seqs.join(', ')})`, Date.now() - start, `no answer to ${attempt} transmissions`);
+    throw new RequestTimeout(this.client.target, `raw ${what} (seq${seqs.length > 1 ? 's' : ''} ${seqs.join(', ')})`, Date.now() - start, `no answer to ${attempt} transmissions`);
+  }
+
+  /** The frame line `[seq]`: a probe (at a seq no session is near) or a recall (at an executed request's seq). */
+  static bare(seq: number): Buffer {
+    return encodeFrame(encodeCbor([seq >>> 0]));
   }
 
   /** Sends `[seq, op, ...args]` for any seq (a duplicate, a gap, an old one); `next` is left alone. */
@@ -290,7 +353,7 @@ export class RawSession {
   /** Sends a hand-built CBOR message as the session's next request (its first item must be `next`). */
   async requestMessage(message: Uint8Array, what: string): Promise<RawAnswer> {
     const seq = this.next;
-    const answer = await this.exchange(encodeFrame(message), seq, what);
+    const answer = await this.exchange(encodeFrame(message), seq, what, true);
     this.next = (seq + 1) >>> 0;
     return answer;
   }
