@@ -8,20 +8,126 @@ import { expect } from 'chai';
 import { Framing, Op, StatsKey, encodeCbor, encodeFrame } from '../host/src/index.js';
 import { target } from './support/target.js';
 import { NO_COUNTS, badCrcLine, countsOf } from './support/counters.js';
-import { emulatorFaults, linkWindow } from './support/expect.js';
-import { RawSession, inRawSession, type RawAnswer } from './support/raw.js';
+import { emulatorFaults, linkWindow, prng, seedFor, untilIntact } from './support/expect.js';
+import { linkReason } from '../host/src/mocha/index.js';
+import { RawSession, seqFrom, type RawAnswer } from './support/raw.js';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 
+/** What intactInRawSession() hands each run of its exchange. */
+interface RawRun {
+  /** Where the bytes that must cross intact begin, when not at the start of the exchange (a line end first, as at the start). */
+  watch(): Promise<void>;
+  /**
+   * The bytes each way need cross intact only until its `received()` holds (checked as each chunk
+   * arrives, once the session has read it), not through the end of the run. For a run whose
+   * verdict is settled by then: the device has executed what it counts, or sent the answers read
+   * raw (it answers in order), and what follows is retransmitted when damaged. Through the link
+   * emulator only: a real link's damage shows when it shows, so there the whole run counts.
+   */
+  intactUntil(received: { h2d: () => boolean; d2h: () => boolean }): void;
+  /**
+   * Ends the run at once when the link damaged a byte of it so far (it is discarded): after
+   * requests written raw, which are not retransmitted, so a later request of the session would
+   * wait in vain behind a lost one until the raw session gives up.
+   */
+  discardIfDamaged(): void;
+}
+
+/** Thrown by RawRun.discardIfDamaged(), caught by intactInRawSession(). */
+class Discarded extends Error {}
+
+/** The run intactInRawSession() judges: its session, the requests that session sent again during the run, and what the exchange returned. */
+interface IntactRun<T> {
+  s: RawSession;
+  retransmits: number;
+  value: T;
+}
+
 /**
- * Starts watching the link both ways; the returned function says whether every byte since crossed
- * intact (no emulator fault either way, no sign of damage on a real link). A request written raw
- * is not retransmitted, so its answers are counted only over an intact link.
+ * Runs `exchange` in a raw session, each run in a session of its own (a hello at a seq drawn from
+ * the test's seed, printed, replayable with HIL_SEED), until one run crossed the link intact both
+ * ways, and returns that run for the test to judge (the raw session closed: its answers stay
+ * readable). A request written raw is not retransmitted, so its answers are counted only over a
+ * link that damaged no byte either way (no emulator fault, no sign of damage on a real link); a
+ * run the link damaged is discarded, never judged (a line split or joined differently is no
+ * verdict on the device), and so is a link error it ended in. The next run's hello opens a new
+ * session whatever the damaged one left the device expecting. The runs are as many as the damage
+ * measured on this link calls for (untilIntact); then the test is not run.
  */
-function intactSince(): () => boolean {
-  const window = linkWindow();
-  const d0 = emulatorFaults('d2h');
-  return () => window().clean && emulatorFaults('d2h') === d0;
+async function intactInRawSession<T>(title: string, what: string, exchange: (s: RawSession, run: RawRun) => Promise<T>): Promise<IntactRun<T>> {
+  const { client, transport, emulator } = target();
+  const rand = prng(seedFor(title));
+  const s = await RawSession.open(seqFrom(rand));
+  // Registered after the session's own reader: a chunk's answers are in the session when it runs.
+  let onData: (() => void) | undefined;
+  const listener = () => onData?.();
+  transport.on('data', listener);
+  const directions = ['h2d', 'd2h'] as const;
+  try {
+    return await untilIntact<IntactRun<T>>(what, directions, async (attempts) => {
+      if (attempts.done > 0) {
+        // A line end first: it ends whatever partial line the damaged run left in the device.
+        await client.writeRaw(Buffer.from('\n'));
+        await s.hello(seqFrom(rand));
+      }
+      const r0 = s.retransmits;
+      const faults = () => ({ h2d: emulatorFaults('h2d'), d2h: emulatorFaults('d2h') });
+      let window = linkWindow();
+      let f0 = faults();
+      // The faults that count each way: those until intactUntil()'s mark, else all so far.
+      const marked: Partial<Record<'h2d' | 'd2h', number>> = {};
+      onData = undefined;
+      const counted = () => {
+        const f = faults();
+        return { h2d: (marked.h2d ?? f.h2d) - f0.h2d, d2h: (marked.d2h ?? f.d2h) - f0.d2h };
+      };
+      const damaged = () => {
+        const c = counted();
+        return emulator ? c.h2d > 0 || c.d2h > 0 : !window().clean;
+      };
+      const damage = () => `${counted().h2d} bytes damaged host → device, ${counted().d2h} device → host`;
+      // A line end first, inside the window (a damaged one is damage of the run): it ends any
+      // partial line a late copy of an earlier request left, which would swallow the run's first.
+      const begin = async () => {
+        window = linkWindow();
+        f0 = faults();
+        attempts.begin();
+        await client.writeRaw(Buffer.from('\n'));
+      };
+      const run: RawRun = {
+        watch: begin,
+        intactUntil(received) {
+          onData = () => {
+            for (const d of directions) {
+              if (marked[d] === undefined && received[d]()) {
+                marked[d] = emulatorFaults(d);
+                attempts.stop(d);
+              }
+            }
+          };
+        },
+        discardIfDamaged() {
+          if (damaged()) throw new Discarded();
+        },
+      };
+      let value: T;
+      try {
+        await begin();
+        value = await exchange(s, run);
+      } catch (e) {
+        if (!(e instanceof Discarded || (linkReason(e) !== undefined && damaged()))) throw e;
+        attempts.end(false);
+        return { damage: damage() };
+      }
+      attempts.end();
+      if (!damaged()) return { value: { s, retransmits: s.retransmits - r0, value } };
+      return { damage: damage() };
+    });
+  } finally {
+    transport.off('data', listener);
+    await s.close();
+  }
 }
 
 describe('line handling: CR LF, short frames, lines in pieces (PROTOCOL.md §2.1)', () => {
@@ -73,53 +179,54 @@ describe('line handling: CR LF, short frames, lines in pieces (PROTOCOL.md §2.1
   it('answers a frame once when the same write goes on with the start of the next line', async function () {
     // One write: a whole request line, then the first bytes of the next; the rest comes later.
     // The device must hold the piece and answer each request once (no answer for the piece alone).
-    await inRawSession(this.test!.fullTitle(), async (s) => {
-      const { client } = target();
-      const intact = intactSince();
+    const { client } = target();
+    const { s, retransmits, value: { first, second } } = await intactInRawSession(this.test!.fullTitle(), 'a frame and the start of the next line in one write', async (s, run) => {
       const first = s.next;
       const a = RawSession.frame(first, Op.echo, [new Uint8Array([1])]);
       const b = RawSession.frame(first + 1, Op.echo, [new Uint8Array([2])]);
       await client.writeRaw(Buffer.concat([a, b.subarray(0, 7)]));
       await client.writeRaw(b.subarray(7));
+      run.discardIfDamaged();
       // The second request again, whole: answered from the cache once its original came through
       // (on a lossy link, executed now), so the test waits on an answer the link may retransmit.
       const second = await s.send((first + 1) >>> 0, Op.echo, [new Uint8Array([2])]);
       s.next = (first + 2) >>> 0;
       // Answered after every line before it: the answers to those are all in by then.
       await s.request(Op.echo, [new Uint8Array([5])]);
-      if (!intact()) {
-        console.log('      the link damaged a byte of this exchange: a line split or joined differently is no verdict on the device');
-        return this.skip();
-      }
-      expect(second.message).to.deep.equal([(first + 1) >>> 0, 0, new Uint8Array([2])]);
-      // The first answer came before the second (in order); a duplicate of it would have too.
-      expect(s.answersTo(first).length, 'answers to the first request').to.be.within(1, 1 + s.retransmits);
-      expect(s.answersTo(first)[0]!.message).to.deep.equal([first, 0, new Uint8Array([1])]);
-      expect(s.answersTo(first + 1).length, 'answers to the second request: its own, and the duplicate\'s from the cache').to.be.within(2, 2 + s.retransmits);
+      return { first, second };
     });
+    expect(second.message).to.deep.equal([(first + 1) >>> 0, 0, new Uint8Array([2])]);
+    // The first answer came before the second (in order); a duplicate of it would have too.
+    expect(s.answersTo(first).length, 'answers to the first request').to.be.within(1, 1 + retransmits);
+    expect(s.answersTo(first)[0]!.message).to.deep.equal([first, 0, new Uint8Array([1])]);
+    expect(s.answersTo(first + 1).length, 'answers to the second request: its own, and the duplicate\'s from the cache').to.be.within(2, 2 + retransmits);
   });
 
   it('answers a frame once when the same write goes on with an overlong line, and counts that line once', async function () {
-    await inRawSession(this.test!.fullTitle(), async (s) => {
-      const { client } = target();
-      const overlongs = (a: RawAnswer) => (a.message[2] as Map<number, number>).get(StatsKey.rx_overlong)!;
+    const { client } = target();
+    const overlongs = (a: RawAnswer) => (a.message[2] as Map<number, number>).get(StatsKey.rx_overlong)!;
+    const { s, retransmits, value: { first, before, after } } = await intactInRawSession(this.test!.fullTitle(), 'a frame and an overlong line in one write', async (s, run) => {
       const before = await s.request(Op.stats);
-      const intact = intactSince();
+      await run.watch(); // from here: `before` was answered, so the device counted nothing of what follows
       const first = s.next;
+      // Settled once the stats is answered: the device has counted what it read before it, `a`
+      // and the overlong line among them (later bytes are the stats' copies, and the session's).
+      // And the answer to `a` comes before the stats' (in order): once either is in, no later
+      // damage can have hidden it, and the stats answer is retransmitted when damaged.
+      const answered = (seq: number) => s.answersTo(seq).length > 0;
+      run.intactUntil({ h2d: () => answered(first + 1), d2h: () => answered(first) || answered(first + 1) });
       const a = RawSession.frame(first, Op.echo, [new Uint8Array([3])]);
       const overlong = latin1('~' + 'A'.repeat(Framing.maxLineBytes + 20) + '\n');
       await client.writeRaw(Buffer.concat([a, overlong]));
+      run.discardIfDamaged();
       s.next = (first + 1) >>> 0;
       const after = await s.request(Op.stats);
-      expect(after.message[0]).to.equal((first + 1) >>> 0);
-      if (!intact()) {
-        console.log('      the link damaged a byte of this exchange: a line split or joined differently is no verdict on the device');
-        return this.skip();
-      }
-      expect(overlongs(after) - overlongs(before), 'rx_overlong').to.equal(1);
-      expect(s.answersTo(first).length, 'answers to the request before the overlong line').to.be.within(1, 1 + s.retransmits);
-      expect(s.answersTo(first)[0]!.message).to.deep.equal([first, 0, new Uint8Array([3])]);
+      return { first, before, after };
     });
+    expect(after.message[0]).to.equal((first + 1) >>> 0);
+    expect(overlongs(after) - overlongs(before), 'rx_overlong').to.equal(1);
+    expect(s.answersTo(first).length, 'answers to the request before the overlong line').to.be.within(1, 1 + retransmits);
+    expect(s.answersTo(first)[0]!.message).to.deep.equal([first, 0, new Uint8Array([3])]);
   });
 
   it('takes the marker as the first byte only: a frame line after leading text is noise', async () => {

@@ -6,6 +6,7 @@
  */
 import type { Hello } from '../../host/src/index.js';
 import { target } from './target.js';
+import { untilIntact } from './expect.js';
 
 export interface ResetSeen {
   /** The banner the reset made the device print (undefined when a lossy link damaged it). */
@@ -39,4 +40,35 @@ export async function resetTarget(): Promise<ResetSeen> {
   } finally {
     client.off('log', onLog);
   }
+}
+
+/** The banner of the running boot as the device printed it, or why there is none to judge, and whether that is the cable's doing (`damaged`). */
+export type JudgedBanner = { banner: string; why?: undefined; damaged?: undefined } | { banner: undefined; why: string; damaged: boolean };
+
+/**
+ * The banner of the running boot with every byte of it intact, for a test that judges its text:
+ * a log line has no CRC, so a banner the link emulator damaged may hold the cable's text, not the
+ * device's. The one the run saw when none of its bytes was damaged (TargetContext.bannerFaults:
+ * faults after it say nothing of it). Else, on a target that can be reset from the host, that of
+ * a new boot: reset until one arrives intact, as often as the device → host damage measured on
+ * this link and the bytes a banner takes call for (untilIntact; then the test is not run), with
+ * the client's hello after each reset. Else none, and why: a board left running printed none, or
+ * the banner was damaged and the target cannot be reset for another.
+ */
+export async function intactBanner(): Promise<JudgedBanner> {
+  const t = target();
+  if (t.bannerFaults === 0) {
+    if (t.banner !== undefined) return { banner: t.banner };
+    return { banner: undefined, why: 'no banner: this target was not started or reset by the run (a board left running)', damaged: false };
+  }
+  if (!canReset()) return { banner: undefined, why: `the link emulator damaged ${t.bannerFaults} bytes of the banner (it has no CRC: its text is not judged), and ${t.name} cannot be reset from the host to print another`, damaged: true };
+  return untilIntact<JudgedBanner>('judging the banner', ['d2h'], async (attempts) => {
+    attempts.begin();
+    const banner = await target().reset!();
+    attempts.end();
+    await target().client.hello();
+    const faults = target().bannerFaults;
+    if (banner !== undefined && faults === 0) return { value: { banner } };
+    return { damage: `${faults} bytes of the banner damaged${banner === undefined ? ' (no banner line received)' : ''}` };
+  });
 }

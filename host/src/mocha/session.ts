@@ -49,6 +49,13 @@ export interface TargetContext {
    * cannot be reset (a board without a reset step, a tcp link): such a test skips.
    */
   reset: (() => Promise<string | undefined>) | undefined;
+  /**
+   * Device → host bytes the link emulator damaged while `banner` arrived; 0 without an emulator.
+   * A log line has no CRC, so a banner with any may hold the cable's text, not the device's, and
+   * later faults say nothing of it. Counted over the reset that printed it, or over the bring-up
+   * (the banner and hello's answer: the host cannot tell which bytes held the fault).
+   */
+  bannerFaults: number;
 }
 
 export interface SessionOptions {
@@ -66,20 +73,42 @@ function twinOf(t: OpenTarget): TwinDevice | undefined {
   return inner.device;
 }
 
+/** Device → host bytes the link emulator in front of `t` damaged so far (flipped, dropped or duplicated); 0 without one. */
+function d2hFaults(t: OpenTarget): number {
+  const c = t.emulator?.counters.d2h;
+  return c ? c.flips + c.drops + c.dups : 0;
+}
+
+/**
+ * TargetContext.bannerFaults of each open target, beside it for as long as it lives (ReadyTarget
+ * is the strategy's and has no room for it): set when it came up (noteBringUp) and by each reset.
+ */
+const bannerFaults = new WeakMap<ReadyTarget, number>();
+
+/** Records the faults of a target's bring-up banner: every device → host byte damaged so far, hello's answer included. */
+function noteBringUp(t: ReadyTarget): void {
+  bannerFaults.set(t, d2hFaults(t));
+}
+
 /** A ready target as a test sees it. */
 export function contextOf(t: ReadyTarget): TargetContext {
   const pull = t.reset;
   const reset = pull
     ? async () => {
         // What is in flight first (the runner's reset_pool, issued ahead of the test): answered
-        // before the device reboots under it, so the test's preparation stands.
+        // before the device reboots under it, so the test's preparation stands. Nothing is owed
+        // to the host then, so the faults from here until the banner arrived hit the banner.
         await t.client.idle();
+        const f0 = d2hFaults(t);
         const banner = await pull();
         t.banner = banner;
+        bannerFaults.set(t, d2hFaults(t) - f0);
         return banner;
       }
     : undefined;
-  return { client: t.client, transport: t.transport, hello: t.client.info ?? t.hello, name: t.name, twin: twinOf(t), emulator: t.emulator, descriptor: t.board, banner: t.banner, reset };
+  // A target nobody noted (opened by other means): every fault so far may have hit its banner.
+  const faults = bannerFaults.get(t) ?? d2hFaults(t);
+  return { client: t.client, transport: t.transport, hello: t.client.info ?? t.hello, name: t.name, twin: twinOf(t), emulator: t.emulator, descriptor: t.board, banner: t.banner, reset, bannerFaults: faults };
 }
 
 /** Numbers only, from whatever the client reports about its link (retransmits, gaps, RTO, ...). */
@@ -218,6 +247,7 @@ export class HilSession {
       await t.close();
       throw new TestNotRun(`setup: the test was given up while ${this.descriptor.name} was being opened`);
     }
+    noteBringUp(t);
     this.current = t;
     this.closed = false;
     this.needsHandshake = false;
@@ -320,6 +350,7 @@ export class HilSession {
    */
   async openExtra(target: string | Target, options: SessionOptions = {}): Promise<TargetContext> {
     const t = await openTarget(toTarget(target), { ...options.client, ...(options.link !== undefined ? { link: options.link } : {}) });
+    noteBringUp(t);
     this.extras.push(t);
     return contextOf(t);
   }
