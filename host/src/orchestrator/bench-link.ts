@@ -184,8 +184,12 @@ export async function runSuiteProcess(
   }
 }
 
-/** Runs the suite through `cellLink(ber, seed)` (runSuiteProcess) and reads its outcome. Never throws. */
-export async function suiteCell(target: string, ber: number, seed: number, timeoutMs = 600_000): Promise<SuiteCell> {
+/**
+ * Runs the suite through `cellLink(ber, seed)` (runSuiteProcess) and reads its outcome. Never throws.
+ * The bound is generous: at a byte error rate of 1e-2 a run takes 8 to 10 minutes (tests that move
+ * long frames are given their timeout again while the link retransmits), more with runs beside it.
+ */
+export async function suiteCell(target: string, ber: number, seed: number, timeoutMs = 1_800_000): Promise<SuiteCell> {
   const t0 = now();
   const base = { target, ber, seed };
   try {
