@@ -36,8 +36,6 @@ export interface LinkWindow {
   retransmits: number;
   /** Bytes the link emulator damaged host → device (flipped, dropped or duplicated); 0 without an emulator. */
   h2dFaults: number;
-  /** Bytes the link emulator damaged device → host; 0 without an emulator. */
-  d2hFaults: number;
   /**
    * Whether the device received every byte as written, as far as the host can know: through the
    * emulator, no host → device fault; on a real link, no sign of damage (no gap reply to the
@@ -72,19 +70,17 @@ export function linkWindow(): () => LinkWindow {
   const s0 = client.linkStats();
   const d0 = client.counters.defectsIn;
   const f0 = faults();
-  const g0 = emulatorFaults('d2h');
   const busy = client.inFlight > 0;
   return () => {
     const s = client.linkStats();
     const h2dFaults = faults() - f0;
-    const d2hFaults = emulatorFaults('d2h') - g0;
     const retransmits = s.retransmits - s0.retransmits + s.probes - s0.probes;
     // A go-back or a held request: the device refused or held some of the window's requests, so
     // what it executed may not be what the check sent in the order it sent it.
     const goBack = s.goBacks !== s0.goBacks || s.held !== s0.held;
     const damageSeen = goBack || client.counters.defectsIn !== d0;
     const intact = emulator ? h2dFaults === 0 && !goBack : !damageSeen;
-    return { retransmits, h2dFaults, d2hFaults, clean: intact && !(busy && retransmits > 0) };
+    return { retransmits, h2dFaults, clean: intact && !(busy && retransmits > 0) };
   };
 }
 

@@ -97,7 +97,8 @@ export function contextOf(t: ReadyTarget): TargetContext {
     ? async () => {
         // What is in flight first (the runner's reset_pool, issued ahead of the test): answered
         // before the device reboots under it, so the test's preparation stands. Nothing is owed
-        // to the host then, so the faults from here until the banner arrived hit the banner.
+        // to the host then: the faults from here until the banner arrived are the banner's (or a
+        // late copy of an answer's, counted against the banner all the same).
         await t.client.idle();
         const f0 = d2hFaults(t);
         const banner = await pull();
