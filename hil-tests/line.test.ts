@@ -27,6 +27,14 @@ interface RawRun {
    */
   intactUntil(received: { h2d: () => boolean; d2h: () => boolean }): void;
   /**
+   * The requests the run writes raw, in seq order from the one the device expects. Sent again
+   * after a run discarded by discardIfDamaged(), each out of turn (executed if the device still
+   * expects it, else answered from its replay cache, a held one run when the gap before it
+   * fills), they leave the device expecting the seq after the last: the next run goes on from
+   * there, without a hello of its own.
+   */
+  writesRaw(requests: readonly { seq: number; op: number; args: readonly unknown[] }[]): void;
+  /**
    * Ends the run at once when the link damaged a byte of it so far (it is discarded): after
    * requests written raw, which are not retransmitted, so a later request of the session would
    * wait in vain behind a lost one until the raw session gives up.
@@ -45,15 +53,15 @@ interface IntactRun<T> {
 }
 
 /**
- * Runs `exchange` in a raw session, each run in a session of its own (a hello at a seq drawn from
- * the test's seed, printed, replayable with HIL_SEED), until one run crossed the link intact both
- * ways, and returns that run for the test to judge (the raw session closed: its answers stay
- * readable). A request written raw is not retransmitted, so its answers are counted only over a
+ * Runs `exchange` in a raw session (its hellos at seqs drawn from the test's seed, printed,
+ * replayable with HIL_SEED) until one run crossed the link intact both ways, and returns that
+ * run for the test to judge (the raw session closed: its answers stay readable). A request written raw is not retransmitted, so its answers are counted only over a
  * link that damaged no byte either way (no emulator fault, no sign of damage on a real link); a
  * run the link damaged is discarded, never judged (a line split or joined differently is no
- * verdict on the device), and so is a link error it ended in. The next run's hello opens a new
- * session whatever the damaged one left the device expecting. The runs are as many as the damage
- * measured on this link calls for (untilIntact); then the test is not run.
+ * verdict on the device), and so is a link error it ended in. The next run goes on in the same
+ * session when the requests the damaged one wrote raw were sent again (RawRun.writesRaw), else its
+ * hello opens a new one, whatever the damaged run left the device expecting. The runs are as many
+ * as the damage measured on this link calls for (untilIntact); then the test is not run.
  */
 async function intactInRawSession<T>(title: string, what: string, exchange: (s: RawSession, run: RawRun) => Promise<T>): Promise<IntactRun<T>> {
   const { client, transport, emulator } = target();
@@ -61,20 +69,44 @@ async function intactInRawSession<T>(title: string, what: string, exchange: (s: 
   const s = await RawSession.open(seqFrom(rand));
   // Registered after the session's own reader: a chunk's answers are in the session when it runs.
   let onData: (() => void) | undefined;
-  const listener = () => onData?.();
+  // The device → host faults up to the last chunk that ended a line. A fault after it may have cut
+  // the line the session's reader now holds, which then swallows the next one (an answer read raw):
+  // a run's window counts the faults from there, not from where it begins.
+  let lineEnd = emulatorFaults('d2h');
+  const listener = (chunk: Buffer) => {
+    if (chunk[chunk.length - 1] === 0x0a) lineEnd = emulatorFaults('d2h');
+    onData?.();
+  };
   transport.on('data', listener);
   const directions = ['h2d', 'd2h'] as const;
+  /** RawRun.writesRaw(): the requests again, one after another; false when the link failed that too. */
+  const resync = async (requests: readonly { seq: number; op: number; args: readonly unknown[] }[]): Promise<boolean> => {
+    try {
+      await client.writeRaw(Buffer.from('\n')); // ends whatever partial line the damaged run left
+      for (const r of requests) await s.send(r.seq, r.op, r.args);
+      s.next = (requests[requests.length - 1]!.seq + 1) >>> 0;
+      return true;
+    } catch (e) {
+      if (linkReason(e) === undefined) throw e;
+      return false;
+    }
+  };
+  // Whether the device's next seq is unknown after the last run: the next one opens a session.
+  let lost = false;
   try {
     return await untilIntact<IntactRun<T>>(what, directions, async (attempts) => {
-      if (attempts.done > 0) {
+      if (lost) {
         // A line end first: it ends whatever partial line the damaged run left in the device.
         await client.writeRaw(Buffer.from('\n'));
         await s.hello(seqFrom(rand));
+        lost = false;
       }
+      let raw: readonly { seq: number; op: number; args: readonly unknown[] }[] = [];
       const r0 = s.retransmits;
       const faults = () => ({ h2d: emulatorFaults('h2d'), d2h: emulatorFaults('d2h') });
+      const from = () => ({ h2d: emulatorFaults('h2d'), d2h: lineEnd });
       let window = linkWindow();
-      let f0 = faults();
+      let f0 = from();
       // The faults that count each way: those until intactUntil()'s mark, else all so far.
       const marked: Partial<Record<'h2d' | 'd2h', number>> = {};
       onData = undefined;
@@ -91,12 +123,15 @@ async function intactInRawSession<T>(title: string, what: string, exchange: (s: 
       // partial line a late copy of an earlier request left, which would swallow the run's first.
       const begin = async () => {
         window = linkWindow();
-        f0 = faults();
+        f0 = from();
         attempts.begin();
         await client.writeRaw(Buffer.from('\n'));
       };
       const run: RawRun = {
         watch: begin,
+        writesRaw(requests) {
+          raw = requests;
+        },
         intactUntil(received) {
           onData = () => {
             for (const d of directions) {
@@ -118,10 +153,13 @@ async function intactInRawSession<T>(title: string, what: string, exchange: (s: 
       } catch (e) {
         if (!(e instanceof Discarded || (linkReason(e) !== undefined && damaged()))) throw e;
         attempts.end(false);
-        return { damage: damage() };
+        const why = damage();
+        lost = !(e instanceof Discarded && raw.length > 0 && (await resync(raw)));
+        return { damage: why };
       }
       attempts.end();
       if (!damaged()) return { value: { s, retransmits: s.retransmits - r0, value } };
+      lost = true;
       return { damage: damage() };
     });
   } finally {
@@ -182,6 +220,7 @@ describe('line handling: CR LF, short frames, lines in pieces (PROTOCOL.md §2.1
     const { client } = target();
     const { s, retransmits, value: { first, second } } = await intactInRawSession(this.test!.fullTitle(), 'a frame and the start of the next line in one write', async (s, run) => {
       const first = s.next;
+      run.writesRaw([{ seq: first, op: Op.echo, args: [new Uint8Array([1])] }, { seq: (first + 1) >>> 0, op: Op.echo, args: [new Uint8Array([2])] }]);
       const a = RawSession.frame(first, Op.echo, [new Uint8Array([1])]);
       const b = RawSession.frame(first + 1, Op.echo, [new Uint8Array([2])]);
       await client.writeRaw(Buffer.concat([a, b.subarray(0, 7)]));
@@ -215,6 +254,7 @@ describe('line handling: CR LF, short frames, lines in pieces (PROTOCOL.md §2.1
       // damage can have hidden it, and the stats answer is retransmitted when damaged.
       const answered = (seq: number) => s.answersTo(seq).length > 0;
       run.intactUntil({ h2d: () => answered(first + 1), d2h: () => answered(first) || answered(first + 1) });
+      run.writesRaw([{ seq: first, op: Op.echo, args: [new Uint8Array([3])] }]);
       const a = RawSession.frame(first, Op.echo, [new Uint8Array([3])]);
       const overlong = latin1('~' + 'A'.repeat(Framing.maxLineBytes + 20) + '\n');
       await client.writeRaw(Buffer.concat([a, overlong]));
