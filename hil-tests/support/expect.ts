@@ -57,12 +57,6 @@ export function emulatorFaults(direction: 'h2d' | 'd2h'): number {
   return c ? c.flips + c.drops + c.dups : 0;
 }
 
-/**
- * Why a check of a log line's text (the banner) is skipped once the emulator damaged device → host
- * bytes: a log line has no CRC, so its text may be the cable's, not the device's.
- */
-export const LOG_TEXT_NOT_JUDGED = 'the link emulator damaged device → host bytes: a banner has no CRC, its text is not judged';
-
 /** Starts watching the link; the returned function says what it did since. */
 export function linkWindow(): () => LinkWindow {
   const { client, emulator } = target();

@@ -6,7 +6,7 @@
  */
 import type { Hello } from '../../host/src/index.js';
 import { target } from './target.js';
-import { untilIntact } from './expect.js';
+import { emulatorFaults, untilIntact } from './expect.js';
 
 export interface ResetSeen {
   /** The banner the reset made the device print (undefined when a lossy link damaged it). */
@@ -62,13 +62,24 @@ export async function intactBanner(): Promise<JudgedBanner> {
     return { banner: undefined, why: 'no banner: this target was not started or reset by the run (a board left running)', damaged: false };
   }
   if (!canReset()) return { banner: undefined, why: `the link emulator damaged ${t.bannerFaults} bytes of the banner (it has no CRC: its text is not judged), and ${t.name} cannot be reset from the host to print another`, damaged: true };
-  return untilIntact<JudgedBanner>('judging the banner', ['d2h'], async (attempts) => {
+  const { banner } = await intactReset();
+  if (banner === undefined) throw new Error(`${t.name} printed no banner after a reset, over a link that damaged none of its bytes`);
+  return { banner };
+}
+
+/**
+ * resetTarget() until one reset's device → host bytes, from the reset until hello answered,
+ * crossed the link intact: its log lines (no CRC) are then the device's own text. As often as the
+ * device → host damage measured on this link and the bytes a reset brings call for (untilIntact;
+ * then the test is not run); one reset without an emulator (no damage can be measured there).
+ */
+export function intactReset(): Promise<ResetSeen> {
+  return untilIntact<ResetSeen>('a reset whose log lines cross intact', ['d2h'], async (attempts) => {
+    const f0 = emulatorFaults('d2h');
     attempts.begin();
-    const banner = await target().reset!();
+    const r = await resetTarget();
     attempts.end();
-    await target().client.hello();
-    const faults = target().bannerFaults;
-    if (banner !== undefined && faults === 0) return { value: { banner } };
-    return { damage: `${faults} bytes of the banner damaged${banner === undefined ? ' (no banner line received)' : ''}` };
+    const faults = emulatorFaults('d2h') - f0;
+    return faults === 0 ? { value: r } : { damage: `${faults} bytes damaged device → host between the reset and hello's answer` };
   });
 }
